@@ -1,0 +1,59 @@
+/*
+ * The backend interface: a table of blocking operations.  A backend is one
+ * folder under lib/backend/ and one line in lib/backend/registry.c.
+ * Never installed.
+ */
+#ifndef GJ_BACKEND_H
+#define GJ_BACKEND_H
+
+#include "../core/settings.h"
+#include "../core/sink.h"
+
+typedef struct gj_conn gj_conn;   /* defined by each backend */
+
+typedef struct gj_endpoint {
+    const char *host;
+    int port;                     /* resolved: never 0 */
+    size_t host_index;            /* index into the target's hosts */
+} gj_endpoint;
+
+typedef struct gj_backend {
+    const char *name;                   /* "bolt", "gremlin", "arango", "graphql" */
+    const char *const *schemes;         /* URL schemes it serves, NULL-terminated */
+    int default_port;
+
+    /* Open a connection, with TLS, handshake and authentication, before
+     * deadline_ms (gj__now_ms clock).  On failure returns the code and fills
+     * err naming the endpoint. */
+    int (*connect)(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
+                   const gj_logger *log, int64_t deadline_ms, gj_error *err);
+
+    /* Run one request, blocking, feeding the sink.  Returns 0, or an error
+     * code with err filled (GJ_ESERVER with the server identity ...).
+     * GJ_ECANCELLED when interrupt() took effect. */
+    int (*execute)(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
+
+    /* From another thread: make a running execute() on c return soon
+     * (GJ_ECANCELLED).  Must be safe to call while execute runs, and a no-op
+     * when nothing runs. May be NULL (the job then runs to completion). */
+    void (*interrupt)(gj_conn *c);
+
+    /* After execute() (or a failed ping): may c be reused?  False after any
+     * I/O failure or protocol error mid-request. */
+    bool (*usable)(gj_conn *c);
+
+    /* Liveness check before reuse; 0 = alive.  May be NULL (always alive). */
+    int (*ping)(gj_conn *c, int64_t deadline_ms);
+
+    void (*close)(gj_conn *c);
+
+    /* >1 where one connection multiplexes requests (execute is then called
+     * concurrently on the same connection, up to min(this, max_inflight)). */
+    unsigned max_inflight;
+} gj_backend;
+
+/* The built-in backends (lib/backend/registry.c).  NULL when unknown. */
+const gj_backend *gj__backend_by_name(const char *name);
+const gj_backend *gj__backend_by_scheme(const char *scheme);
+
+#endif

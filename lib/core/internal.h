@@ -1,0 +1,69 @@
+/*
+ * Internal helpers shared across lib/ (never installed).
+ */
+#ifndef GJ_CORE_INTERNAL_H
+#define GJ_CORE_INTERNAL_H
+
+#include <graphjob.h>
+#include <stdarg.h>
+
+#define GJ__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define GJ__UNUSED(x) ((void)(x))
+
+/* ---- errors (lib/core/error.c) ---------------------------------------------
+ * All of these accept err == NULL and then only return the code. */
+
+/* Record code + formatted message; returns code. */
+int gj__error_set(gj_error *err, int code, const char *fmt, ...) GJ__PRINTF(3, 4);
+int gj__error_setv(gj_error *err, int code, const char *fmt, va_list ap);
+/* Prefix the existing message with formatted text and ": " (keeps the code
+ * and the server detail). Returns the error's code. */
+int gj__error_prefix(gj_error *err, const char *fmt, ...) GJ__PRINTF(2, 3);
+
+/* A server's error identity.  Strings are copied (NULL = absent); extra is
+ * taken over (may be NULL).  Sets code GJ_ESERVER unless code is non-zero.
+ * Returns the code it set. */
+typedef struct gj__server_error {
+    int code;                  /* 0 = GJ_ESERVER */
+    const char *backend;       /* "bolt", ... */
+    const char *server_code;   /* "Neo.ClientError...", "1501", "597" */
+    long server_number;        /* errorNum, Gremlin status */
+    const char *gql_status;
+    int http_status;
+    const char *message;       /* the server's message */
+    gj_value *extra;
+} gj__server_error;
+int gj__error_set_server(gj_error *err, const gj__server_error *se);
+
+/* Move src's content into dst (src is left cleared). */
+void gj__error_move(gj_error *dst, gj_error *src);
+
+/* ---- logging (lib/core/log.c) ---------------------------------------------- */
+typedef struct gj_logger {
+    gj_log_fn fn;
+    gj_log_level level;
+    void *payload;
+} gj_logger;
+
+#define GJ__LOG_ON(lg, lvl) ((lg) && (lg)->fn && (int)(lvl) <= (int)(lg)->level)
+void gj__log(const gj_logger *lg, gj_log_level level, const char *fmt, ...) GJ__PRINTF(3, 4);
+
+/* Write `url` into buf with the password (and any "token"/"password" query
+ * parameter value) replaced by "***".  Always NUL-terminates. */
+void gj__redact_url(const char *url, char *buf, size_t buflen);
+
+/* ---- clocks (lib/core/clock.c) --------------------------------------------- */
+int64_t gj__now_ms(void);    /* CLOCK_MONOTONIC */
+int64_t gj__now_ns(void);    /* CLOCK_MONOTONIC */
+int64_t gj__wall_ms(void);   /* CLOCK_REALTIME */
+/* now + timeout; timeout < 0 gives INT64_MAX (no deadline). */
+int64_t gj__deadline_ms(int64_t timeout_ms);
+/* Fill a struct timespec (CLOCK_MONOTONIC) for a deadline in ms. */
+struct timespec;
+void gj__deadline_to_timespec(int64_t deadline_ms, struct timespec *ts);
+
+/* ---- memory ---------------------------------------------------------------- */
+char *gj__strdup(const char *s);                 /* NULL -> NULL */
+char *gj__strndup(const char *s, size_t n);
+
+#endif

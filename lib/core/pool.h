@@ -1,0 +1,65 @@
+/*
+ * The connection manager: one pool per target (all of its hosts).
+ * lib/core/pool.c.  Never installed.
+ *
+ * Threading: every function may be called from any thread concurrently,
+ * except gj__pool_free (once, when no acquire/release can happen any more).
+ */
+#ifndef GJ_CORE_POOL_H
+#define GJ_CORE_POOL_H
+
+#include "../backend/backend.h"
+
+typedef struct gj_pool gj_pool;
+
+/* A pool over ts->hosts using `backend`.  The settings are copied.  Starts
+ * no thread; min_conns are opened by gj__pool_fill(). */
+int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_settings *ts,
+                 const gj_logger *log, gj_error *err);
+
+/* Close idle connections, wake every waiter with GJ_ESHUTDOWN, wait for
+ * leased connections to come back (the caller has interrupted their jobs),
+ * close everything and free. */
+void gj__pool_free(gj_pool *p);
+
+/* Make every later acquire fail with GJ_ESHUTDOWN and wake the waiters. */
+void gj__pool_shutdown(gj_pool *p);
+
+/* Get a connection before deadline_ms (gj__now_ms clock; the deadline
+ * covers waiting for a free slot, connect, TLS, handshake and auth, and the
+ * liveness check).  Hosts are tried round robin; a host that fails to connect
+ * is marked down and skipped until its backoff expires (then tried again; the
+ * backoff doubles up to 60 s and resets on success).  Waiters are served in
+ * arrival order.  On timeout: GJ_ETIMEDOUT "timed out after N ms waiting for a
+ * connection to host:port (max_conns M in use)".  */
+/* For a backend with max_inflight > 1 one connection is handed to up to
+ * min(backend max_inflight, max_times_acquired, max_inflight) callers at
+ * once; a new connection is opened only when every open one is that busy. */
+int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *err);
+
+/* Give a connection back.  It is closed instead of kept when the backend
+ * says it is not usable, when max_lifetime is reached,
+ * or when the pool is shutting down. */
+void gj__pool_release(gj_pool *p, gj_conn *c);
+
+/* Open connections until min_conns are open (blocking; for a background
+ * thread or the first acquire).  Returns 0 or the last connect error. */
+int gj__pool_fill(gj_pool *p, gj_error *err);
+
+/* Close connections idle longer than idle_timeout or older than
+ * max_lifetime (called periodically by the client's housekeeping). */
+void gj__pool_reap(gj_pool *p);
+
+typedef struct gj_pool_stats {
+    unsigned open;       /* connections open (idle + leased) */
+    unsigned idle;
+    unsigned leased;
+    unsigned waiting;    /* threads waiting in acquire */
+    unsigned hosts_down;
+    uint64_t created;    /* connections opened over the pool's life */
+    uint64_t closed;
+    uint64_t connect_failures;
+} gj_pool_stats;
+void gj__pool_stats(gj_pool *p, gj_pool_stats *out);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * The parsed form of a configuration (lib/core/config*.c fills it; the
+ * client, the pool and the backends read it).  Never installed.
+ */
+#ifndef GJ_CORE_SETTINGS_H
+#define GJ_CORE_SETTINGS_H
+
+#include "internal.h"
+
+typedef struct gj_host {
+    char *host;   /* name or address; IPv6 without brackets */
+    int port;     /* 0 = the backend's default port */
+} gj_host;
+
+/* "Never" for liveness_check. */
+#define GJ_LIVENESS_NEVER INT64_C(-1)
+
+typedef struct gj_target_settings {
+    char *name;              /* "default", or the key under backends: */
+    char *backend;           /* "bolt", "gremlin", "arango", "graphql", "test"... NULL = from scheme */
+    char *scheme;            /* as written in the URL ("bolt+s", "neo4j", "http", ...) */
+    char *url;               /* the URL it came from, or NULL */
+    gj_host *hosts;
+    size_t n_hosts;
+    int port;                /* default port for hosts without one (0 = backend's) */
+    char *path;              /* "/gremlin", "/graphql"; NULL = backend default */
+    char *username;
+    char *password;          /* resolved: password_env is read at parse time */
+    char *password_env;
+    char *database;
+    char *ssl_certfile, *ssl_keyfile, *ssl_password, *ssl_cafile;
+    bool ssl_verify;         /* default true */
+    bool tls;                /* scheme asked for TLS (+s, +ssc, https, wss) */
+    int64_t response_timeout_ms;   /* 30000; 0 = none */
+    int64_t connect_timeout_ms;    /* 10000 */
+    int64_t acquire_timeout_ms;    /* 60000 */
+    unsigned min_conns;            /* 0 */
+    unsigned max_conns;            /* 4 */
+    unsigned max_times_acquired;   /* 16: jobs sharing one connection at once (multiplexing backends) */
+    unsigned max_inflight;         /* 64 */
+    int64_t max_lifetime_ms;       /* 3600000; 0 = unlimited */
+    int64_t idle_timeout_ms;       /* 300000; 0 = unlimited */
+    int64_t liveness_check_ms;     /* 30000; 0 = always; GJ_LIVENESS_NEVER */
+    int64_t host_backoff_ms;       /* 1000 (doubles up to 60000) */
+    char *message_serializer;      /* NULL = backend default */
+    size_t max_message_size;       /* 64 MiB */
+    gj_value *aliases;             /* map string->string, or NULL */
+    gj_value *options;             /* map of backend-specific options, or NULL */
+} gj_target_settings;
+
+struct gj_config {
+    unsigned workers;        /* 4 */
+    size_t queue_size;       /* 65536 */
+    gj_logger log;
+    gj_target_settings *targets;
+    size_t n_targets;
+};
+
+/* Defaults into a zeroed target. */
+void gj__target_settings_init(gj_target_settings *ts);
+/* Deep copy / free of one target. */
+int gj__target_settings_copy(gj_target_settings *dst, const gj_target_settings *src);
+void gj__target_settings_free(gj_target_settings *ts);
+/* Find a target by name; name NULL = "default", or the only target. */
+const gj_target_settings *gj__config_target(const gj_config *cfg, const char *name);
+
+#endif

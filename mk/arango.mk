@@ -1,0 +1,1 @@
+# mk/arango.mk — see Makefile.am

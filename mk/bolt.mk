@@ -1,0 +1,1 @@
+# mk/bolt.mk — see Makefile.am

@@ -1,0 +1,4 @@
+# mk/core.mk — job engine, client, requests, results, errors, logging, clocks.
+libgraphjob_internal_la_SOURCES += \
+	lib/core/internal.h lib/core/settings.h lib/core/sink.h lib/core/pool.h \
+	lib/backend/backend.h

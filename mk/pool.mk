@@ -1,0 +1,1 @@
+# mk/pool.mk — see Makefile.am

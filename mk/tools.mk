@@ -1,0 +1,1 @@
+# mk/tools.mk — see Makefile.am

@@ -1,0 +1,1 @@
+# mk/values.mk — see Makefile.am
