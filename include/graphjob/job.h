@@ -65,7 +65,7 @@ GJ_EXTERN void gj_job_unref(gj_job *job);
 GJ_EXTERN uint64_t gj_job_id(const gj_job *job);
 
 /* The job's state; GJ_ENOTFOUND once cleared or consumed. */
-GJ_EXTERN int gj_job_status(gj_job *job, gj_job_status *out, gj_error *err);
+GJ_EXTERN int gj_job_get_status(gj_job *job, gj_job_status *out, gj_error *err);
 
 /* True once a worker has picked the job up (it is running or finished). */
 GJ_EXTERN bool gj_job_started(const gj_job *job);
