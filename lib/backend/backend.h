@@ -33,9 +33,14 @@ typedef struct gj_backend {
      * GJ_ECANCELLED when interrupt() took effect. */
     int (*execute)(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
 
-    /* From another thread: make a running execute() on c return soon
-     * (GJ_ECANCELLED).  Must be safe to call while execute runs, and a no-op
-     * when nothing runs. May be NULL (the job then runs to completion). */
+    /* From another thread: make a running execute() on c return soon with
+     * GJ_ECANCELLED.  It records the interrupt on c and wakes any blocking
+     * call; it may arrive just before execute() starts (execute honours a
+     * recorded interrupt at its first blocking point) or just after it
+     * returned.  execute() consumes the record when it honours it; while a
+     * record is pending and unconsumed, usable() must return false (the
+     * connection's state is then unknown and it is closed, not reused).
+     * Must not block.  May be NULL (the job then runs to completion). */
     void (*interrupt)(gj_conn *c);
 
     /* After execute() (or a failed ping): may c be reused?  False after any

@@ -1,0 +1,32 @@
+/*
+ * The built-in backends.  Adding a backend: one folder under lib/backend/ and
+ * one line in the table below.
+ */
+#include "backend/backend.h"
+
+#include <string.h>
+
+static const gj_backend *const builtin[] = {
+    NULL
+};
+
+const gj_backend *gj__backend_by_name(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; builtin[i]; i++)
+        if (strcmp(builtin[i]->name, name) == 0)
+            return builtin[i];
+    return NULL;
+}
+
+const gj_backend *gj__backend_by_scheme(const char *scheme)
+{
+    if (!scheme)
+        return NULL;
+    for (size_t i = 0; builtin[i]; i++)
+        for (const char *const *s = builtin[i]->schemes; s && *s; s++)
+            if (strcmp(*s, scheme) == 0)
+                return builtin[i];
+    return NULL;
+}

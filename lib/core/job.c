@@ -1,0 +1,329 @@
+/*
+ * Jobs: the state machine, waiting, results, cancel and clear.
+ *
+ * Synchronisation: the state word (atomic) carries the phase and flags; a
+ * job's terminal phase is published with release order after its result,
+ * error and finished_at are written, so a thread that sees the terminal phase
+ * (acquire) may read them.  Sleeping waiters and the cancel/run hand-over use
+ * the mutex + condition variable of the job's stripe (the client has 64).
+ * Whoever sets GONE first (result, clear, detached completion, clear-all) is
+ * the only one to touch the registry entry and the job's result.
+ */
+#include "core/job_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *gj_job_status_name(gj_job_status status)
+{
+    switch (status) {
+    case GJ_JOB_PENDING: return "pending";
+    case GJ_JOB_DONE: return "done";
+    case GJ_JOB_CANCELLED: return "cancelled";
+    }
+    return "unknown";
+}
+
+gj_job *gj__job_new(gj_target *target, gj_request *req, const gj_submit_options *opts)
+{
+    gj_job *job = malloc(sizeof *job);
+    if (!job)
+        return NULL;
+    unsigned flags = 0;
+    if (opts && (opts->flags & GJ_SUBMIT_DETACHED))
+        flags |= GJ__ST_DETACHED;
+    atomic_init(&job->state, GJ__PH_QUEUED | flags);
+    atomic_init(&job->refs, 1);
+    job->id = 0;
+    job->target = target;
+    job->req = req;
+    job->on_done = opts ? opts->on_done : NULL;
+    job->payload = opts ? opts->payload : NULL;
+    job->u.result = NULL;
+    job->qnext = job->qprev = NULL;
+    job->finished_at = 0;
+    return job;
+}
+
+static void job_free(gj_job *job)
+{
+    unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
+    if (GJ__TERMINAL(st)) {
+        if (st & GJ__ST_FAILED)
+            gj_error_free(job->u.error);
+        else if ((st & GJ__ST_PHASE) == GJ__PH_DONE)
+            gj_result_free(job->u.result);
+    }
+    gj_request_unref(job->req);
+    free(job);
+}
+
+gj_job *gj_job_ref(gj_job *job)
+{
+    if (job)
+        atomic_fetch_add_explicit(&job->refs, 1, memory_order_relaxed);
+    return job;
+}
+
+void gj_job_unref(gj_job *job)
+{
+    if (job && atomic_fetch_sub_explicit(&job->refs, 1, memory_order_acq_rel) == 1)
+        job_free(job);
+}
+
+uint64_t gj_job_id(const gj_job *job)
+{
+    return job ? job->id : 0;
+}
+
+static int not_found(const gj_job *job, gj_error *err)
+{
+    return gj__error_set(err, GJ_ENOTFOUND, "job %llu not found",
+                         (unsigned long long)(job ? job->id : 0));
+}
+
+bool gj__job_make_gone(gj_job *job)
+{
+    unsigned old = atomic_fetch_or_explicit(&job->state, GJ__ST_GONE, memory_order_acq_rel);
+    if (old & GJ__ST_GONE)
+        return false;
+    if (job->target) {
+        gj_registry *r = &job->target->client->registry;
+        pthread_mutex_lock(&r->mu);
+        gj__registry_remove_locked(r, job->id);
+        pthread_mutex_unlock(&r->mu);
+    }
+    gj_job_unref(job); /* the registry's reference; the caller still holds one */
+    return true;
+}
+
+void gj__job_finish(gj_job *job, unsigned phase, gj_result *result, gj_error *error)
+{
+    gj_client *c = job->target ? job->target->client : NULL;
+
+    if (error)
+        job->u.error = error;
+    else
+        job->u.result = result;
+    job->finished_at = gj__wall_ms();
+
+    unsigned old = atomic_load_explicit(&job->state, memory_order_relaxed);
+    unsigned next;
+    do {
+        next = (old & ~GJ__ST_PHASE) | phase | (error ? GJ__ST_FAILED : 0);
+    } while (!atomic_compare_exchange_weak_explicit(&job->state, &old, next,
+                                                    memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    if (c) {
+        if (old & GJ__ST_WAITERS) {
+            gj_stripe *s = gj__job_stripe(c, job);
+            pthread_mutex_lock(&s->mu);
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+        }
+        if (atomic_fetch_add_explicit(&c->pending_events, 1, memory_order_acq_rel) == 0) {
+            uint64_t one = 1;
+            ssize_t w = write(c->event_fd, &one, sizeof one);
+            (void)w; /* EAGAIN only when the counter is saturated: still readable */
+        }
+    }
+    if (job->on_done)
+        job->on_done(job, job->payload);
+    if (old & GJ__ST_DETACHED)
+        gj__job_make_gone(job);
+    gj_job_unref(job);
+}
+
+int gj_job_get_status(gj_job *job, gj_job_status *out, gj_error *err)
+{
+    if (!job || !out)
+        return gj__error_set(err, GJ_EINVAL, "gj_job_get_status: job and out are required");
+    unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
+    if (st & GJ__ST_GONE)
+        return not_found(job, err);
+    switch (st & GJ__ST_PHASE) {
+    case GJ__PH_DONE: *out = GJ_JOB_DONE; break;
+    case GJ__PH_CANCELLED: *out = GJ_JOB_CANCELLED; break;
+    default: *out = GJ_JOB_PENDING; break;
+    }
+    return 0;
+}
+
+bool gj_job_started(const gj_job *job)
+{
+    if (!job)
+        return false;
+    unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
+    unsigned ph = st & GJ__ST_PHASE;
+    return ph == GJ__PH_RUNNING || (ph == GJ__PH_DONE);
+}
+
+int64_t gj_job_finished_at(const gj_job *job)
+{
+    if (!job)
+        return 0;
+    unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
+    return GJ__TERMINAL(st) ? job->finished_at : 0;
+}
+
+int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
+{
+    if (!job)
+        return gj__error_set(err, GJ_EINVAL, "gj_job_wait: job is NULL");
+    unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
+    if (st & GJ__ST_GONE)
+        return not_found(job, err);
+    if (GJ__TERMINAL(st))
+        return 0;
+    if (timeout_ms == 0)
+        return gj__error_set(err, GJ_ETIMEDOUT, "job %llu still pending",
+                             (unsigned long long)job->id);
+    gj_client *c = job->target->client; /* pending jobs always have their client */
+    if (gj__client_on_worker(c))
+        return gj__error_set(err, GJ_EDEADLK,
+                             "job %llu: gj_job_wait called on a worker thread of the same "
+                             "client (it could wait for itself); use the completion callback",
+                             (unsigned long long)job->id);
+
+    int64_t deadline = gj__deadline_ms(timeout_ms);
+    struct timespec ts;
+    gj__deadline_to_timespec(deadline, &ts);
+    gj_stripe *s = gj__job_stripe(c, job);
+    int rc = 0;
+
+    atomic_fetch_add_explicit(&job->state, GJ__ST_WAITER, memory_order_acq_rel);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        st = atomic_load_explicit(&job->state, memory_order_acquire);
+        if (GJ__TERMINAL(st) || (st & GJ__ST_GONE))
+            break;
+        if (deadline == INT64_MAX) {
+            pthread_cond_wait(&s->cv, &s->mu);
+        } else if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT) {
+            st = atomic_load_explicit(&job->state, memory_order_acquire);
+            if (!GJ__TERMINAL(st) && !(st & GJ__ST_GONE))
+                rc = GJ_ETIMEDOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_sub_explicit(&job->state, GJ__ST_WAITER, memory_order_acq_rel);
+
+    if (rc == GJ_ETIMEDOUT)
+        return gj__error_set(err, GJ_ETIMEDOUT, "job %llu still pending after %lld ms",
+                             (unsigned long long)job->id, (long long)timeout_ms);
+    if (st & GJ__ST_GONE)
+        return not_found(job, err);
+    return 0;
+}
+
+int gj_job_result(gj_job *job, gj_result **out, gj_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!job)
+        return gj__error_set(err, GJ_EINVAL, "gj_job_result: job is NULL");
+    unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
+    if (st & GJ__ST_GONE)
+        return not_found(job, err);
+    unsigned ph = st & GJ__ST_PHASE;
+    if (ph == GJ__PH_CANCELLED)
+        return gj__error_set(err, GJ_ECANCELLED, "job %llu cancelled",
+                             (unsigned long long)job->id);
+    if (ph != GJ__PH_DONE)
+        return gj__error_set(err, GJ_ENOTDONE, "job %llu not done",
+                             (unsigned long long)job->id);
+
+    /* Keep the job alive across make_gone (which drops the registry ref). */
+    gj_job_ref(job);
+    if (!gj__job_make_gone(job)) {
+        gj_job_unref(job);
+        return not_found(job, err);
+    }
+    int rc = 0;
+    if (st & GJ__ST_FAILED) {
+        gj_error *e = job->u.error;
+        rc = gj_error_code(e);
+        if (err)
+            gj__error_move(err, e);
+    } else {
+        gj_result *res = job->u.result;
+        job->u.result = NULL;
+        if (!res)
+            rc = gj__result_new_empty(&res);
+        if (rc == 0 && out)
+            *out = res;
+        else
+            gj_result_free(res);
+        if (rc)
+            gj__error_set(err, rc, "job %llu: out of memory for its result",
+                          (unsigned long long)job->id);
+    }
+    gj_job_unref(job);
+    return rc;
+}
+
+int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err)
+{
+    unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
+    if (st & GJ__ST_GONE)
+        return not_found(job, err);
+    if (GJ__TERMINAL(st)) {
+        if (!and_clear)
+            return not_found(job, err);
+        gj_job_ref(job);
+        if (gj__job_make_gone(job)) {
+            /* Terminal and gone: nobody else touches the result any more. */
+            if (st & GJ__ST_FAILED)
+                gj_error_free(job->u.error);
+            else if ((st & GJ__ST_PHASE) == GJ__PH_DONE)
+                gj_result_free(job->u.result);
+            job->u.result = NULL;
+            atomic_fetch_and_explicit(&job->state, ~GJ__ST_FAILED, memory_order_acq_rel);
+        }
+        gj_job_unref(job);
+        return 0;
+    }
+
+    gj_client *c = job->target->client;
+    gj_job_ref(job);
+    atomic_fetch_or_explicit(&job->state, GJ__ST_CANCEL_REQ, memory_order_acq_rel);
+    if (gj__queue_remove(c, job)) {
+        /* It was queued: it never reaches a worker; finish it here.  The
+         * queue's reference becomes the finishing reference. */
+        atomic_fetch_add_explicit(&c->cancelled_queued, 1, memory_order_relaxed);
+        gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
+    } else {
+        /* A worker has it: it will see CANCEL_REQ before starting, or we
+         * interrupt the running request. */
+        gj_stripe *s = gj__job_stripe(c, job);
+        pthread_mutex_lock(&s->mu);
+        st = atomic_load_explicit(&job->state, memory_order_acquire);
+        if ((st & GJ__ST_PHASE) == GJ__PH_RUNNING && job->u.conn &&
+            job->target->backend->interrupt) {
+            atomic_fetch_or_explicit(&job->state, GJ__ST_INTERRUPTED, memory_order_acq_rel);
+            job->target->backend->interrupt(job->u.conn);
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    if (and_clear)
+        gj__job_make_gone(job);
+    gj_job_unref(job);
+    return 0;
+}
+
+int gj_job_cancel(gj_job *job, gj_error *err)
+{
+    if (!job)
+        return gj__error_set(err, GJ_EINVAL, "gj_job_cancel: job is NULL");
+    return gj__job_cancel(job, false, err);
+}
+
+int gj_job_clear(gj_job *job, gj_error *err)
+{
+    if (!job)
+        return gj__error_set(err, GJ_EINVAL, "gj_job_clear: job is NULL");
+    return gj__job_cancel(job, true, err);
+}

@@ -1,0 +1,183 @@
+/*
+ * Job engine internals shared by job.c, registry.c and client.c.
+ * Never installed.
+ */
+#ifndef GJ_CORE_JOB_INTERNAL_H
+#define GJ_CORE_JOB_INTERNAL_H
+
+#include "core/internal.h"
+#include "core/settings.h"
+#include "core/pool.h"
+#include "core/sink_internal.h"
+#include "core/request_internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* ---- the job state word ------------------------------------------------------
+ * bits 0-2  phase
+ * bit  3    CANCEL_REQ  cancel asked (a worker seeing it does not start the job)
+ * bit  4    GONE        cleared or consumed: "not found" to every call
+ * bit  5    FAILED      DONE with an error (u.error)
+ * bit  6    INQUEUE     linked in the submit queue (changed under the queue lock)
+ * bit  7    DETACHED    clears itself when it ends
+ * bit  8    INTERRUPTED backend->interrupt() was called for it
+ * bits 9-31 number of threads blocked in gj_job_wait
+ */
+enum {
+    GJ__PH_QUEUED = 0,
+    GJ__PH_TAKEN = 1,      /* in a worker's batch, not started */
+    GJ__PH_RUNNING = 2,    /* acquiring a connection or executing */
+    GJ__PH_DONE = 3,
+    GJ__PH_CANCELLED = 4
+};
+#define GJ__ST_PHASE 0x7u
+#define GJ__ST_CANCEL_REQ 0x8u
+#define GJ__ST_GONE 0x10u
+#define GJ__ST_FAILED 0x20u
+#define GJ__ST_INQUEUE 0x40u
+#define GJ__ST_DETACHED 0x80u
+#define GJ__ST_INTERRUPTED 0x100u
+#define GJ__ST_WAITER 0x200u
+#define GJ__ST_WAITERS (~0x1ffu)
+
+#define GJ__TERMINAL(st) (((st) & GJ__ST_PHASE) >= GJ__PH_DONE)
+
+typedef struct gj_target gj_target;
+typedef struct gj_conn gj_conn;
+
+struct gj_job {
+    atomic_uint refs;
+    atomic_uint state;
+    uint64_t id;
+    gj_target *target;       /* NULL once the client was freed */
+    gj_request *req;
+    gj_job_fn on_done;
+    void *payload;
+    union {                  /* guarded by the job's stripe lock and phase */
+        gj_result *result;   /* DONE without FAILED (may be NULL = empty) */
+        gj_error *error;     /* DONE with FAILED */
+        gj_conn *conn;       /* RUNNING: the connection, for interrupt */
+    } u;
+    gj_job *qnext, *qprev;   /* submit queue links; qnext reused for local lists */
+    int64_t finished_at;     /* wall ms, written before the terminal phase */
+};
+
+/* ---- the registry: ids -> jobs, in id (= submission) order ----------------- */
+#define GJ__REG_CHUNK 256
+typedef struct gj_reg_chunk {
+    gj_job *slot[GJ__REG_CHUNK];
+    unsigned live;
+} gj_reg_chunk;
+
+typedef struct gj_registry {
+    pthread_mutex_t mu;
+    gj_reg_chunk **chunks;   /* chunks[i] holds ids (base + i) * GJ__REG_CHUNK ... */
+    size_t n_chunks;
+    size_t cap_chunks;
+    uint64_t base;           /* chunk number of chunks[0] */
+    uint64_t next_id;
+    size_t live;
+} gj_registry;
+
+int gj__registry_init(gj_registry *r);
+void gj__registry_destroy(gj_registry *r);
+/* Assign the next id to job and store it (the registry's reference is the
+ * caller's to give: the job's refs must already count it). */
+int gj__registry_insert(gj_registry *r, gj_job *job);
+/* Remove job's id (no unref).  Caller holds r->mu. */
+void gj__registry_remove_locked(gj_registry *r, uint64_t id);
+/* Lookup + ref, or NULL. */
+gj_job *gj__registry_get(gj_registry *r, uint64_t id);
+
+/* ---- the client ---------------------------------------------------------- */
+struct gj_target {
+    gj_client *client;
+    gj_target_settings settings;
+    const gj_backend *backend;
+    gj_pool *pool;
+};
+
+typedef struct gj_worker {
+    gj_client *client;
+    pthread_t thread;
+    /* Counters, written only by this worker (read racily for stats). */
+    _Alignas(64) atomic_uint_fast64_t done;
+    atomic_uint_fast64_t failed;
+    atomic_uint_fast64_t cancelled;
+    atomic_uint_fast64_t running;
+} gj_worker;
+
+#define GJ__STRIPES 64
+typedef struct gj_stripe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} __attribute__((aligned(64))) gj_stripe;
+
+struct gj_client {
+    /* Submit queue. */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    gj_job *qhead, *qtail;
+    size_t qcount;
+    size_t qcap;
+    unsigned idle;           /* workers waiting on qcv */
+    unsigned wakeups;        /* signals sent, not yet consumed */
+    bool stopping;
+
+    gj_worker *workers;
+    unsigned n_workers;
+
+    gj_registry registry;
+    gj_stripe stripes[GJ__STRIPES];
+
+    gj_target *targets;
+    size_t n_targets;
+    const gj_backend **extra_backends;
+    size_t n_extra_backends;
+
+    gj_logger log;
+    int event_fd;
+    _Alignas(64) atomic_uint_fast64_t pending_events;
+    atomic_uint_fast64_t cancelled_queued;   /* cancelled by a non-worker */
+    atomic_uint_fast64_t submitted;
+    atomic_uint_fast64_t rejected;
+    atomic_bool shutting_down;
+
+    /* Housekeeping (pool reaping and filling). */
+    pthread_t keeper;
+    bool keeper_started;
+    pthread_mutex_t kmu;
+    pthread_cond_t kcv;
+    bool keeper_stop;
+};
+
+static inline gj_stripe *gj__job_stripe(gj_client *c, const gj_job *job)
+{
+    return &c->stripes[job->id & (GJ__STRIPES - 1)];
+}
+
+/* job.c */
+gj_job *gj__job_new(gj_target *target, gj_request *req, const gj_submit_options *opts);
+/* Move the job to a terminal phase, wake waiters, signal the event fd, run
+ * the callback, clear it if detached, drop one reference (the caller's
+ * working reference).  Exactly one caller per job gets to do this. */
+void gj__job_finish(gj_job *job, unsigned phase, gj_result *result, gj_error *error);
+/* Cancel with the client's locks (used by gj_job_cancel, clear, client free). */
+int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err);
+/* Remove from the registry if not yet GONE (sets GONE); returns true if this
+ * call did it.  Drops the registry's reference. */
+bool gj__job_make_gone(gj_job *job);
+
+/* client.c */
+bool gj__client_on_worker(const gj_client *c);
+/* Unlink a queued job; true if it was in the queue. */
+bool gj__queue_remove(gj_client *c, gj_job *job);
+
+/* For tests: a client with extra backends (e.g. the test backend) besides the
+ * built-in ones. */
+int gj__client_new_with_backends(gj_client **out, const gj_config *cfg,
+                                 const gj_backend *const *extra, size_t n_extra,
+                                 gj_error *err);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * Result sinks (what a backend feeds while a job runs) and results.
+ */
+#include "core/sink_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void gj__sink_init(gj_sink *s, gj_row_fn row_fn, void *row_payload,
+                   const atomic_uint *cancel_word, unsigned cancel_mask,
+                   int64_t response_timeout_ms)
+{
+    memset(s, 0, sizeof *s);
+    s->row_fn = row_fn;
+    s->row_payload = row_payload;
+    s->cancel_word = cancel_word;
+    s->cancel_mask = cancel_mask;
+    s->response_timeout_ms = response_timeout_ms;
+}
+
+void gj__sink_clear(gj_sink *s)
+{
+    gj_value_unref(s->fields);
+    gj_value_unref(s->rows);
+    gj_value_unref(s->meta);
+    s->fields = s->rows = s->meta = NULL;
+}
+
+bool gj__sink_empty(const gj_sink *s)
+{
+    return !s->fields && !s->rows && !s->meta;
+}
+
+int gj__sink_new(gj_sink **out, gj_row_fn row_fn, void *row_payload)
+{
+    gj_sink *s = malloc(sizeof *s);
+    if (!s)
+        return GJ_ENOMEM;
+    gj__sink_init(s, row_fn, row_payload, NULL, 0, 0);
+    *out = s;
+    return 0;
+}
+
+void gj__sink_free(gj_sink *s)
+{
+    if (!s)
+        return;
+    gj__sink_clear(s);
+    free(s);
+}
+
+int gj__sink_fields(gj_sink *s, gj_value *fields)
+{
+    gj_value_unref(s->fields);
+    s->fields = fields;
+    return 0;
+}
+
+int gj__sink_row(gj_sink *s, gj_value *row)
+{
+    if (!row)
+        return GJ_ENOMEM;
+    if (s->row_fn) {
+        int stop = s->row_fn(row, s->row_payload);
+        gj_value_unref(row);
+        return stop ? GJ_EABORTED : 0;
+    }
+    if (!s->rows) {
+        int rc = gj_value_new_list(&s->rows, 16);
+        if (rc) {
+            gj_value_unref(row);
+            return rc;
+        }
+    }
+    return gj_value_list_append(s->rows, row);
+}
+
+int gj__sink_meta(gj_sink *s, const char *key, gj_value *value)
+{
+    if (!value)
+        return GJ_ENOMEM;
+    if (!s->meta) {
+        int rc = gj_value_new_map(&s->meta, 8);
+        if (rc) {
+            gj_value_unref(value);
+            return rc;
+        }
+    }
+    return gj_value_map_put_str(s->meta, key, value);
+}
+
+bool gj__sink_cancel_requested(const gj_sink *s)
+{
+    return s->cancel_word &&
+           (atomic_load_explicit(s->cancel_word, memory_order_acquire) & s->cancel_mask);
+}
+
+int64_t gj__sink_response_timeout(const gj_sink *s)
+{
+    return s->response_timeout_ms;
+}
+
+int gj__result_new_empty(gj_result **out)
+{
+    gj_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return GJ_ENOMEM;
+    if (gj_value_new_list(&r->rows, 0) != 0 || gj_value_new_map(&r->meta, 0) != 0) {
+        gj_result_free(r);
+        return GJ_ENOMEM;
+    }
+    *out = r;
+    return 0;
+}
+
+int gj__sink_take_result(gj_sink *s, gj_result **out)
+{
+    gj_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return GJ_ENOMEM;
+    if ((!s->rows && gj_value_new_list(&s->rows, 0) != 0) ||
+        (!s->meta && gj_value_new_map(&s->meta, 0) != 0)) {
+        free(r);
+        return GJ_ENOMEM;
+    }
+    r->fields = s->fields;
+    r->rows = s->rows;
+    r->meta = s->meta;
+    s->fields = s->rows = s->meta = NULL;
+    *out = r;
+    return 0;
+}
+
+void gj_result_free(gj_result *res)
+{
+    if (!res)
+        return;
+    gj_value_unref(res->fields);
+    gj_value_unref(res->rows);
+    gj_value_unref(res->meta);
+    free(res);
+}
+
+const gj_value *gj_result_fields(const gj_result *res) { return res ? res->fields : NULL; }
+const gj_value *gj_result_rows(const gj_result *res) { return res ? res->rows : NULL; }
+const gj_value *gj_result_meta(const gj_result *res) { return res ? res->meta : NULL; }
+
+size_t gj_result_row_count(const gj_result *res)
+{
+    return res ? gj_value_size(res->rows) : 0;
+}
+
+const gj_value *gj_result_row(const gj_result *res, size_t i)
+{
+    return res ? gj_value_list_at(res->rows, i) : NULL;
+}
+
+int gj_result_to_json(const gj_result *res, unsigned flags, char **out, size_t *len)
+{
+    if (!res || !out)
+        return GJ_EINVAL;
+    gj_value *whole;
+    int rc = gj_value_new_map(&whole, 3);
+    if (rc)
+        return rc;
+    rc = gj_value_map_put_str(whole, "fields",
+                              res->fields ? gj_value_ref(res->fields) : gj_value_null());
+    if (rc == 0)
+        rc = gj_value_map_put_str(whole, "rows", gj_value_ref(res->rows));
+    if (rc == 0)
+        rc = gj_value_map_put_str(whole, "meta", gj_value_ref(res->meta));
+    if (rc == 0)
+        rc = gj_value_to_json(whole, flags, out, len);
+    gj_value_unref(whole);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* The sink and result objects (lib/core/sink.c).  Never installed. */
+#ifndef GJ_CORE_SINK_INTERNAL_H
+#define GJ_CORE_SINK_INTERNAL_H
+
+#include "core/sink.h"
+#include <stdatomic.h>
+
+struct gj_sink {
+    gj_value *fields;            /* list or NULL */
+    gj_value *rows;              /* list, created on the first row */
+    gj_value *meta;              /* map, created on the first entry */
+    gj_row_fn row_fn;
+    void *row_payload;
+    const atomic_uint *cancel_word; /* the job's state word, or NULL */
+    unsigned cancel_mask;
+    int64_t response_timeout_ms;
+};
+
+struct gj_result {
+    gj_value *fields;            /* list or NULL */
+    gj_value *rows;              /* list, never NULL */
+    gj_value *meta;              /* map, never NULL */
+};
+
+/* Initialise a sink in place (for the worker's stack). */
+void gj__sink_init(gj_sink *s, gj_row_fn row_fn, void *row_payload,
+                   const atomic_uint *cancel_word, unsigned cancel_mask,
+                   int64_t response_timeout_ms);
+/* Release whatever the sink still holds. */
+void gj__sink_clear(gj_sink *s);
+/* True when nothing was collected (no result object is needed). */
+bool gj__sink_empty(const gj_sink *s);
+/* An empty result. */
+int gj__result_new_empty(gj_result **out);
+
+#endif
