@@ -1,1 +1,19 @@
-# mk/bolt.mk — see Makefile.am
+# mk/bolt.mk — Bolt / Neo4j: PackStream codec, chunking, Bolt messages,
+# their unit tests, the libFuzzer target and the Bolt reference server.
+
+libgraphjob_internal_la_SOURCES += \
+	lib/codec/packstream.h lib/codec/packstream_internal.h \
+	lib/codec/packstream.c lib/codec/packstream_encode.c \
+	lib/codec/packstream_decode.c lib/codec/packstream_structs.c \
+	lib/codec/chunk.h lib/codec/chunk.c
+
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/packstream_test tests/unit/chunk_test
+TESTS += tests/unit/packstream_test tests/unit/chunk_test
+tests_unit_packstream_test_SOURCES = tests/unit/packstream_test.cc
+tests_unit_packstream_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_packstream_test_LDADD = $(GJ_TEST_LIBS)
+tests_unit_chunk_test_SOURCES = tests/unit/chunk_test.cc
+tests_unit_chunk_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_chunk_test_LDADD = $(GJ_TEST_LIBS)
+endif
