@@ -1,3 +1,14 @@
 # mk/values.mk — the value model (lib/core/value.c) and its JSON text (lib/core/json.c).
 libgraphjob_internal_la_SOURCES += \
 	lib/core/value.c lib/core/value_internal.h lib/core/json.c
+
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/value_test tests/unit/json_test
+TESTS += tests/unit/value_test tests/unit/json_test
+tests_unit_value_test_SOURCES = tests/unit/value_test.cc
+tests_unit_value_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_value_test_LDADD = $(GJ_TEST_LIBS)
+tests_unit_json_test_SOURCES = tests/unit/json_test.cc
+tests_unit_json_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_json_test_LDADD = $(GJ_TEST_LIBS)
+endif

@@ -10,6 +10,8 @@
 
 #include <graphjob.h>
 
+GJ_BEGIN_DECLS
+
 /* A capacity hint passed to gj_value_new_list/_set/_map above this is
  * clamped to it (hints may come from the wire); the container still grows
  * (x2) past it as items are added. */
@@ -51,5 +53,7 @@ int gj__days_from_civil(int64_t year, unsigned month, unsigned day, int64_t *day
  * snprintf), exactly as gj_value_to_json renders it but without quotes.
  * Returns the full length, or GJ_ETYPE for another type. */
 int gj__value_iso_text(const gj_value *v, char *buf, size_t size);
+
+GJ_END_DECLS
 
 #endif
