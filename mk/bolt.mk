@@ -17,3 +17,17 @@ tests_unit_chunk_test_SOURCES = tests/unit/chunk_test.cc
 tests_unit_chunk_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_unit_chunk_test_LDADD = $(GJ_TEST_LIBS)
 endif
+
+# libFuzzer target (configure --enable-fuzzing CC=clang CXX=clang++).  The
+# codec and the value model are compiled into it so they are instrumented.
+if GJ_FUZZING
+noinst_PROGRAMS += tests/fuzz/packstream_fuzz
+tests_fuzz_packstream_fuzz_SOURCES = tests/fuzz/packstream_fuzz.c \
+	lib/codec/packstream.c lib/codec/packstream_encode.c \
+	lib/codec/packstream_decode.c lib/codec/packstream_structs.c \
+	lib/codec/chunk.c lib/core/value.c lib/core/error.c
+tests_fuzz_packstream_fuzz_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+tests_fuzz_packstream_fuzz_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_packstream_fuzz_LDADD = -lm
+endif
+EXTRA_DIST += tests/fuzz/corpus/packstream

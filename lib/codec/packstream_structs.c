@@ -393,6 +393,9 @@ int gj__ps_read_struct_value(gj_ps_reader *r, size_t at, unsigned n_fields, uint
         return gj__ps_too_deep(r, at, err);
     if (n_fields > r->len - r->pos)
         return gj__ps_truncated(r, at, "structure", n_fields, err);
+    if (tag > 0x7F)
+        return gj__error_set(err, GJ_EPROTOCOL,
+                             "PackStream structure tag 0x%02X at byte %zu is above 0x7F", tag, at);
     const gj_ps_config *cfg = r->cfg;
     bool eids = gj__ps_has_element_ids(cfg), utc = gj__ps_utc_datetimes(cfg);
     const char *name = struct_name(tag);

@@ -850,6 +850,7 @@ TEST(PackStream, UnknownStructureTag)
     Bytes b = H("B2 56 CC 01 C8 CC 02 01 02");
     ExpectProtocolError(b, Cfg5(), "unknown structure tag 0x56 at byte 0");
     ExpectProtocolError(H("92 01 B0 7F"), Cfg5(), "unknown structure tag 0x7F at byte 2");
+    ExpectProtocolError(H("B0 80"), Cfg5(), "structure tag 0x80 at byte 0 is above 0x7F");
     gj_ps_config pass = Cfg5();
     pass.unknown_struct_passthrough = true;
     Decoded d = Dec(b, pass);
