@@ -111,6 +111,24 @@ TEST(Value, Ints) {
     EXPECT_EQ(0u, gj_value_int_bits(gj_value_null()));
 }
 
+TEST(Value, SmallIntsAndTheirNeighbours) {
+    // Small ints are shared statics; values at and past the edges stay exact.
+    const int64_t samples[] = {-257, -256, -1, 0, 1, 1023, 1024, INT64_MAX};
+    for (int64_t x : samples) {
+        Ref a(gj_value_int(x)), b(gj_value_int(x));
+        ASSERT_NE(nullptr, a.get());
+        EXPECT_EQ(x, int_of(a.get()));
+        EXPECT_EQ(64u, gj_value_int_bits(a.get()));
+        EXPECT_TRUE(gj_value_equal(a.get(), b.get()));
+        gj_value *extra = gj_value_ref(a.get());
+        gj_value_unref(extra);
+        EXPECT_EQ(x, int_of(a.get()));
+    }
+    Ref s8;
+    ASSERT_EQ(0, gj_value_new_int_bits(s8.out(), 3, 8));
+    EXPECT_EQ(8u, gj_value_int_bits(s8.get()));  // not the shared 64-bit 3
+}
+
 TEST(Value, Floats) {
     Ref f(gj_value_float(2.5));
     double d = 0;
@@ -406,6 +424,22 @@ TEST(Value, MapPutGetOrder) {
     EXPECT_EQ(nullptr, gj_value_map_get(m.get(), nullptr));
     EXPECT_EQ(nullptr, gj_value_map_key_at(m.get(), 3));
     EXPECT_EQ(3, int_of(gj_value_map_value_at(m.get(), 2)));
+}
+
+TEST(Value, MapOutgrowsItsHint) {
+    Ref m;
+    ASSERT_EQ(0, gj_value_new_map(m.out(), 2));
+    char key[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ASSERT_EQ(0, gj_value_map_put_str(m.get(), key, gj_value_int(i * 1000)));
+    }
+    ASSERT_EQ(40u, gj_value_size(m.get()));
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        EXPECT_EQ(key, string_of(gj_value_map_key_at(m.get(), i)));
+        EXPECT_EQ(i * 1000, int_of(gj_value_map_get(m.get(), key)));
+    }
 }
 
 TEST(Value, MapDuplicateKeyLastWinsKeepsPosition) {
