@@ -552,9 +552,13 @@ static bool ping_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline)
     return false;
 }
 
-/* Unlocks while connecting.  On success the slot is OPEN and leased by the
- * caller; on failure it is free again, the host is marked down and the
- * error is in *errp (allocated here; the caller frees it). */
+/* connect_slot's result when not even the error object could be allocated. */
+#define POOL_OUT_OF_MEMORY 1
+
+/* Unlocks while connecting.  On success (0) the slot is OPEN, and leased by
+ * the caller when `lease`; on failure it is free again, the host is marked
+ * down and the error is in *errp (allocated here; the caller frees it).
+ * POOL_OUT_OF_MEMORY: nothing was tried, the slot is free again. */
 static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline, bool lease,
                         gj_error **errp, bool *recovered)
 {
@@ -595,12 +599,12 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
         gj_error_free(e);
         return 0;
     }
-    if (rc == GJ_ENOMEM && !e) {
+    if (!e) {
         p->hosts[h].probing = false;
         slot_to_free_list(p, s);
         kick(p);
         check_drained(p);
-        return GJ_ENOMEM;
+        return POOL_OUT_OF_MEMORY;
     }
     char msg[512];
     snprintf(msg, sizeof msg, "%s", gj_error_message(e)[0] ? gj_error_message(e) : gj_strerror(rc));
@@ -718,7 +722,7 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
                     kick(p);        /* room left on a shared connection */
                     break;
                 }
-                if (crc == GJ_ENOMEM && !last) {
+                if (crc == POOL_OUT_OF_MEMORY) {
                     rc = gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s", p->names);
                     break;
                 }
@@ -865,7 +869,7 @@ int gj__pool_fill(gj_pool *p, gj_error *err)
             kick(p);
             continue;
         }
-        if (crc == GJ_ENOMEM && !last) {
+        if (crc == POOL_OUT_OF_MEMORY) {
             rc = gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s", p->names);
             break;
         }
