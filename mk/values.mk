@@ -15,3 +15,8 @@ tests_unit_json_test_SOURCES = tests/unit/json_test.cc
 tests_unit_json_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_unit_json_test_LDADD = $(GJ_TEST_LIBS)
 endif
+
+# Micro benchmark (built by `make check`, run by hand: bench/value_build [records]).
+check_PROGRAMS += bench/value_build
+bench_value_build_SOURCES = bench/value_build.c
+bench_value_build_LDADD = libgraphjob_internal.la $(DEPS_LIBS)
