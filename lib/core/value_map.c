@@ -5,6 +5,19 @@
  * GJ__VALUE_MAP_LINEAR_MAX entries it is searched linearly; past that it also
  * keeps an open-addressing hash index keyed with SipHash-1-3 and a per-map
  * random seed, so hostile inputs cannot make duplicate detection quadratic.
+ *
+ * Equality (gj_value_equal, also used for map keys) is deep and structural:
+ *  - ints are equal by value whatever their wire width, floats likewise;
+ *    an int never equals a float;
+ *  - floats compare with ==, except that NaN equals NaN (so a NaN key can be
+ *    found again); 0.0 equals -0.0;
+ *  - maps are equal with the same key/value pairs in the same order; sets
+ *    compare in order, like lists;
+ *  - datetimes compare seconds, nanos, flags, offset and zone id (the same
+ *    instant with another offset is a different value);
+ *  - nested values are compared through an explicit stack, so depth is not
+ *    limited by the C stack; if that stack cannot grow (out of memory) the
+ *    answer is "not equal".
  */
 #include "core/value_struct.h"
 
