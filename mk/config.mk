@@ -4,3 +4,12 @@ libgraphjob_internal_la_SOURCES += \
 	lib/core/config.c lib/core/config_internal.h lib/core/config_text.c \
 	lib/core/config_url.c lib/core/config_doc.c lib/core/config_yaml.c \
 	lib/core/config_json.c
+
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/config_test
+TESTS += tests/unit/config_test
+tests_unit_config_test_SOURCES = tests/unit/config_test.cc
+tests_unit_config_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_config_test_LDADD = $(GJ_TEST_LIBS)
+endif
+EXTRA_DIST += tests/unit/data/config

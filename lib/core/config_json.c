@@ -1,16 +1,20 @@
 /*
  * JSON configuration text -> gj__cnode tree, with json-c.
  *
- * json-c checks the whole text first (strict mode, UTF-8 validated, depth
- * limited) and gives the byte offset of a syntax error.  json-c's objects
- * keep neither positions nor duplicate keys, so the tree is then built by a
- * walk over the checked text that records the line and column of every key
- * and value; json-c decodes each string and number token.
+ * json-c checks the whole text first (strict mode, depth limited) and gives
+ * the byte offset of a syntax error.  json-c's objects keep neither
+ * positions nor duplicate keys, so the tree is then built by a walk over the
+ * checked text that records the line and column of every key and value and
+ * holds the text to RFC 8259 where json-c's strict mode is lenient (single
+ * quotes, NaN, Infinity, "1.", control characters in strings); json-c
+ * decodes each string and number token.  UTF-8 is checked first, so that an
+ * error points at the offending byte.
  */
 #include "core/config_internal.h"
 
 #include <errno.h>
 #include <json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,31 +53,118 @@ static int walk_error(json_walk *w, int code, const char *msg)
 {
     unsigned line, col;
     position(w, &line, &col);
-    return gj__error_set(w->err, code, "%s:%u:%u: %s", w->origin, line, col, msg);
+    gj__error_set(w->err, code, "%s:%u:%u: %s", w->origin, line, col, msg);
+    return code;
+}
+
+/* A syntax error at offset (the walk's own checks). */
+static int syntax_error(json_walk *w, size_t offset, const char *what)
+{
+    char msg[128];
+    w->pos = offset;
+    snprintf(msg, sizeof msg, "JSON syntax error: %s (at byte offset %zu)", what, offset);
+    walk_error(w, GJ_ECONFIG, msg);
+    return GJ_ECONFIG;
 }
 
 static int no_memory(json_walk *w)
 {
-    return gj__error_set(w->err, GJ_ENOMEM, "out of memory");
+    gj__error_set(w->err, GJ_ENOMEM, "out of memory");
+    return GJ_ENOMEM;
 }
 
-/* The end of the string token starting at w->pos (a '"'). */
-static size_t string_end(const json_walk *w)
-{
-    size_t i = w->pos + 1;
-    while (i < w->len && w->text[i] != '"')
-        i += w->text[i] == '\\' ? 2 : 1;
-    return i < w->len ? i + 1 : w->len;
-}
-
-/* The end of a number or literal token. */
-static size_t bare_end(const json_walk *w)
+/* The end of the string token at w->pos into *end, or a syntax error. */
+static int string_end(json_walk *w, size_t *end)
 {
     size_t i = w->pos;
-    while (i < w->len && strchr("+-0123456789.eEtruefalsn", w->text[i]) != NULL &&
-           w->text[i] != '\0')
+    if (i >= w->len || w->text[i] != '"')
+        return syntax_error(w, i, "expected a string in double quotes");
+    for (i++; i < w->len && w->text[i] != '"'; i++) {
+        if ((unsigned char)w->text[i] < 0x20)
+            return syntax_error(w, i, "control character in a string");
+        if (w->text[i] == '\\')
+            i++;
+    }
+    if (i >= w->len)
+        return syntax_error(w, w->len, "unexpected end of data");
+    *end = i + 1;
+    return 0;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The end of the number at w->pos: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)? */
+static int number_end(json_walk *w, size_t *end)
+{
+    const char *t = w->text;
+    size_t i = w->pos;
+    if (t[i] == '-')
         i++;
-    return i;
+    if (t[i] == '0')
+        i++;
+    else if (is_digit(t[i]))
+        while (is_digit(t[i]))
+            i++;
+    else
+        return syntax_error(w, i, "bad number");
+    if (t[i] == '.') {
+        if (!is_digit(t[++i]))
+            return syntax_error(w, i, "bad number");
+        while (is_digit(t[i]))
+            i++;
+    }
+    if (t[i] == 'e' || t[i] == 'E') {
+        i++;
+        if (t[i] == '+' || t[i] == '-')
+            i++;
+        if (!is_digit(t[i]))
+            return syntax_error(w, i, "bad number");
+        while (is_digit(t[i]))
+            i++;
+    }
+    *end = i;
+    return 0;
+}
+
+/* The offset of the first byte that is not valid UTF-8, or len. */
+static size_t utf8_check(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            n = 1;
+            cp = c & 0x1f;
+            min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2;
+            cp = c & 0x0f;
+            min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else {
+            return i;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += n + 1;
+    }
+    return len;
 }
 
 /* Decode the string token [w->pos, end) into a new buffer. */
@@ -113,13 +204,13 @@ static int scalar(json_walk *w, gj__cnode **out)
     position(w, &line, &col);
     char c = w->text[w->pos];
     gj__cnode *n;
+    size_t end;
+    int rc;
 
     if (c == '"') {
-        size_t end = string_end(w);
         char *s;
         size_t len;
-        int rc = decode_string(w, end, &s, &len);
-        if (rc != 0)
+        if ((rc = string_end(w, &end)) != 0 || (rc = decode_string(w, end, &s, &len)) != 0)
             return rc;
         n = gj__cnode_new(GJ__CNODE_STRING, line, col, NULL, 0);
         if (n == NULL) {
@@ -132,7 +223,20 @@ static int scalar(json_walk *w, gj__cnode **out)
         *out = n;
         return 0;
     }
-    size_t end = bare_end(w);
+    if (c == '-' || is_digit(c)) {
+        if ((rc = number_end(w, &end)) != 0)
+            return rc;
+    } else {
+        static const char *const literals[] = {"true", "false", "null"};
+        end = w->pos;
+        for (size_t i = 0; i < 3; i++) {
+            size_t n_lit = strlen(literals[i]);
+            if (strncmp(w->text + w->pos, literals[i], n_lit) == 0)
+                end = w->pos + n_lit;
+        }
+        if (end == w->pos)
+            return syntax_error(w, w->pos, "unexpected character");
+    }
     const char *tok = w->text + w->pos;
     size_t tok_len = end - w->pos;
     n = gj__cnode_new(GJ__CNODE_NULL, line, col, tok, tok_len);
@@ -164,17 +268,15 @@ static int scalar(json_walk *w, gj__cnode **out)
     return 0;
 }
 
-static int value(json_walk *w, gj__cnode **out);
+static int value(json_walk *w, gj__cnode *parent, char *key, unsigned key_line,
+                 unsigned key_col, gj__cnode **out);
 
-static int container(json_walk *w, gj__cnode **out)
+/* An object or array at w->pos; n is its node, already linked to its
+ * parent (for key paths in messages). */
+static int container(json_walk *w, gj__cnode *n)
 {
-    unsigned line, col;
-    bool map = w->text[w->pos] == '{';
+    bool map = n->kind == GJ__CNODE_MAP;
     char close = map ? '}' : ']';
-    position(w, &line, &col);
-    gj__cnode *n = gj__cnode_new(map ? GJ__CNODE_MAP : GJ__CNODE_LIST, line, col, NULL, 0);
-    if (n == NULL)
-        return no_memory(w);
     w->pos++;
     for (bool first = true;; first = false) {
         gj__cnode *child = NULL;
@@ -182,61 +284,84 @@ static int container(json_walk *w, gj__cnode **out)
         unsigned key_line = 0, key_col = 0;
         int rc;
         skip_space(w);
-        if (w->pos < w->len && w->text[w->pos] == close) {
+        if (w->pos >= w->len)
+            return syntax_error(w, w->len, "unexpected end of data");
+        if (w->text[w->pos] == close) {
             w->pos++;
-            break;
+            return 0;
         }
         if (!first) {
-            w->pos++;  /* ',' */
+            if (w->text[w->pos] != ',')
+                return syntax_error(w, w->pos, "unexpected character");
+            w->pos++;
             skip_space(w);
-        }
-        if (w->pos >= w->len) {
-            gj__cnode_free(n);
-            return walk_error(w, GJ_ECONFIG, "JSON: unexpected end of data");
+            if (w->pos < w->len && w->text[w->pos] == close)
+                return syntax_error(w, w->pos, "unexpected character");
         }
         if (map) {
-            size_t key_end = string_end(w), key_len;
+            size_t key_end, key_len;
             position(w, &key_line, &key_col);
-            if ((rc = decode_string(w, key_end, &key, &key_len)) != 0) {
-                gj__cnode_free(n);
+            if ((rc = string_end(w, &key_end)) != 0 ||
+                (rc = decode_string(w, key_end, &key, &key_len)) != 0)
                 return rc;
-            }
             if (strlen(key) != key_len) {
                 free(key);
-                gj__cnode_free(n);
                 return walk_error(w, GJ_ECONFIG, "a key contains a NUL character");
             }
             w->pos = key_end;
             skip_space(w);
-            w->pos++;  /* ':' */
-            skip_space(w);
+            if (w->pos >= w->len || w->text[w->pos] != ':') {
+                free(key);
+                return syntax_error(w, w->pos, "expected ':'");
+            }
+            w->pos++;
         }
-        if ((rc = value(w, &child)) != 0) {
+        if ((rc = value(w, n, key, key_line, key_col, &child)) != 0)
+            return rc;
+        if ((rc = gj__cnode_append(n, child, w->origin, w->err)) != 0)
+            return rc;
+    }
+}
+
+/* The value at w->pos as a new node.  key (taken over) names it in parent. */
+static int value(json_walk *w, gj__cnode *parent, char *key, unsigned key_line,
+                 unsigned key_col, gj__cnode **out)
+{
+    gj__cnode *n = NULL;
+    int rc;
+    skip_space(w);
+    if (w->pos >= w->len) {
+        free(key);
+        return syntax_error(w, w->len, "unexpected end of data");
+    }
+    char c = w->text[w->pos];
+    if (c == '{' || c == '[') {
+        unsigned line, col;
+        position(w, &line, &col);
+        n = gj__cnode_new(c == '{' ? GJ__CNODE_MAP : GJ__CNODE_LIST, line, col, NULL, 0);
+        if (n == NULL) {
             free(key);
+            return no_memory(w);
+        }
+        n->key = key;
+        n->key_line = key_line;
+        n->key_col = key_col;
+        n->parent = parent;
+        if ((rc = container(w, n)) != 0) {
             gj__cnode_free(n);
             return rc;
         }
-        child->key = key;
-        child->key_line = key_line;
-        child->key_col = key_col;
-        if ((rc = gj__cnode_append(n, child, w->origin, w->err)) != 0) {
-            gj__cnode_free(n);
-            return rc;
+    } else {
+        if ((rc = scalar(w, &n)) != 0 || n == NULL) {
+            free(key);
+            return rc != 0 ? rc : no_memory(w);
         }
+        n->key = key;
+        n->key_line = key_line;
+        n->key_col = key_col;
     }
     *out = n;
     return 0;
-}
-
-static int value(json_walk *w, gj__cnode **out)
-{
-    skip_space(w);
-    if (w->pos >= w->len)
-        return walk_error(w, GJ_ECONFIG, "JSON: unexpected end of data");
-    char c = w->text[w->pos];
-    if (c == '{' || c == '[')
-        return container(w, out);
-    return scalar(w, out);
 }
 
 int gj__config_json_tree(const char *text, size_t len, const char *origin, gj__cnode **root,
@@ -257,6 +382,14 @@ int gj__config_json_tree(const char *text, size_t len, const char *origin, gj__c
         gj__config_position(text, len, (size_t)(nul - text), &line, &col);
         return gj__error_set(err, GJ_ECONFIG, "%s:%u:%u: JSON: NUL byte at offset %zu", origin,
                              line, col, (size_t)(nul - text));
+    }
+    size_t bad = utf8_check((const unsigned char *)text, len);
+    if (bad < len) {
+        unsigned line, col;
+        gj__config_position(text, len, bad, &line, &col);
+        return gj__error_set(err, GJ_ECONFIG,
+                             "%s:%u:%u: JSON: invalid UTF-8 byte 0x%02X (at byte offset %zu)",
+                             origin, line, col, (unsigned)(unsigned char)text[bad], bad);
     }
     /* A NUL-terminated copy: the NUL ends a number at the very end. */
     char *copy = malloc(len + 1);
@@ -288,7 +421,15 @@ int gj__config_json_tree(const char *text, size_t len, const char *origin, gj__c
     }
 
     w.text = copy;
-    rc = value(&w, root);
+    rc = value(&w, NULL, NULL, 0, 0, root);
+    if (rc == 0) {
+        skip_space(&w);
+        if (w.pos < w.len) {
+            gj__cnode_free(*root);
+            *root = NULL;
+            rc = syntax_error(&w, w.pos, "unexpected character");
+        }
+    }
     free(copy);
     return rc;
 }
