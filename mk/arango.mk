@@ -19,4 +19,9 @@ tests_servers_arango_arango_refserver_SOURCES = \
 	tests/servers/arango/jobs.c
 tests_servers_arango_arango_refserver_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 tests_servers_arango_arango_refserver_LDADD = $(MHD_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)
+
+check_PROGRAMS += tests/servers/arango/arango-smoke
+tests_servers_arango_arango_smoke_SOURCES = tests/servers/arango/smoke.c
+tests_servers_arango_arango_smoke_LDADD = $(CURL_LIBS) $(JSONC_LIBS)
+TESTS += tests/servers/arango/arango-smoke tests/peers/run-arango.sh
 endif
