@@ -1,9 +1,10 @@
 /*
  * Configuration internals shared by lib/core/config*.c (never installed).
  *
- *   config.c       the gj_config object, the settings table, typed setters
- *                  and getters, text forms (ints, bools, durations, sizes,
- *                  host lists), target settings init/copy/free
+ *   config.c       the gj_config object, targets (settings init/copy/free),
+ *                  the typed setters and getters
+ *   config_setting.c  the settings table; applying a value to a setting
+ *   config_text.c  text forms: ints, bools, durations, sizes, host lists
  *   config_url.c   scheme://user:password@host:port,.../path?key=value
  *   config_doc.c   the document tree (gj__cnode) shared by the YAML and JSON
  *                  readers, and the walker that applies it to a gj_config
@@ -34,7 +35,7 @@
 #define GJ__CONFIG_MAX_NAME 128                    /* bytes of a target name */
 #define GJ__CONFIG_MAX_DURATION_MS INT64_C(315360000000) /* 10 years */
 
-/* ---- the settings table (config.c) ---------------------------------------- */
+/* ---- the settings table (config_setting.c) -------------------------------- */
 typedef enum gj__setting_type {
     GJ__SETTING_INT,       /* integer in [min, max] */
     GJ__SETTING_BOOL,
@@ -50,7 +51,37 @@ typedef enum gj__setting_level {
     GJ__LEVEL_TARGET       /* stored in gj_target_settings */
 } gj__setting_level;
 
+/* How a setting is stored (config_setting.c has the table). */
+typedef enum gj__store_kind {
+    GJ__STORE_INT,       /* int */
+    GJ__STORE_UNSIGNED,  /* unsigned */
+    GJ__STORE_SIZE,      /* size_t */
+    GJ__STORE_I64,       /* int64_t (durations) */
+    GJ__STORE_BOOL,
+    GJ__STORE_STRING,    /* char * */
+    GJ__STORE_HOSTS,     /* hosts + n_hosts */
+    GJ__STORE_VALUE      /* gj_value * */
+} gj__store_kind;
+
+#define GJ__SETTING_SECRET 0x1       /* never show the value in a message */
+#define GJ__SETTING_ALLOW_OFF 0x2    /* duration: "off" = GJ_LIVENESS_NEVER */
+#define GJ__SETTING_STRING_MAP 0x4   /* map of string -> string */
+
+/* A string setting that does more than store its text (text NULL = unset). */
+typedef int (*gj__setting_hook)(gj_config *cfg, gj_target_settings *ts, const char *text,
+                                gj_error *err);
+
 typedef struct gj__setting gj__setting;
+struct gj__setting {
+    const char *name;
+    gj__setting_type type;
+    gj__setting_level level;
+    gj__store_kind store;
+    size_t offset;
+    int64_t min, max;     /* integers and sizes */
+    unsigned flags;
+    gj__setting_hook hook; /* strings: replaces the plain copy */
+};
 
 /* The setting called `name`, or NULL. */
 const gj__setting *gj__setting_find(const char *name);
@@ -86,7 +117,7 @@ int gj__setting_apply_null(gj_config *cfg, gj_target_settings *ts, const gj__set
  * "expected an integer from MIN to MAX, got TEXT".  Returns GJ_ECONFIG. */
 int gj__setting_range_error(const gj__setting *s, const char *text, gj_error *err);
 
-/* ---- text forms (config.c) -------------------------------------------------
+/* ---- text forms (config_text.c) --------------------------------------------
  * Each returns 0 or GJ_ECONFIG with "expected ..., got "TEXT"" in err. */
 int gj__config_parse_int(const char *text, int64_t *out, gj_error *err);
 /* The same without a message: GJ_ECONFIG, with *overflow telling a number
