@@ -5,17 +5,22 @@ libgraphjob_internal_la_SOURCES += \
 	lib/codec/packstream.h lib/codec/packstream_internal.h \
 	lib/codec/packstream.c lib/codec/packstream_encode.c \
 	lib/codec/packstream_decode.c lib/codec/packstream_structs.c \
-	lib/codec/chunk.h lib/codec/chunk.c
+	lib/codec/chunk.h lib/codec/chunk.c \
+	lib/codec/bolt_msg.h lib/codec/bolt_msg.c \
+	lib/codec/bolt_handshake.h lib/codec/bolt_handshake.c
 
 if HAVE_GTEST
-check_PROGRAMS += tests/unit/packstream_test tests/unit/chunk_test
-TESTS += tests/unit/packstream_test tests/unit/chunk_test
+check_PROGRAMS += tests/unit/packstream_test tests/unit/chunk_test tests/unit/bolt_msg_test
+TESTS += tests/unit/packstream_test tests/unit/chunk_test tests/unit/bolt_msg_test
 tests_unit_packstream_test_SOURCES = tests/unit/packstream_test.cc
 tests_unit_packstream_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_unit_packstream_test_LDADD = $(GJ_TEST_LIBS)
 tests_unit_chunk_test_SOURCES = tests/unit/chunk_test.cc
 tests_unit_chunk_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_unit_chunk_test_LDADD = $(GJ_TEST_LIBS)
+tests_unit_bolt_msg_test_SOURCES = tests/unit/bolt_msg_test.cc
+tests_unit_bolt_msg_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_bolt_msg_test_LDADD = $(GJ_TEST_LIBS)
 endif
 
 # libFuzzer target (configure --enable-fuzzing CC=clang CXX=clang++).  The
