@@ -1,7 +1,8 @@
 # mk/arango.mk — ArangoDB test tooling: the reference server
 # (tests/servers/arango, libmicrohttpd + json-c + OpenSSL), its libcurl smoke
 # check, and the arangojs cross-check (tests/peers/run-arango.sh).
-EXTRA_DIST += tests/peers/arango_check.js tests/peers/run-arango.sh tests/peers/.gitignore
+EXTRA_DIST += tests/peers/arango_check.js tests/peers/run-arango.sh tests/peers/.gitignore \
+	tests/servers/arango/README.md
 
 if HAVE_MHD
 noinst_PROGRAMS += tests/servers/arango/arango-refserver
@@ -14,7 +15,9 @@ tests_servers_arango_arango_refserver_SOURCES = \
 	tests/servers/arango/trx.c \
 	tests/servers/arango/api_admin.c \
 	tests/servers/arango/api_document.c \
-	tests/servers/arango/aql.c \
+	tests/servers/arango/aql.h \
+	tests/servers/arango/aql_parse.c \
+	tests/servers/arango/aql_exec.c \
 	tests/servers/arango/api_cursor.c \
 	tests/servers/arango/jobs.c
 tests_servers_arango_arango_refserver_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)

@@ -56,6 +56,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+: >"$tmp/out"
 "$server" --port 0 --coordinators 2 --max-body "$max_body" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 

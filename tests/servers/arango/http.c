@@ -316,7 +316,9 @@ static void close_free(void *cls)
 static enum MHD_Result send_response(struct MHD_Connection *conn, rs_response *res, int truncate)
 {
     struct MHD_Response *r = NULL;
-    if (truncate && res->body_len > 1) {
+    if (truncate && res->body_len <= 1)
+        return MHD_NO; /* nothing to cut in half: close without a response */
+    if (truncate) {
         close_ctx *c = calloc(1, sizeof *c);
         if (c) {
             c->body = res->body;
