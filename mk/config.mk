@@ -14,3 +14,17 @@ tests_unit_config_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_unit_config_test_LDADD = $(GJ_TEST_LIBS)
 endif
 EXTRA_DIST += tests/unit/data/config
+
+# libFuzzer target (configure --enable-fuzzing CC=clang CXX=clang++): the
+# configuration sources are compiled into it so that they are instrumented.
+if GJ_FUZZING
+noinst_PROGRAMS += tests/fuzz/config_fuzz
+tests_fuzz_config_fuzz_SOURCES = tests/fuzz/config_fuzz.c \
+	lib/core/config.c lib/core/config_setting.c lib/core/config_text.c \
+	lib/core/config_url.c lib/core/config_doc.c lib/core/config_yaml.c \
+	lib/core/config_json.c
+tests_fuzz_config_fuzz_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+tests_fuzz_config_fuzz_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_config_fuzz_LDADD = libgraphjob_internal.la $(DEPS_LIBS) -lm
+endif
+EXTRA_DIST += tests/fuzz/corpus/config
