@@ -29,6 +29,7 @@
 #define GJ__CONFIG_MAX_FILE_SIZE ((size_t)1 << 20) /* bytes of a config file */
 #define GJ__CONFIG_MAX_DEPTH 32                    /* nesting of maps and lists */
 #define GJ__CONFIG_MAX_ENTRIES 4096                /* entries in one map or list */
+#define GJ__CONFIG_MAX_NODES 65536                 /* values in one document */
 #define GJ__CONFIG_MAX_HOSTS 256                   /* hosts of one target */
 #define GJ__CONFIG_MAX_TARGETS 1024
 #define GJ__CONFIG_MAX_URL 8192                    /* bytes of a URL */

@@ -26,6 +26,7 @@ typedef struct json_walk {
     unsigned line;      /* of pos */
     size_t line_start;  /* offset where that line starts */
     size_t seen;        /* offset up to which line/line_start are computed */
+    size_t n_nodes;
     gj_error *err;
 } json_walk;
 
@@ -334,6 +335,10 @@ static int value(json_walk *w, gj__cnode *parent, char *key, unsigned key_line,
         free(key);
         return syntax_error(w, w->len, "unexpected end of data");
     }
+    if (++w->n_nodes > GJ__CONFIG_MAX_NODES) {
+        free(key);
+        return walk_error(w, GJ_ECONFIG, "more than 65536 values in the document");
+    }
     char c = w->text[w->pos];
     if (c == '{' || c == '[') {
         unsigned line, col;
@@ -367,7 +372,7 @@ static int value(json_walk *w, gj__cnode *parent, char *key, unsigned key_line,
 int gj__config_json_tree(const char *text, size_t len, const char *origin, gj__cnode **root,
                          gj_error *err)
 {
-    json_walk w = {origin, NULL, len, 0, 1, 0, 0, err};
+    json_walk w = {origin, NULL, len, 0, 1, 0, 0, 0, err};
     const char *nul;
     size_t i = 0;
     int rc;

@@ -23,6 +23,7 @@ typedef struct yaml_build {
     char *pending_key[GJ__CONFIG_MAX_DEPTH + 1];  /* per open map: its next key */
     unsigned key_line[GJ__CONFIG_MAX_DEPTH + 1], key_col[GJ__CONFIG_MAX_DEPTH + 1];
     size_t depth;
+    size_t n_nodes;
 } yaml_build;
 
 static int build_error(yaml_build *b, int code, unsigned line, unsigned col, const char *msg)
@@ -163,9 +164,20 @@ static int place(yaml_build *b, gj__cnode *node, bool is_scalar)
     return gj__cnode_append(parent, node, b->origin, b->err);
 }
 
+static int count_node(yaml_build *b, const yaml_event_t *ev)
+{
+    if (++b->n_nodes <= GJ__CONFIG_MAX_NODES)
+        return 0;
+    return build_error(b, GJ_ECONFIG, (unsigned)ev->start_mark.line + 1,
+                       (unsigned)ev->start_mark.column + 1,
+                       "more than 65536 values in the document");
+}
+
 static int on_scalar(yaml_build *b, const yaml_event_t *ev)
 {
     const char *tag = (const char *)ev->data.scalar.tag;
+    if (count_node(b, ev) != 0)
+        return GJ_ECONFIG;
     gj__cnode *n = gj__cnode_new(GJ__CNODE_STRING, (unsigned)ev->start_mark.line + 1,
                                  (unsigned)ev->start_mark.column + 1,
                                  (const char *)ev->data.scalar.value, ev->data.scalar.length);
@@ -182,6 +194,8 @@ static int on_start(yaml_build *b, const yaml_event_t *ev, gj__cnode_kind kind)
     unsigned line = (unsigned)ev->start_mark.line + 1, col = (unsigned)ev->start_mark.column + 1;
     if (b->depth >= GJ__CONFIG_MAX_DEPTH)
         return build_error(b, GJ_ECONFIG, line, col, "nesting too deep");
+    if (count_node(b, ev) != 0)
+        return GJ_ECONFIG;
     gj__cnode *n = gj__cnode_new(kind, line, col, NULL, 0);
     if (n == NULL)
         return gj__error_set(b->err, GJ_ENOMEM, "out of memory");

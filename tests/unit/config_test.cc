@@ -943,6 +943,32 @@ TEST(ConfigFile, YamlScalarsAndQuoting)
     EXPECT_EQ(i, 5);
 }
 
+TEST(ConfigFile, ValueCountIsBounded)
+{
+    // 20 lists of 4000 entries: each list is allowed, the document is not.
+    std::string yaml = "url: bolt://db\noptions:\n", json = "{\"options\": {";
+    for (int i = 0; i < 20; i++) {
+        std::string items;
+        for (int k = 0; k < 4000; k++)
+            items += k ? ",1" : "1";
+        yaml += "  k" + std::to_string(i) + ": [" + items + "]\n";
+        json += std::string(i ? "," : "") + "\"k" + std::to_string(i) + "\": [" + items + "]";
+    }
+    json += "}}";
+    std::string msg = yaml_error(yaml);
+    EXPECT_NE(msg.find(": more than 65536 values in the document"), std::string::npos) << msg;
+    EXPECT_EQ(msg.rfind("bad.yaml:19:", 0), 0u) << msg;
+    msg = json_error(json);
+    EXPECT_NE(msg.find(": more than 65536 values in the document"), std::string::npos) << msg;
+    std::string items;
+    for (int k = 0; k < 4097; k++)
+        items += k ? ",1" : "1";
+    EXPECT_EQ(yaml_error("url: bolt://db\noptions: {k: [" + items + "]}\n"),
+              "bad.yaml:2:14: more than 4096 entries in 'options.k'");
+    EXPECT_EQ(json_error("{\"options\": {\"k\": [" + items + "]}}"),
+              "bad.json:1:19: more than 4096 entries in 'options.k'");
+}
+
 TEST(ConfigFile, PasswordEnvInFiles)
 {
     EnvVar pw("GJ_CONFIG_TEST_PW3", "abc");
