@@ -85,6 +85,8 @@ void gj__target_settings_free(gj_target_settings *ts)
         explicit_bzero(ts->password, strlen(ts->password));
     if (ts->ssl_password != NULL)
         explicit_bzero(ts->ssl_password, strlen(ts->ssl_password));
+    if (ts->url != NULL)
+        explicit_bzero(ts->url, strlen(ts->url));  /* may hold user:password@ */
     for (size_t i = 0; i < N_STRING_FIELDS; i++)
         free(*string_field(ts, i));
     gj__config_hosts_free(ts->hosts, ts->n_hosts);

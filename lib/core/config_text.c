@@ -194,8 +194,7 @@ int gj__config_parse_duration(const char *text, bool allow_off, int64_t *millis,
         size_t unit_len = (size_t)(p - unit);
         int64_t unit_ms = 0;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-            if (strlen(units[i].name) == unit_len &&
-                strncasecmp(unit, units[i].name, unit_len) == 0)
+            if (strlen(units[i].name) == unit_len && strncmp(unit, units[i].name, unit_len) == 0)
                 unit_ms = units[i].ms;
         }
         if (unit_ms == 0)

@@ -351,7 +351,7 @@ TEST(ConfigText, Durations)
     } good[] = {
         {"250ms", 250},   {"5s", 5000},       {"1.5s", 1500},  {"2m", 120000},
         {"1h", 3600000},  {"0", 0},           {"0s", 0},       {"1500", 1500},
-        {"1h30m", 5400000}, {"0.25s", 250},   {"2d", 172800000}, {"1M", 60000},
+        {"1h30m", 5400000}, {"0.25s", 250},   {"2d", 172800000}, {"1m1s1ms", 61001},
     };
     for (const Case &c : good) {
         Err err;
@@ -373,6 +373,8 @@ TEST(ConfigText, Durations)
         {"s", "expected a duration such as 250ms, 5s, 1.5s, 2m or 1h, got \"s\""},
         {"", "expected a duration such as 250ms, 5s, 1.5s, 2m or 1h, got \"\""},
         {"5y", "expected a duration such as 250ms, 5s, 1.5s, 2m or 1h, got \"5y\""},
+        {"1M", "expected a duration such as 250ms, 5s, 1.5s, 2m or 1h, got \"1M\""},
+        {"5S", "expected a duration such as 250ms, 5s, 1.5s, 2m or 1h, got \"5S\""},
         {"-5s", "expected a duration of 0 or more, got \"-5s\""},
         {"0.5ms", "expected a whole number of milliseconds, got \"0.5ms\""},
         {"99999999999h", "expected a duration of at most 10 years, got \"99999999999h\""},
