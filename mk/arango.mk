@@ -25,6 +25,6 @@ tests_servers_arango_arango_refserver_LDADD = $(MHD_LIBS) $(JSONC_LIBS) $(OPENSS
 
 check_PROGRAMS += tests/servers/arango/arango-smoke
 tests_servers_arango_arango_smoke_SOURCES = tests/servers/arango/smoke.c
-tests_servers_arango_arango_smoke_LDADD = $(CURL_LIBS) $(JSONC_LIBS)
+tests_servers_arango_arango_smoke_LDADD = $(CURL_LIBS) $(JSONC_LIBS) $(OPENSSL_LIBS)
 TESTS += tests/servers/arango/arango-smoke tests/peers/run-arango.sh
 endif

@@ -214,6 +214,14 @@ static void create(rs_request *req, rs_response *res)
         rs_response_error(res, err.status, err.errnum, "%s", err.msg);
         goto out;
     }
+    /* an unknown or finished x-arango-trx-id fails even a query that reads
+     * no collection */
+    pthread_mutex_lock(&srv->store_mu);
+    rs_trx *trx = NULL;
+    int trx_bad = rs_trx_resolve(req, &trx, res) != 0;
+    pthread_mutex_unlock(&srv->store_mu);
+    if (trx_bad)
+        goto out;
     rs_query *running = query_register(req, query, binds, stream);
     if (!running) {
         rs_response_error(res, 503, 32, "resource limit exceeded: more than %u running queries", RS_MAX_QUERIES);

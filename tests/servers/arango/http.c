@@ -496,8 +496,20 @@ int rs_http_start(rs_coord *co)
     addr.sin_port = htons((uint16_t)co->port);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                      MHD_USE_ITC;
+    int tls = srv->cfg.tls_cert != NULL;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    /* Without TLS the key/cert options are skipped: MHD_OPTION_ARRAY with an
+     * empty list stands in for them. */
+    struct MHD_OptionItem tls_opts[] = {
+        { MHD_OPTION_HTTPS_MEM_KEY, 0, srv->cfg.tls_key },
+        { MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cfg.tls_cert },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    struct MHD_OptionItem no_opts[] = { { MHD_OPTION_END, 0, NULL } };
     co->daemon = MHD_start_daemon(
         flags, (uint16_t)co->port, NULL, NULL, on_request, co,
+        MHD_OPTION_ARRAY, tls ? tls_opts : no_opts,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, co,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(RS_URL_MAX * 4),
@@ -511,7 +523,7 @@ int rs_http_start(rs_coord *co)
     if (!info || info->port == 0)
         return -1;
     co->port = info->port;
-    snprintf(co->endpoint, sizeof co->endpoint, "tcp://127.0.0.1:%u", co->port);
+    snprintf(co->endpoint, sizeof co->endpoint, "%s://127.0.0.1:%u", tls ? "ssl" : "tcp", co->port);
     rs_log(srv, "coordinator %zu listening on 127.0.0.1:%u", co->index, co->port);
     return 0;
 }

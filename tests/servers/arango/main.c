@@ -17,6 +17,7 @@
  *   --cursor-ttl SECS    default cursor ttl (default 30)
  *   --trx-idle-timeout SECS  (default 60)
  *   --server-version V   version string reported (default 3.12.4)
+ *   --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate and key
  *   --verbose            log requests to stderr
  * Prints "PORT <n>" per coordinator on stdout once listening; exits 0 on
  * SIGTERM or SIGINT. */
@@ -36,7 +37,7 @@ static void usage(FILE *f)
           "[--password P]\n"
           "       [--no-auth] [--jwt-secret S] [--jwt-ttl SECS] [--fault SPEC]... [--max-body BYTES]\n"
           "       [--workers N] [--job-queue N] [--cursor-ttl SECS] [--trx-idle-timeout SECS]\n"
-          "       [--server-version V] [--verbose]\n"
+          "       [--server-version V] [--tls-cert FILE --tls-key FILE] [--verbose]\n"
           "fault SPEC: 503|stall|close-mid-response[:path=/prefix,after=N,count=M,secs=S,coord=I]\n",
           f);
 }
@@ -50,6 +51,27 @@ static int parse_number(const char *s, double lo, double hi, double *out)
         return -1;
     *out = v;
     return 0;
+}
+
+/* A PEM file, at most 1 MiB, as a NUL-terminated string. */
+static char *read_pem(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1u << 20, len = 0;
+    char *buf = malloc(cap + 1);
+    if (buf) {
+        len = fread(buf, 1, cap, f);
+        if (len == 0 || len == cap || ferror(f)) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[len] = '\0';
+        }
+    }
+    fclose(f);
+    return buf;
 }
 
 static int parse_endpoints(rs_config *cfg, const char *list)
@@ -70,7 +92,7 @@ static int parse_endpoints(rs_config *cfg, const char *list)
 static int parse_args(int argc, char **argv, rs_config *cfg)
 {
     enum { O_PORT = 256, O_COORDS, O_ENDPOINTS, O_USER, O_PASSWORD, O_NOAUTH, O_SECRET, O_JWTTTL, O_FAULT,
-           O_MAXBODY, O_WORKERS, O_JOBQ, O_CTTL, O_TRXTO, O_VERSION, O_VERBOSE, O_HELP };
+           O_MAXBODY, O_WORKERS, O_JOBQ, O_CTTL, O_TRXTO, O_VERSION, O_VERBOSE, O_HELP, O_CERT, O_KEY };
     static const struct option opts[] = {
         { "port", required_argument, NULL, O_PORT },
         { "coordinators", required_argument, NULL, O_COORDS },
@@ -89,6 +111,8 @@ static int parse_args(int argc, char **argv, rs_config *cfg)
         { "server-version", required_argument, NULL, O_VERSION },
         { "verbose", no_argument, NULL, O_VERBOSE },
         { "help", no_argument, NULL, O_HELP },
+        { "tls-cert", required_argument, NULL, O_CERT },
+        { "tls-key", required_argument, NULL, O_KEY },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -119,6 +143,8 @@ static int parse_args(int argc, char **argv, rs_config *cfg)
         case O_VERSION: cfg->version = a; break;
         case O_VERBOSE: cfg->verbose = 1; break;
         case O_HELP: usage(stdout); exit(0);
+        case O_CERT: free(cfg->tls_cert); bad = !(cfg->tls_cert = read_pem(a)); break;
+        case O_KEY: free(cfg->tls_key); bad = !(cfg->tls_key = read_pem(a)); break;
         default: usage(stderr); return -1;
         }
         if (bad) {
@@ -128,6 +154,10 @@ static int parse_args(int argc, char **argv, rs_config *cfg)
     }
     if (optind < argc) {
         fprintf(stderr, "arango-refserver: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        fprintf(stderr, "arango-refserver: --tls-cert and --tls-key go together\n");
         return -1;
     }
     return 0;
@@ -152,6 +182,8 @@ int main(int argc, char **argv)
     cfg->trx_idle_timeout = 60;
     cfg->version = "3.12.4";
     if (parse_args(argc, argv, cfg) != 0) {
+        free(cfg->tls_cert);
+        free(cfg->tls_key);
         free(srv);
         return 2;
     }
@@ -169,6 +201,8 @@ int main(int argc, char **argv)
     atomic_init(&srv->tick, (uint_fast64_t)time(NULL) * 1000u);
     if (rs_jwt_init(srv) != 0 || rs_store_init(srv) != 0) {
         fprintf(stderr, "arango-refserver: cannot initialise (JWT secret or store)\n");
+        free(cfg->tls_cert);
+        free(cfg->tls_key);
         free(srv);
         return 1;
     }
@@ -221,6 +255,8 @@ int main(int argc, char **argv)
         pthread_mutex_destroy(&co->fault_mu);
     }
     rs_store_free(srv);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
     free(srv);
     return rc;
 }

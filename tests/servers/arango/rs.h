@@ -262,6 +262,8 @@ typedef struct rs_config {
     int verbose;
     char endpoints[RS_MAX_ENDPOINTS][128];
     size_t nendpoints;          /* 0 = single server, no cluster API */
+    char *tls_cert;             /* PEM text (--tls-cert), NULL = plain HTTP */
+    char *tls_key;
     rs_fault faults[RS_MAX_FAULTS];
     size_t fault_coord[RS_MAX_FAULTS]; /* coordinator index + 1, 0 = all */
     size_t nfaults;

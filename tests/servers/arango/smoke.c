@@ -8,6 +8,10 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +75,8 @@ static void reply_free(reply *r)
 }
 
 /* One request; `auth` is "basic", "none" or a bearer token. */
+static const char *tls_ca; /* set for the HTTPS phase: https:// and this CA file */
+
 static int request(unsigned port, const char *method, const char *path, const char *body, const char *auth,
                    const char *extra_header, reply *r)
 {
@@ -84,7 +90,9 @@ static int request(unsigned port, const char *method, const char *path, const ch
         curl_easy_cleanup(c);
         return -1;
     }
-    snprintf(url, urlcap, "http://127.0.0.1:%u%s", port, path);
+    snprintf(url, urlcap, "%s://127.0.0.1:%u%s", tls_ca ? "https" : "http", port, path);
+    if (tls_ca && *tls_ca)
+        curl_easy_setopt(c, CURLOPT_CAINFO, tls_ca);
     struct curl_slist *h = NULL;
     char authz[2048];
     if (!strcmp(auth, "basic")) {
@@ -153,7 +161,50 @@ static int has_header(const reply *r, const char *name, char *value, size_t cap)
     return 0;
 }
 
-static pid_t start_server(const char *bin, unsigned *port)
+/* A self-signed certificate for 127.0.0.1 (EC P-256), written as PEM. */
+static int make_cert(const char *cert_path, const char *key_path)
+{
+    int ok = 0;
+    EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    FILE *fc = NULL, *fk = NULL;
+    if (!pkey || !x)
+        goto out;
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, pkey);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+    const char *exts[][2] = { { "subjectAltName", "IP:127.0.0.1" }, { "basicConstraints", "critical,CA:TRUE" } };
+    for (size_t i = 0; i < 2; i++) {
+        X509_EXTENSION *e = X509V3_EXT_conf(NULL, &ctx, exts[i][0], exts[i][1]);
+        if (!e)
+            goto out;
+        X509_add_ext(x, e, -1);
+        X509_EXTENSION_free(e);
+    }
+    if (!X509_sign(x, pkey, EVP_sha256()))
+        goto out;
+    fc = fopen(cert_path, "w");
+    fk = fopen(key_path, "w");
+    ok = fc && fk && PEM_write_X509(fc, x) && PEM_write_PrivateKey(fk, pkey, NULL, NULL, 0, NULL, NULL);
+out:
+    if (fc)
+        fclose(fc);
+    if (fk)
+        fclose(fk);
+    X509_free(x);
+    EVP_PKEY_free(pkey);
+    return ok ? 0 : -1;
+}
+
+static pid_t start_server(const char *bin, unsigned *port, const char *cert, const char *key)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -165,8 +216,11 @@ static pid_t start_server(const char *bin, unsigned *port)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl(bin, bin, "--port", "0", "--jwt-ttl", "1", "--max-body", "4096", "--cursor-ttl", "5",
-              "--fault", "503:path=/_api/engine,count=1", (char *)NULL);
+        if (cert)
+            execl(bin, bin, "--port", "0", "--tls-cert", cert, "--tls-key", key, (char *)NULL);
+        else
+            execl(bin, bin, "--port", "0", "--jwt-ttl", "1", "--max-body", "4096", "--cursor-ttl", "5",
+                  "--fault", "503:path=/_api/engine,count=1", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -351,7 +405,7 @@ int main(int argc, char **argv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
         return 99;
     unsigned port = 0;
-    pid_t pid = start_server(bin, &port);
+    pid_t pid = start_server(bin, &port, NULL, NULL);
     if (pid < 0) {
         fprintf(stderr, "arango-smoke: cannot start %s\n", bin);
         curl_global_cleanup();
@@ -360,6 +414,33 @@ int main(int argc, char **argv)
     run(port);
     int rc = stop_server(pid);
     expect(rc == 0, "server exits 0 on SIGTERM", NULL);
+
+    /* HTTPS: --tls-cert/--tls-key with a throw-away self-signed certificate */
+    char dir[] = "/tmp/arango-smoke.XXXXXX", cert[64], key[64];
+    if (mkdtemp(dir)) {
+        snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+        snprintf(key, sizeof key, "%s/key.pem", dir);
+        int made = make_cert(cert, key) == 0;
+        expect(made, "self-signed certificate for the HTTPS check", NULL);
+        pid = made ? start_server(bin, &port, cert, key) : -1;
+        expect(pid > 0, "server starts with --tls-cert/--tls-key", NULL);
+        if (pid > 0) {
+            reply r;
+            tls_ca = cert;
+            int got = request(port, "GET", "/_api/version", NULL, "basic", NULL, &r);
+            expect(got == 0 && r.status == 200 && !strcmp(str(&r, "server"), "arango"), "HTTPS with the CA file", &r);
+            reply_free(&r);
+            tls_ca = "";
+            got = request(port, "GET", "/_api/version", NULL, "basic", NULL, &r);
+            expect(got != 0, "HTTPS without the CA file fails verification", &r);
+            reply_free(&r);
+            tls_ca = NULL;
+            expect(stop_server(pid) == 0, "HTTPS server exits 0 on SIGTERM", NULL);
+        }
+        unlink(cert);
+        unlink(key);
+        rmdir(dir);
+    }
     curl_global_cleanup();
     printf("1..%d\n", checks);
     return failures ? 1 : 0;
