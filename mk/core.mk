@@ -8,3 +8,34 @@ libgraphjob_internal_la_SOURCES += \
 	lib/core/sink.c lib/core/sink_internal.h \
 	lib/core/job.c lib/core/registry.c lib/core/client.c lib/core/job_internal.h \
 	lib/backend/registry.c
+
+# The test backend (tests and examples only, never installed).
+check_LTLIBRARIES += libgjtestbackend.la
+libgjtestbackend_la_SOURCES = tests/common/test_backend.c tests/common/test_backend.h
+libgjtestbackend_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/job_test tests/unit/stress_test
+TESTS += tests/unit/job_test tests/unit/stress_test
+tests_unit_job_test_SOURCES = tests/unit/job_test.cc
+tests_unit_job_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS) -I$(top_srcdir)
+tests_unit_job_test_LDADD = libgjtestbackend.la $(GJ_TEST_LIBS)
+tests_unit_stress_test_SOURCES = tests/unit/stress_test.cc
+tests_unit_stress_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS) -I$(top_srcdir)
+tests_unit_stress_test_LDADD = libgjtestbackend.la $(GJ_TEST_LIBS)
+endif
+
+# Benchmarks (built by `make bench`, not installed).
+EXTRA_PROGRAMS = bench/job_overhead
+bench_job_overhead_SOURCES = bench/job_overhead.c
+bench_job_overhead_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+bench_job_overhead_LDADD = libgjtestbackend.la libgraphjob_internal.la $(DEPS_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)
+bench: $(EXTRA_PROGRAMS)
+.PHONY: bench
+
+# Examples (built by `make check` so they stay compilable; not installed).
+check_PROGRAMS += examples/jobs_demo
+examples_jobs_demo_SOURCES = examples/jobs_demo.c
+examples_jobs_demo_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
+examples_jobs_demo_LDADD = libgjtestbackend.la libgraphjob_internal.la $(DEPS_LIBS)

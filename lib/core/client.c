@@ -159,6 +159,7 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
         return;
     }
     job->u.conn = wc->conn;
+    atomic_fetch_or_explicit(&job->state, GJ__ST_HASCONN, memory_order_release);
     pthread_mutex_unlock(&s->mu);
 
     gj_request *req = job->req;
@@ -171,6 +172,7 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
     atomic_fetch_sub_explicit(&w->running, 1, memory_order_relaxed);
 
     pthread_mutex_lock(&s->mu);
+    atomic_fetch_and_explicit(&job->state, ~GJ__ST_HASCONN, memory_order_release);
     job->u.conn = NULL; /* no interrupt after this point */
     pthread_mutex_unlock(&s->mu);
 

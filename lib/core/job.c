@@ -301,8 +301,7 @@ int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err)
         gj_stripe *s = gj__job_stripe(c, job);
         pthread_mutex_lock(&s->mu);
         st = atomic_load_explicit(&job->state, memory_order_acquire);
-        if ((st & GJ__ST_PHASE) == GJ__PH_RUNNING && job->u.conn &&
-            job->target->backend->interrupt) {
+        if ((st & GJ__ST_HASCONN) && job->target->backend->interrupt) {
             atomic_fetch_or_explicit(&job->state, GJ__ST_INTERRUPTED, memory_order_acq_rel);
             job->target->backend->interrupt(job->u.conn);
         }

@@ -22,7 +22,10 @@
  * bit  6    INQUEUE     linked in the submit queue (changed under the queue lock)
  * bit  7    DETACHED    clears itself when it ends
  * bit  8    INTERRUPTED backend->interrupt() was called for it
- * bits 9-31 number of threads blocked in gj_job_wait
+ * bit  9    HASCONN     u.conn is the running connection (set and cleared
+ *                       under the job's stripe lock; cancel reads u.conn only
+ *                       while it is set, since u is a union)
+ * bits 10-31 number of threads blocked in gj_job_wait
  */
 enum {
     GJ__PH_QUEUED = 0,
@@ -38,8 +41,9 @@ enum {
 #define GJ__ST_INQUEUE 0x40u
 #define GJ__ST_DETACHED 0x80u
 #define GJ__ST_INTERRUPTED 0x100u
-#define GJ__ST_WAITER 0x200u
-#define GJ__ST_WAITERS (~0x1ffu)
+#define GJ__ST_HASCONN 0x200u
+#define GJ__ST_WAITER 0x400u
+#define GJ__ST_WAITERS (~0x3ffu)
 
 #define GJ__TERMINAL(st) (((st) & GJ__ST_PHASE) >= GJ__PH_DONE)
 

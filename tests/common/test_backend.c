@@ -1,0 +1,223 @@
+/*
+ * The test backend: see test_backend.h.
+ */
+#include "test_backend.h"
+#include "core/job_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct gj_conn {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool interrupted;
+    bool broken;
+};
+
+static atomic_long n_connects, n_closes, n_executes, n_interrupts, n_pings;
+
+void gj_test_backend_counters_get(gj_test_backend_counters *out)
+{
+    out->connects = atomic_load(&n_connects);
+    out->closes = atomic_load(&n_closes);
+    out->executes = atomic_load(&n_executes);
+    out->interrupts = atomic_load(&n_interrupts);
+    out->pings = atomic_load(&n_pings);
+}
+
+static int tb_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
+                      const gj_logger *log, int64_t deadline_ms, gj_error *err)
+{
+    (void)ts;
+    (void)log;
+    (void)deadline_ms;
+    if (strcmp(ep->host, "down") == 0)
+        return gj__error_set(err, GJ_ECONNECT, "test: connection to %s:%d refused",
+                             ep->host, ep->port);
+    gj_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    atomic_fetch_add(&n_connects, 1);
+    *out = c;
+    return 0;
+}
+
+static int64_t opt_int(const gj_request *req, const char *key)
+{
+    int64_t v = 0;
+    const gj_value *o = gj_request_option(req, key);
+    if (o && gj_value_int_get(o, &v) == 0)
+        return v;
+    return 0;
+}
+
+/* Sleep until the deadline (ns, monotonic) or an interrupt. */
+static int tb_sleep(gj_conn *c, int64_t ns)
+{
+    int64_t until = gj__now_ns() + ns;
+    struct timespec ts = { (time_t)(until / 1000000000), (long)(until % 1000000000) };
+    int rc = 0;
+    pthread_mutex_lock(&c->mu);
+    while (!c->interrupted) {
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    if (c->interrupted) {
+        c->interrupted = false; /* consumed */
+        rc = GJ_ECANCELLED;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+static int tb_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+{
+    atomic_fetch_add_explicit(&n_executes, 1, memory_order_relaxed);
+    int64_t delay_ns = opt_int(req, "delay_ms") * 1000000 + opt_int(req, "delay_us") * 1000;
+    if (delay_ns > 0) {
+        int rc = tb_sleep(c, delay_ns);
+        if (rc)
+            return rc;
+    } else {
+        /* Honour an interrupt recorded before execute started. */
+        pthread_mutex_lock(&c->mu);
+        bool was = c->interrupted;
+        c->interrupted = false;
+        pthread_mutex_unlock(&c->mu);
+        if (was)
+            return GJ_ECANCELLED;
+    }
+
+    const gj_value *fail = gj_request_option(req, "fail");
+    if (fail) {
+        const char *what = "";
+        size_t len;
+        gj_value_string_get(fail, &what, &len);
+        if (strcmp(what, "io") == 0) {
+            c->broken = true;
+            return gj__error_set(err, GJ_EIO, "test: connection reset mid-request");
+        }
+        if (strcmp(what, "timeout") == 0)
+            return gj__error_set(err, GJ_ETIMEDOUT, "test: no response within %lld ms",
+                                 (long long)gj__sink_response_timeout(sink));
+        gj__server_error se = { 0 };
+        se.backend = "test";
+        se.server_code = "1501";
+        se.server_number = 1501;
+        se.http_status = 400;
+        se.message = "AQL: syntax error, unexpected identifier near 'BAD QUERY'";
+        return gj__error_set_server(err, &se);
+    }
+
+    int64_t rows = opt_int(req, "rows");
+    if (rows > 0) {
+        gj_value *fields;
+        if (gj_value_new_list(&fields, 2) != 0)
+            return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
+        gj_value_list_append(fields, gj_value_string("i"));
+        gj_value_list_append(fields, gj_value_string("label"));
+        gj__sink_fields(sink, fields);
+        for (int64_t i = 0; i < rows; i++) {
+            if (gj__sink_cancel_requested(sink)) {
+                pthread_mutex_lock(&c->mu);
+                c->interrupted = false;
+                pthread_mutex_unlock(&c->mu);
+                return GJ_ECANCELLED;
+            }
+            char label[32];
+            snprintf(label, sizeof label, "row %lld", (long long)i);
+            gj_value *row;
+            if (gj_value_new_list(&row, 2) != 0)
+                return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
+            gj_value_list_append(row, gj_value_int(i));
+            gj_value_list_append(row, gj_value_string(label));
+            int rc = gj__sink_row(sink, row);
+            if (rc == GJ_EABORTED)
+                return gj__error_set(err, GJ_EABORTED, "test: stopped by the row callback "
+                                     "after %lld rows", (long long)i + 1);
+            if (rc)
+                return gj__error_set(err, rc, "test: could not collect row %lld", (long long)i);
+        }
+        gj__sink_meta(sink, "count", gj_value_int(rows));
+    }
+    const gj_value *echo = gj_request_option(req, "echo");
+    if (echo && gj_value_type(echo) == GJ_TBOOL) {
+        gj__sink_row(sink, gj_value_ref(gj_request_params(req)));
+    }
+    return 0;
+}
+
+static void tb_interrupt(gj_conn *c)
+{
+    atomic_fetch_add(&n_interrupts, 1);
+    pthread_mutex_lock(&c->mu);
+    c->interrupted = true;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static bool tb_usable(gj_conn *c)
+{
+    pthread_mutex_lock(&c->mu);
+    bool ok = !c->broken && !c->interrupted;
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
+
+static int tb_ping(gj_conn *c, int64_t deadline_ms)
+{
+    (void)deadline_ms;
+    atomic_fetch_add(&n_pings, 1);
+    return c->broken ? GJ_EIO : 0;
+}
+
+static void tb_close(gj_conn *c)
+{
+    atomic_fetch_add(&n_closes, 1);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}
+
+static const char *const tb_schemes[] = { "test", NULL };
+
+const gj_backend gj_test_backend = {
+    .name = "test",
+    .schemes = tb_schemes,
+    .default_port = 1,
+    .connect = tb_connect,
+    .execute = tb_execute,
+    .interrupt = tb_interrupt,
+    .usable = tb_usable,
+    .ping = tb_ping,
+    .close = tb_close,
+    .max_inflight = 1,
+};
+
+int gj_test_client_new(gj_client **out, unsigned workers, size_t queue_size, gj_error *err)
+{
+    gj_config *cfg;
+    int rc = gj_config_from_url(&cfg, "test://localhost", err);
+    if (rc)
+        return rc;
+    rc = gj_config_set_int(cfg, NULL, "workers", workers, err);
+    if (rc == 0)
+        rc = gj_config_set_int(cfg, NULL, "queue_size", (int64_t)queue_size, err);
+    /* One connection per worker at most, never waiting for a connection. */
+    if (rc == 0)
+        rc = gj_config_set_int(cfg, "default", "max_conns", workers, err);
+    const gj_backend *const extra[] = { &gj_test_backend };
+    if (rc == 0)
+        rc = gj__client_new_with_backends(out, cfg, extra, 1, err);
+    gj_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,584 @@
+// The job contract (DESIGN.md) on the test backend: every row of the table.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <poll.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern "C" {
+#include "tests/common/test_backend.h"
+}
+
+namespace {
+
+struct Err {
+    gj_error *e = gj_error_new();
+    ~Err() { gj_error_free(e); }
+    std::string msg() const { return gj_error_message(e); }
+};
+
+gj_request *make(std::initializer_list<std::pair<const char *, gj_value *>> opts)
+{
+    gj_request *req = nullptr;
+    EXPECT_EQ(0, gj_request_new_query(&req, "test"));
+    for (auto &o : opts)
+        EXPECT_EQ(0, gj_request_set_option(req, o.first, o.second));
+    return req;
+}
+
+gj_job_status status_of(gj_job *job)
+{
+    gj_job_status st = GJ_JOB_PENDING;
+    EXPECT_EQ(0, gj_job_get_status(job, &st, nullptr));
+    return st;
+}
+
+class JobTest : public ::testing::Test {
+protected:
+    gj_client *client = nullptr;
+    Err err;
+    void start(unsigned workers = 2, size_t queue = 1024)
+    {
+        ASSERT_EQ(0, gj_test_client_new(&client, workers, queue, err.e)) << err.msg();
+    }
+    void TearDown() override { gj_client_free(client); }
+    gj_job *submit(gj_request *req, const gj_submit_options *opts = nullptr)
+    {
+        gj_job *job = nullptr;
+        EXPECT_EQ(0, gj_client_submit(client, req, opts, &job, err.e)) << err.msg();
+        return job;
+    }
+};
+
+TEST_F(JobTest, DoneJobGivesItsResultOnceThenIsNotFound)
+{
+    start();
+    gj_request *req = make({ { "rows", gj_value_int(3) } });
+    gj_job *job = submit(req);
+    ASSERT_NE(nullptr, job);
+    EXPECT_GE(gj_job_id(job), 1u);
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
+    EXPECT_EQ(GJ_JOB_DONE, status_of(job));
+    EXPECT_TRUE(gj_job_started(job));
+    EXPECT_GT(gj_job_finished_at(job), 0);
+
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, gj_job_result(job, &res, err.e)) << err.msg();
+    ASSERT_NE(nullptr, res);
+    EXPECT_EQ(3u, gj_result_row_count(res));
+    EXPECT_EQ(2u, gj_value_size(gj_result_fields(res)));
+    int64_t i = -1;
+    EXPECT_EQ(0, gj_value_int_get(gj_value_list_at(gj_result_row(res, 2), 0), &i));
+    EXPECT_EQ(2, i);
+    EXPECT_EQ(nullptr, gj_result_row(res, 3));
+    EXPECT_NE(nullptr, gj_value_map_get(gj_result_meta(res), "count"));
+    gj_result_free(res);
+
+    // Consumed: every call now says "job N not found".
+    std::string nf = "job " + std::to_string(gj_job_id(job)) + " not found";
+    gj_job_status st;
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(nf, err.msg());
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_result(job, &res, err.e));
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_wait(job, 0, err.e));
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_cancel(job, err.e));
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_clear(job, err.e));
+    EXPECT_EQ(nf, err.msg());
+    gj_job *again = nullptr;
+    EXPECT_EQ(GJ_ENOTFOUND, gj_client_job(client, gj_job_id(job), &again, err.e));
+    gj_job_unref(job);
+    gj_request_unref(req);
+}
+
+TEST_F(JobTest, PendingJobIsNotDoneAndWaitTimesOut)
+{
+    start(1);
+    gj_request *req = make({ { "delay_ms", gj_value_int(300) } });
+    gj_job *job = submit(req);
+    EXPECT_EQ(GJ_JOB_PENDING, status_of(job));
+    gj_result *res = nullptr;
+    EXPECT_EQ(GJ_ENOTDONE, gj_job_result(job, &res, err.e));
+    EXPECT_EQ("job " + std::to_string(gj_job_id(job)) + " not done", err.msg());
+    EXPECT_EQ(GJ_ETIMEDOUT, gj_job_wait(job, 20, err.e));
+    EXPECT_EQ(GJ_ETIMEDOUT, gj_job_wait(job, 0, err.e));
+    // Not consumed by the failed result call: it still finishes normally.
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
+    EXPECT_EQ(GJ_JOB_DONE, status_of(job));
+    EXPECT_EQ(0, gj_job_result(job, &res, err.e));
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    gj_result_free(res);
+    gj_job_unref(job);
+    gj_request_unref(req);
+}
+
+TEST_F(JobTest, ServerErrorKeepsItsIdentity)
+{
+    start();
+    gj_request *req = make({ { "fail", gj_value_string("server") } });
+    gj_job *job = submit(req);
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e));
+    EXPECT_EQ(GJ_JOB_DONE, status_of(job));
+    gj_result *res = reinterpret_cast<gj_result *>(0x1);
+    EXPECT_EQ(GJ_ESERVER, gj_job_result(job, &res, err.e));
+    EXPECT_EQ(nullptr, res);
+    EXPECT_EQ(1501, gj_error_server_number(err.e));
+    EXPECT_EQ(400, gj_error_http_status(err.e));
+    EXPECT_STREQ("1501", gj_error_server_code(err.e));
+    EXPECT_STREQ("test", gj_error_backend(err.e));
+    EXPECT_NE(std::string::npos, err.msg().find("syntax error")) << err.msg();
+    EXPECT_NE(std::string::npos, err.msg().find("HTTP 400")) << err.msg();
+    // The error was the result: the job is consumed.
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_result(job, &res, err.e));
+    gj_job_unref(job);
+    gj_request_unref(req);
+}
+
+TEST_F(JobTest, CancelQueuedJobEndsCancelledAtOnce)
+{
+    start(1);
+    gj_request *slow = make({ { "delay_ms", gj_value_int(2000) } });
+    gj_request *quick = make({});
+    gj_job *blocker = submit(slow);
+    // Let the single worker pick the blocker up.
+    while (!gj_job_started(blocker))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::atomic<int> calls{ 0 };
+    std::thread::id cb_thread;
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.on_done = [](gj_job *, void *p) { ++*static_cast<std::atomic<int> *>(p); };
+    opts.payload = &calls;
+    gj_job *queued = submit(quick, &opts);
+    EXPECT_EQ(GJ_JOB_PENDING, status_of(queued));
+    EXPECT_FALSE(gj_job_started(queued));
+    ASSERT_EQ(0, gj_job_cancel(queued, err.e)) << err.msg();
+    EXPECT_EQ(GJ_JOB_CANCELLED, status_of(queued));
+    EXPECT_EQ(1, calls.load());
+    EXPECT_EQ(0, gj_job_wait(queued, 0, err.e));
+    gj_result *res = nullptr;
+    EXPECT_EQ(GJ_ECANCELLED, gj_job_result(queued, &res, err.e));
+    EXPECT_EQ("job " + std::to_string(gj_job_id(queued)) + " cancelled", err.msg());
+    // Cancel of a cancelled job: not found.
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_cancel(queued, err.e));
+    (void)cb_thread;
+
+    // Running job: interrupted through the backend, ends CANCELLED quickly.
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(0, gj_job_cancel(blocker, err.e));
+    ASSERT_EQ(0, gj_job_wait(blocker, 5000, err.e));
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_LT(took, std::chrono::milliseconds(1500));
+    EXPECT_EQ(GJ_JOB_CANCELLED, status_of(blocker));
+    EXPECT_EQ(1, calls.load());
+    gj_job_unref(blocker);
+    gj_job_unref(queued);
+    gj_request_unref(slow);
+    gj_request_unref(quick);
+}
+
+TEST_F(JobTest, CancelOfDoneJobIsNotFound)
+{
+    start();
+    gj_request *req = make({});
+    gj_job *job = submit(req);
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e));
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_cancel(job, err.e));
+    EXPECT_EQ("job " + std::to_string(gj_job_id(job)) + " not found", err.msg());
+    // Still done, still has its result.
+    EXPECT_EQ(GJ_JOB_DONE, status_of(job));
+    EXPECT_EQ(0, gj_job_result(job, nullptr, err.e));
+    gj_job_unref(job);
+    gj_request_unref(req);
+}
+
+TEST_F(JobTest, ClearDoneAndPendingJobs)
+{
+    start(1);
+    gj_request *quick = make({ { "rows", gj_value_int(2) } });
+    gj_request *slow = make({ { "delay_ms", gj_value_int(3000) } });
+    gj_job *done = submit(quick);
+    ASSERT_EQ(0, gj_job_wait(done, 5000, err.e));
+    EXPECT_EQ(0, gj_job_clear(done, err.e));
+    gj_job_status st;
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_get_status(done, &st, err.e));
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_clear(done, err.e));
+
+    std::atomic<int> calls{ 0 };
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.on_done = [](gj_job *, void *p) { ++*static_cast<std::atomic<int> *>(p); };
+    opts.payload = &calls;
+    gj_job *running = submit(slow, &opts);
+    while (!gj_job_started(running))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(0, gj_job_clear(running, err.e));
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_get_status(running, &st, err.e));
+    // The worker lets go soon (interrupt) and the callback runs once.
+    for (int i = 0; i < 500 && calls.load() == 0; i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    EXPECT_EQ(1, calls.load());
+    gj_job_unref(done);
+    gj_job_unref(running);
+    gj_request_unref(quick);
+    gj_request_unref(slow);
+}
+
+TEST_F(JobTest, ListByStatusWithCountAndClearAll)
+{
+    start(1);
+    gj_request *quick = make({});
+    gj_request *slow = make({ { "delay_ms", gj_value_int(5000) } });
+    std::vector<gj_job *> done;
+    for (int i = 0; i < 5; i++)
+        done.push_back(submit(quick));
+    for (auto *j : done)
+        ASSERT_EQ(0, gj_job_wait(j, 5000, err.e));
+    gj_job *p1 = submit(slow);
+    gj_job *p2 = submit(slow);
+
+    uint64_t *ids = nullptr;
+    size_t n = 0;
+    ASSERT_EQ(0, gj_client_list_jobs(client, GJ_JOB_DONE, 0, &ids, &n, err.e));
+    ASSERT_EQ(5u, n);
+    for (size_t i = 0; i < n; i++)
+        EXPECT_EQ(gj_job_id(done[i]), ids[i]); // submission order
+    gj_free(ids);
+    ASSERT_EQ(0, gj_client_list_jobs(client, GJ_JOB_DONE, 2, &ids, &n, err.e));
+    EXPECT_EQ(2u, n);
+    gj_free(ids);
+    ASSERT_EQ(0, gj_client_list_jobs(client, GJ_JOB_PENDING, 0, &ids, &n, err.e));
+    ASSERT_EQ(2u, n);
+    EXPECT_EQ(gj_job_id(p1), ids[0]);
+    EXPECT_EQ(gj_job_id(p2), ids[1]);
+    gj_free(ids);
+
+    // Clear only those finished before a time: none finished before done[0].
+    size_t cleared = 99;
+    ASSERT_EQ(0, gj_client_clear_jobs(client, gj_job_finished_at(done[0]), &cleared, err.e));
+    EXPECT_EQ(0u, cleared);
+    ASSERT_EQ(0, gj_client_clear_jobs(client, 0, &cleared, err.e));
+    EXPECT_EQ(5u, cleared);
+    ASSERT_EQ(0, gj_client_list_jobs(client, GJ_JOB_DONE, 0, &ids, &n, err.e));
+    EXPECT_EQ(0u, n);
+    EXPECT_EQ(nullptr, ids);
+    // Pending jobs are untouched by clear-all.
+    EXPECT_EQ(GJ_JOB_PENDING, status_of(p1));
+    EXPECT_EQ(0, gj_job_cancel(p1, err.e));
+    EXPECT_EQ(0, gj_job_cancel(p2, err.e));
+    for (auto *j : done)
+        gj_job_unref(j);
+    gj_job_unref(p1);
+    gj_job_unref(p2);
+    gj_request_unref(quick);
+    gj_request_unref(slow);
+}
+
+TEST_F(JobTest, LookupById)
+{
+    start();
+    gj_request *req = make({});
+    gj_job *job = submit(req);
+    gj_job *same = nullptr;
+    ASSERT_EQ(0, gj_client_job(client, gj_job_id(job), &same, err.e));
+    EXPECT_EQ(job, same);
+    gj_job_unref(same);
+    EXPECT_EQ(GJ_ENOTFOUND, gj_client_job(client, 999999, &same, err.e));
+    EXPECT_EQ("job 999999 not found", err.msg());
+    gj_job_wait(job, 5000, nullptr);
+    gj_job_unref(job);
+    gj_request_unref(req);
+}
+
+struct CallbackProbe {
+    std::atomic<int> calls{ 0 };
+    std::atomic<int> wait_rc{ 1 };
+    std::atomic<int> status_rc{ 1 };
+    std::atomic<bool> on_submitter{ false };
+    std::thread::id submitter;
+    gj_client *client = nullptr;
+    gj_request *follow_up = nullptr;
+    std::atomic<gj_job *> child{ nullptr };
+};
+
+TEST_F(JobTest, CallbackRunsOnceOnAWorkerAndMayCallTheApi)
+{
+    start();
+    CallbackProbe probe;
+    probe.submitter = std::this_thread::get_id();
+    probe.client = client;
+    probe.follow_up = make({});
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.payload = &probe;
+    opts.on_done = [](gj_job *job, void *p) {
+        auto *pr = static_cast<CallbackProbe *>(p);
+        pr->calls++;
+        pr->on_submitter = std::this_thread::get_id() == pr->submitter;
+        gj_job_status st;
+        pr->status_rc = gj_job_get_status(job, &st, nullptr);
+        pr->wait_rc = gj_job_wait(job, 100, nullptr); // done: returns at once
+        gj_job *other = nullptr;
+        gj_client_submit(pr->client, pr->follow_up, nullptr, &other, nullptr);
+        pr->child = other;
+    };
+    gj_request *req = make({ { "delay_ms", gj_value_int(10) } });
+    gj_job *job = submit(req, &opts);
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e));
+    for (int i = 0; i < 1000 && !probe.child.load(); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(1, probe.calls.load());
+    EXPECT_FALSE(probe.on_submitter.load());
+    EXPECT_EQ(0, probe.status_rc.load());
+    EXPECT_EQ(0, probe.wait_rc.load());
+    ASSERT_NE(nullptr, probe.child.load());
+    EXPECT_EQ(0, gj_job_wait(probe.child.load(), 5000, err.e));
+    gj_job_unref(probe.child.load());
+    gj_job_unref(job);
+    gj_request_unref(req);
+    gj_request_unref(probe.follow_up);
+}
+
+TEST_F(JobTest, BlockingWaitOnAWorkerIsRefused)
+{
+    start(1);
+    struct P {
+        gj_job *other;
+        std::atomic<int> rc{ 1 };
+        std::atomic<bool> ran{ false };
+    } p;
+    gj_request *slow = make({ { "delay_ms", gj_value_int(2000) } });
+    gj_request *quick = make({});
+    gj_job *pending = submit(slow);
+    // The callback of a second job (runs on a worker after the first) waits
+    // on a pending job; instead of a deadlock it gets GJ_EDEADLK.
+    p.other = nullptr;
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.payload = &p;
+    opts.on_done = [](gj_job *, void *pp) {
+        auto *q = static_cast<P *>(pp);
+        q->rc = gj_job_wait(q->other, -1, nullptr);
+        q->ran = true;
+    };
+    gj_job *quick_job = submit(quick, &opts);
+    gj_job *slow2 = submit(slow); // queued behind quick_job
+    p.other = slow2;
+    gj_job_cancel(pending, nullptr); // let the worker move on
+    ASSERT_EQ(0, gj_job_wait(quick_job, 10000, err.e));
+    for (int i = 0; i < 1000 && !p.ran.load(); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(GJ_EDEADLK, p.rc.load());
+    gj_job_cancel(slow2, nullptr);
+    gj_job_unref(pending);
+    gj_job_unref(slow2);
+    gj_job_unref(quick_job);
+    gj_request_unref(slow);
+    gj_request_unref(quick);
+}
+
+TEST_F(JobTest, FullQueueFailsFastWithBusy)
+{
+    start(1, 2);
+    gj_request *slow = make({ { "delay_ms", gj_value_int(3000) } });
+    std::atomic<int> calls{ 0 };
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.on_done = [](gj_job *, void *p) { ++*static_cast<std::atomic<int> *>(p); };
+    opts.payload = &calls;
+    gj_job *running = submit(slow, &opts);
+    while (!gj_job_started(running))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    gj_job *q1 = submit(slow, &opts);
+    gj_job *q2 = submit(slow, &opts);
+    gj_job *q3 = nullptr;
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(GJ_EBUSY, gj_client_submit(client, slow, &opts, &q3, err.e));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(500));
+    EXPECT_EQ(nullptr, q3);
+    EXPECT_NE(std::string::npos, err.msg().find("queue is full")) << err.msg();
+    gj_client_stats stats;
+    stats.size = sizeof stats;
+    ASSERT_EQ(0, gj_client_get_stats(client, &stats));
+    EXPECT_EQ(1u, stats.rejected);
+    EXPECT_EQ(3u, stats.submitted);
+    EXPECT_EQ(2u, stats.queued);
+    // Cancelling a queued job frees its place.
+    ASSERT_EQ(0, gj_job_cancel(q1, err.e));
+    EXPECT_EQ(0, gj_client_submit(client, slow, &opts, &q3, err.e)) << err.msg();
+    for (auto *j : { running, q2, q3 })
+        gj_job_cancel(j, nullptr);
+    for (auto *j : { running, q1, q2, q3 }) {
+        EXPECT_EQ(0, gj_job_wait(j, 5000, nullptr));
+        gj_job_unref(j);
+    }
+    EXPECT_EQ(4, calls.load()); // never for the rejected submit
+    gj_request_unref(slow);
+}
+
+TEST_F(JobTest, EventFdBecomesReadableWhenJobsFinish)
+{
+    start();
+    int fd = gj_client_event_fd(client);
+    ASSERT_GE(fd, 0);
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    EXPECT_EQ(0, poll(&pfd, 1, 0));
+    gj_request *req = make({});
+    gj_job *a = submit(req);
+    gj_job *b = submit(req);
+    gj_job_wait(a, 5000, nullptr);
+    gj_job_wait(b, 5000, nullptr);
+    ASSERT_EQ(1, poll(&pfd, 1, 1000));
+    EXPECT_EQ(2u, gj_client_ack_events(client));
+    pfd.revents = 0;
+    EXPECT_EQ(0, poll(&pfd, 1, 0));
+    gj_job_unref(a);
+    gj_job_unref(b);
+    gj_request_unref(req);
+}
+
+TEST_F(JobTest, DetachedJobClearsItselfAndOnlyTheCallbackHears)
+{
+    start();
+    struct P {
+        std::atomic<int> calls{ 0 };
+        std::atomic<int> code{ 0 };
+    } p;
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.flags = GJ_SUBMIT_DETACHED;
+    opts.payload = &p;
+    opts.on_done = [](gj_job *job, void *pp) {
+        auto *q = static_cast<P *>(pp);
+        gj_error *e = gj_error_new();
+        q->code = gj_job_result(job, nullptr, e); // the outcome, in the callback
+        gj_error_free(e);
+        q->calls++;
+    };
+    gj_request *bad = make({ { "fail", gj_value_string("server") } });
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, bad, &opts, &job, err.e));
+    uint64_t id = gj_job_id(job);
+    for (int i = 0; i < 2000 && p.calls.load() == 0; i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(1, p.calls.load());
+    EXPECT_EQ(GJ_ESERVER, p.code.load());
+    gj_job *again = nullptr;
+    for (int i = 0; i < 1000 && gj_client_job(client, id, &again, nullptr) == 0; i++) {
+        gj_job_unref(again);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(GJ_ENOTFOUND, gj_client_job(client, id, &again, err.e));
+    gj_job_unref(job);
+    // Without a handle at all.
+    ASSERT_EQ(0, gj_client_submit(client, bad, &opts, nullptr, err.e));
+    for (int i = 0; i < 2000 && p.calls.load() < 2; i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(2, p.calls.load());
+    gj_request_unref(bad);
+}
+
+TEST_F(JobTest, ExecuteIsSubmitWaitResult)
+{
+    start();
+    gj_request *req = make({ { "rows", gj_value_int(4) } });
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, gj_client_execute(client, req, 5000, &res, err.e)) << err.msg();
+    EXPECT_EQ(4u, gj_result_row_count(res));
+    gj_result_free(res);
+    gj_request *bad = make({ { "fail", gj_value_string("io") } });
+    EXPECT_EQ(GJ_EIO, gj_client_execute(client, bad, 5000, &res, err.e));
+    EXPECT_NE(std::string::npos, err.msg().find("connection reset")) << err.msg();
+    gj_request *slow = make({ { "delay_ms", gj_value_int(3000) } });
+    EXPECT_EQ(GJ_ETIMEDOUT, gj_client_execute(client, slow, 30, &res, err.e));
+    gj_request_unref(req);
+    gj_request_unref(bad);
+    gj_request_unref(slow);
+}
+
+TEST_F(JobTest, SubmittedRequestIsFrozen)
+{
+    start();
+    gj_request *req = make({});
+    EXPECT_EQ(0, gj_request_set_param(req, "x", gj_value_int(1)));
+    gj_job *job = submit(req);
+    EXPECT_EQ(GJ_ESTATE, gj_request_set_param(req, "y", gj_value_int(2)));
+    EXPECT_EQ(GJ_ESTATE, gj_request_set_timeout(req, 5));
+    gj_request *copy = nullptr;
+    ASSERT_EQ(0, gj_request_copy(&copy, req));
+    EXPECT_EQ(0, gj_request_set_param(copy, "y", gj_value_int(2)));
+    EXPECT_EQ(2u, gj_value_size(gj_request_params(copy)));
+    EXPECT_EQ(1u, gj_value_size(gj_request_params(req)));
+    gj_job_wait(job, 5000, nullptr);
+    gj_job_unref(job);
+    gj_request_unref(req);
+    gj_request_unref(copy);
+}
+
+TEST_F(JobTest, RowCallbackStreamsAndCanStop)
+{
+    start();
+    struct P {
+        std::atomic<int> rows{ 0 };
+        int stop_after;
+    } p;
+    p.stop_after = 1000000;
+    gj_request *req = make({ { "rows", gj_value_int(1000) } });
+    ASSERT_EQ(0, gj_request_set_row_callback(req, [](const gj_value *row, void *pp) {
+        auto *q = static_cast<P *>(pp);
+        EXPECT_EQ(GJ_TLIST, gj_value_type(row));
+        return ++q->rows >= q->stop_after ? 1 : 0;
+    }, &p));
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, gj_client_execute(client, req, 5000, &res, err.e)) << err.msg();
+    EXPECT_EQ(1000, p.rows.load());
+    EXPECT_EQ(0u, gj_result_row_count(res)); // streamed, not collected
+    gj_result_free(res);
+
+    p.rows = 0;
+    p.stop_after = 10;
+    EXPECT_EQ(GJ_EABORTED, gj_client_execute(client, req, 5000, &res, err.e));
+    EXPECT_EQ(10, p.rows.load());
+    gj_request_unref(req);
+}
+
+TEST_F(JobTest, UnknownTargetFailsAtSubmit)
+{
+    start();
+    gj_request *req = make({});
+    ASSERT_EQ(0, gj_request_set_target(req, "nosuch"));
+    gj_job *job = nullptr;
+    EXPECT_EQ(GJ_EINVAL, gj_client_submit(client, req, nullptr, &job, err.e));
+    EXPECT_EQ("no target named 'nosuch' is configured", err.msg());
+    gj_request_unref(req);
+}
+
+TEST(JobShutdown, FreeCancelsQueuedInterruptsRunningAndKeepsHandlesValid)
+{
+    gj_client *client = nullptr;
+    Err err;
+    ASSERT_EQ(0, gj_test_client_new(&client, 2, 100, err.e)) << err.msg();
+    std::atomic<int> calls{ 0 };
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.on_done = [](gj_job *, void *p) { ++*static_cast<std::atomic<int> *>(p); };
+    opts.payload = &calls;
+    gj_request *slow = make({ { "delay_ms", gj_value_int(10000) } });
+    std::vector<gj_job *> jobs(10);
+    for (auto &j : jobs)
+        ASSERT_EQ(0, gj_client_submit(client, slow, &opts, &j, err.e));
+    while (!gj_job_started(jobs[0]) || !gj_job_started(jobs[1]))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto t0 = std::chrono::steady_clock::now();
+    gj_client_free(client);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+    EXPECT_EQ(10, calls.load());
+    for (auto *j : jobs) {
+        gj_job_status st;
+        EXPECT_EQ(0, gj_job_get_status(j, &st, nullptr));
+        EXPECT_EQ(GJ_JOB_CANCELLED, st);
+        EXPECT_EQ(0, gj_job_wait(j, -1, nullptr));
+        EXPECT_EQ(GJ_ECANCELLED, gj_job_result(j, nullptr, nullptr));
+        EXPECT_EQ(0, gj_job_clear(j, nullptr));
+        gj_job_unref(j);
+    }
+    gj_request_unref(slow);
+}
+
+} // namespace
