@@ -36,3 +36,15 @@ tests_fuzz_packstream_fuzz_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,und
 tests_fuzz_packstream_fuzz_LDADD = -lm
 endif
 EXTRA_DIST += tests/fuzz/corpus/packstream
+
+# The Bolt reference server (tests only, never installed).
+noinst_PROGRAMS += tests/servers/bolt/bolt-refserver
+tests_servers_bolt_bolt_refserver_SOURCES = \
+	tests/servers/bolt/bs.h tests/servers/bolt/main.c tests/servers/bolt/conn.c \
+	tests/servers/bolt/session.c tests/servers/bolt/cypher.c tests/servers/bolt/store.c \
+	tests/servers/bolt/fault.c
+tests_servers_bolt_bolt_refserver_LDADD = libgraphjob_internal.la $(DEPS_LIBS)
+
+# Cross-check with the official neo4j-driver (tests/peers, needs node + npm ci).
+TESTS += tests/servers/bolt/run-neo4j-check.sh
+EXTRA_DIST += tests/servers/bolt/run-neo4j-check.sh tests/peers/neo4j_check.js

@@ -281,6 +281,20 @@ int gj__bolt_write_record(gj_ps_buf *b, const gj_ps_config *cfg, const gj_value 
     return finish(b, start, rc, err);
 }
 
+int gj__bolt_write_record_list(gj_ps_buf *b, const gj_ps_config *cfg, const gj_value *list,
+                               gj_error *err)
+{
+    if (b->error)
+        return gj__ps_buf_check(b, err);
+    if (gj_value_type(list) != GJ_TLIST)
+        return gj__error_set(err, GJ_EINVAL, "RECORD data must be a list, not a %s",
+                             gj_type_name(gj_value_type(list)));
+    size_t start = b->len;
+    gj__ps_put_struct_header(b, 1, GJ_BOLT_RECORD);
+    int rc = gj__ps_put_value(b, list, cfg, 1, err);
+    return finish(b, start, rc, err);
+}
+
 static void put_kv_string(gj_ps_buf *b, const char *key, const char *value)
 {
     gj__ps_put_cstring(b, key);

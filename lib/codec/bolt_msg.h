@@ -100,6 +100,10 @@ int gj__bolt_write_telemetry(gj_ps_buf *b, int64_t api, gj_error *err);
 int gj__bolt_write_record(gj_ps_buf *b, const gj_ps_config *cfg, const gj_value *const *values,
                           size_t n, gj_error *err);
 
+/* RECORD with the items of a list value as its data (servers). */
+int gj__bolt_write_record_list(gj_ps_buf *b, const gj_ps_config *cfg, const gj_value *list,
+                               gj_error *err);
+
 /* FAILURE in the form of the version (servers): {code, message} up to 5.6;
  * from 5.7 {neo4j_code, message, gql_status, description,
  * diagnostic_record}.  gql_status NULL = "50N42" (general processing
