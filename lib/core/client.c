@@ -2,12 +2,12 @@
  * The client: targets and their pools, the bounded submit queue, the worker
  * threads, the event fd and the housekeeping thread.
  *
- * The queue is a doubly linked list under one mutex.  Workers take a batch
- * (a fair share of what is queued, at most GJ__BATCH) per lock acquisition,
- * and submit signals the condition variable only when a worker is idle and
- * not already being woken, so a burst of submits costs one wake-up, not one
- * per job.  A worker keeps the connection it acquired while the next job of
- * its batch goes to the same target.
+ * The queue is a doubly linked list under one mutex.  Workers take one job
+ * at a time (so no job waits behind another while a worker is idle), and
+ * submit signals the condition variable only when a worker is idle and not
+ * already being woken, so a burst of submits costs one wake-up, not one per
+ * job.  A worker keeps the connection it acquired while the queue has more
+ * work for the same target, and gives it back before going idle.
  */
 #include "core/job_internal.h"
 
@@ -17,7 +17,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define GJ__BATCH 64
 #define GJ__KEEPER_PERIOD_MS 1000
 
 /* ---- queue --------------------------------------------------------------- */
@@ -31,10 +30,9 @@ static void queue_link_tail(gj_client *c, gj_job *job)
     else
         c->qhead = job;
     c->qtail = job;
-    c->qcount++;
-    atomic_fetch_or_explicit(&job->state, GJ__ST_INQUEUE, memory_order_relaxed);
 }
 
+/* Under qmu: a queued job leaves the queue (to a worker, or cancelled). */
 static void queue_unlink(gj_client *c, gj_job *job)
 {
     if (job->qprev)
@@ -46,8 +44,28 @@ static void queue_unlink(gj_client *c, gj_job *job)
     else
         c->qtail = job->qprev;
     job->qnext = job->qprev = NULL;
-    c->qcount--;
     atomic_fetch_and_explicit(&job->state, ~GJ__ST_INQUEUE, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->deq, 1, memory_order_release);
+}
+
+/* Under qmu: move whatever submitters pushed onto the queue, oldest first. */
+static void drain_inbox(gj_client *c)
+{
+    if (!atomic_load_explicit(&c->inbox, memory_order_relaxed))
+        return;
+    gj_job *stack = atomic_exchange_explicit(&c->inbox, NULL, memory_order_acquire);
+    gj_job *fifo = NULL;
+    while (stack) { /* reverse: the stack holds the newest first */
+        gj_job *next = stack->qnext;
+        stack->qnext = fifo;
+        fifo = stack;
+        stack = next;
+    }
+    while (fifo) {
+        gj_job *next = fifo->qnext;
+        queue_link_tail(c, fifo);
+        fifo = next;
+    }
 }
 
 bool gj__queue_remove(gj_client *c, gj_job *job)
@@ -55,6 +73,7 @@ bool gj__queue_remove(gj_client *c, gj_job *job)
     bool removed = false;
     pthread_mutex_lock(&c->qmu);
     if (atomic_load_explicit(&job->state, memory_order_relaxed) & GJ__ST_INQUEUE) {
+        drain_inbox(c);
         queue_unlink(c, job);
         removed = true;
     }
@@ -62,10 +81,10 @@ bool gj__queue_remove(gj_client *c, gj_job *job)
     return removed;
 }
 
-/* Wake one idle worker unless one is already on its way.  Under qmu. */
+/* Under qmu: wake one idle worker unless one is already on its way. */
 static void wake_one(gj_client *c)
 {
-    if (c->idle > c->wakeups) {
+    if (atomic_load(&c->idle) > c->wakeups) {
         c->wakeups++;
         pthread_cond_signal(&c->qcv);
     }
@@ -95,31 +114,67 @@ static void drop_conn(worker_conn *wc)
     wc->target = NULL;
 }
 
-static gj_error *failure(int code, gj_error *err)
+/* Finish a job that failed with `code` (detail in err). */
+static void finish_failed(gj_worker *w, gj_job *job, int code, gj_error *err)
 {
     gj_error *e = gj_error_new();
-    if (!e)
-        return NULL; /* reported as GJ_ENOMEM by the caller */
+    if (!e) {
+        /* No memory even for the error: the job cannot carry an outcome. */
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+        return;
+    }
     if (gj_error_code(err) == 0)
         gj__error_set(err, code, "%s", gj_strerror(code));
     gj__error_move(e, err);
-    return e;
+    gj__job_finish(job, w, GJ__PH_DONE, NULL, e);
+}
+
+/* The running connection is published to cancel through the HASCONN bit
+ * with sequentially consistent read-modify-writes; cancel sets CANCEL_REQ
+ * first and reads HASCONN under the job's stripe lock.  A worker that sees
+ * CANCEL_REQ when it (un)publishes passes through that lock once, so it never
+ * lets go of a connection while interrupt() runs on it. */
+static bool publish_conn(gj_client *c, gj_job *job, gj_conn *conn)
+{
+    job->u.conn = conn;
+    unsigned old = atomic_fetch_or(&job->state, GJ__ST_HASCONN);
+    if (!(old & GJ__ST_CANCEL_REQ))
+        return true;
+    atomic_fetch_and(&job->state, ~GJ__ST_HASCONN);
+    gj_stripe *s = gj__job_stripe(c, job);
+    pthread_mutex_lock(&s->mu);
+    pthread_mutex_unlock(&s->mu);
+    job->u.conn = NULL;
+    return false;
+}
+
+static void unpublish_conn(gj_client *c, gj_job *job)
+{
+    unsigned old = atomic_fetch_and(&job->state, ~GJ__ST_HASCONN);
+    if (old & GJ__ST_CANCEL_REQ) {
+        gj_stripe *s = gj__job_stripe(c, job);
+        pthread_mutex_lock(&s->mu);
+        pthread_mutex_unlock(&s->mu);
+    }
+    job->u.conn = NULL;
+}
+
+static bool cancel_requested(const gj_job *job)
+{
+    return atomic_load_explicit(&job->state, memory_order_acquire) & GJ__ST_CANCEL_REQ;
 }
 
 static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
 {
     gj_target *t = job->target;
     gj_client *c = t->client;
-    gj_stripe *s = gj__job_stripe(c, job);
     int rc;
 
-    unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
-    if (st & GJ__ST_CANCEL_REQ) {
-        atomic_fetch_add_explicit(&w->cancelled, 1, memory_order_relaxed);
-        gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
+    if (cancel_requested(job)) {
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
         return;
     }
-    /* RUNNING from here: gj_job_started() is true. */
+    /* TAKEN -> RUNNING: gj_job_started() is true from here. */
     atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__PH_TAKEN, memory_order_acq_rel);
 
     if (wc->conn && wc->target != t)
@@ -130,38 +185,21 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
                               &wc->conn, err);
         if (rc) {
             wc->conn = NULL;
-            if (atomic_load_explicit(&job->state, memory_order_acquire) & GJ__ST_CANCEL_REQ) {
-                atomic_fetch_add_explicit(&w->cancelled, 1, memory_order_relaxed);
-                gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
+            if (cancel_requested(job)) {
+                gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
                 return;
             }
             gj__error_prefix(err, "job %llu", (unsigned long long)job->id);
-            gj_error *e = failure(rc, err);
-            atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
-            atomic_fetch_add_explicit(&w->done, 1, memory_order_relaxed);
-            if (!e) {
-                gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
-                return;
-            }
-            gj__job_finish(job, GJ__PH_DONE, NULL, e);
+            finish_failed(w, job, rc, err);
             return;
         }
         wc->target = t;
     }
 
-    /* Publish the connection for interrupt, unless a cancel came first. */
-    pthread_mutex_lock(&s->mu);
-    st = atomic_load_explicit(&job->state, memory_order_acquire);
-    if (st & GJ__ST_CANCEL_REQ) {
-        pthread_mutex_unlock(&s->mu);
-        atomic_fetch_add_explicit(&w->cancelled, 1, memory_order_relaxed);
-        gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
+    if (!publish_conn(c, job, wc->conn)) {
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
         return;
     }
-    job->u.conn = wc->conn;
-    atomic_fetch_or_explicit(&job->state, GJ__ST_HASCONN, memory_order_release);
-    pthread_mutex_unlock(&s->mu);
-
     gj_request *req = job->req;
     int64_t timeout = req->timeout_ms >= 0 ? req->timeout_ms : t->settings.response_timeout_ms;
     gj_sink sink;
@@ -170,90 +208,80 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
     atomic_fetch_add_explicit(&w->running, 1, memory_order_relaxed);
     rc = t->backend->execute(wc->conn, req, &sink, err);
     atomic_fetch_sub_explicit(&w->running, 1, memory_order_relaxed);
-
-    pthread_mutex_lock(&s->mu);
-    atomic_fetch_and_explicit(&job->state, ~GJ__ST_HASCONN, memory_order_release);
-    job->u.conn = NULL; /* no interrupt after this point */
-    pthread_mutex_unlock(&s->mu);
+    unpublish_conn(c, job); /* no interrupt after this point */
 
     if (t->backend->usable && !t->backend->usable(wc->conn))
         drop_conn(wc);
 
-    if (rc == GJ_ECANCELLED) {
-        gj__sink_clear(&sink);
-        atomic_fetch_add_explicit(&w->cancelled, 1, memory_order_relaxed);
-        gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
-        return;
-    }
-    atomic_fetch_add_explicit(&w->done, 1, memory_order_relaxed);
-    if (rc) {
-        gj__sink_clear(&sink);
-        gj_error *e = failure(rc, err);
-        atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
-        if (!e) {
-            gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
-            return;
-        }
-        gj__job_finish(job, GJ__PH_DONE, NULL, e);
-        return;
-    }
     gj_result *res = NULL;
-    if (!gj__sink_empty(&sink) && gj__sink_take_result(&sink, &res) != 0) {
-        gj__sink_clear(&sink);
-        gj__error_set(err, GJ_ENOMEM, "job %llu: out of memory for its result",
-                      (unsigned long long)job->id);
-        gj_error *e = failure(GJ_ENOMEM, err);
-        atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
-        if (!e) {
-            gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
-            return;
-        }
-        gj__job_finish(job, GJ__PH_DONE, NULL, e);
-        return;
-    }
-    gj__job_finish(job, GJ__PH_DONE, res, NULL);
+    if (rc == 0 && !gj__sink_empty(&sink) && gj__sink_take_result(&sink, &res) != 0)
+        rc = gj__error_set(err, GJ_ENOMEM, "job %llu: out of memory for its result",
+                           (unsigned long long)job->id);
+    gj__sink_clear(&sink);
+    if (rc == GJ_ECANCELLED)
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+    else if (rc)
+        finish_failed(w, job, rc, err);
+    else
+        gj__job_finish(job, w, GJ__PH_DONE, res, NULL);
 }
+
+/* How many times an idle worker looks at the inbox before sleeping. */
+#define GJ__IDLE_SPINS 100
 
 static void *worker_main(void *arg)
 {
     gj_worker *w = arg;
     gj_client *c = w->client;
-    gj_job *batch[GJ__BATCH];
     worker_conn wc = { NULL, NULL };
     gj_error *err = gj_error_new();
 
+    pthread_mutex_lock(&c->qmu);
     for (;;) {
-        pthread_mutex_lock(&c->qmu);
-        while (!c->qhead && !c->stopping) {
-            c->idle++;
-            pthread_cond_wait(&c->qcv, &c->qmu);
-            c->idle--;
+        if (!c->qhead)
+            drain_inbox(c);
+        if (!c->qhead) {
+            /* Going idle: give the connection back so others can use it. */
+            if (wc.conn) {
+                pthread_mutex_unlock(&c->qmu);
+                drop_conn(&wc);
+                pthread_mutex_lock(&c->qmu);
+                continue;
+            }
+            if (c->stopping)
+                break;
+            /* A short look for new work before a sleep and a wake-up. */
+            pthread_mutex_unlock(&c->qmu);
+            for (int i = 0; i < GJ__IDLE_SPINS &&
+                 !atomic_load_explicit(&c->inbox, memory_order_relaxed); i++)
+                for (int k = 0; k < 16; k++) /* spaced reads: less traffic on the inbox line */
+                    gj__cpu_relax();
+            pthread_mutex_lock(&c->qmu);
+            if (atomic_load_explicit(&c->inbox, memory_order_relaxed) || c->stopping)
+                continue;
+            /* Announce idleness, then look again (sequentially consistent,
+             * mirrored in submit: push, then read idle), so a job pushed
+             * meanwhile either is seen here or wakes us. */
+            atomic_fetch_add(&c->idle, 1);
+            if (!atomic_load(&c->inbox))
+                pthread_cond_wait(&c->qcv, &c->qmu);
+            atomic_fetch_sub(&c->idle, 1);
             if (c->wakeups)
                 c->wakeups--;
+            continue;
         }
-        if (!c->qhead) { /* stopping and empty */
-            pthread_mutex_unlock(&c->qmu);
-            break;
-        }
-        size_t share = c->qcount / c->n_workers;
-        size_t take = share < 1 ? 1 : share > GJ__BATCH ? GJ__BATCH : share;
-        size_t n = 0;
-        while (n < take && c->qhead) {
-            gj_job *job = c->qhead;
-            queue_unlink(c, job);
-            /* QUEUED -> TAKEN */
-            atomic_fetch_add_explicit(&job->state, GJ__PH_TAKEN, memory_order_relaxed);
-            batch[n++] = job;
-        }
+        /* One job at a time: a job never waits behind another one that a
+         * busy worker holds while an idle worker could run it. */
+        gj_job *job = c->qhead;
+        queue_unlink(c, job);
+        atomic_fetch_add_explicit(&job->state, GJ__PH_TAKEN, memory_order_relaxed);
         if (c->qhead)
             wake_one(c);
         pthread_mutex_unlock(&c->qmu);
-
-        for (size_t i = 0; i < n; i++)
-            run_job(w, batch[i], &wc, err);
-        drop_conn(&wc);
+        run_job(w, job, &wc, err);
+        pthread_mutex_lock(&c->qmu);
     }
-    drop_conn(&wc);
+    pthread_mutex_unlock(&c->qmu);
     gj_error_free(err);
     return NULL;
 }
@@ -465,9 +493,11 @@ static void client_destroy(gj_client *c)
     atomic_store(&c->shutting_down, true);
     pthread_mutex_lock(&c->qmu);
     c->stopping = true;
+    drain_inbox(c);
     gj_job *queued = c->qhead;
     c->qhead = c->qtail = NULL;
-    c->qcount = 0;
+    for (gj_job *j = queued; j; j = j->qnext)
+        atomic_fetch_add(&c->deq, 1);
     for (gj_job *j = queued; j; j = j->qnext)
         atomic_fetch_and_explicit(&j->state, ~GJ__ST_INQUEUE, memory_order_relaxed);
     pthread_cond_broadcast(&c->qcv);
@@ -476,8 +506,7 @@ static void client_destroy(gj_client *c)
         gj_job *next = queued->qnext;
         queued->qnext = queued->qprev = NULL;
         atomic_fetch_or_explicit(&queued->state, GJ__ST_CANCEL_REQ, memory_order_acq_rel);
-        atomic_fetch_add_explicit(&c->cancelled_queued, 1, memory_order_relaxed);
-        gj__job_finish(queued, GJ__PH_CANCELLED, NULL, NULL);
+        gj__job_finish(queued, NULL, GJ__PH_CANCELLED, NULL, NULL);
         queued = next;
     }
 
@@ -564,6 +593,27 @@ static gj_target *find_target(gj_client *c, const char *name)
     return NULL;
 }
 
+/* Count one more queued job unless qcap are queued.  deq is read only when
+ * the cached view says the queue may be full (deq_seen never exceeds deq, so
+ * the bound holds). */
+static bool reserve_queue_place(gj_client *c)
+{
+    size_t enq = atomic_fetch_add_explicit(&c->enq, 1, memory_order_relaxed);
+    size_t seen = atomic_load_explicit(&c->deq_seen, memory_order_relaxed);
+    if (enq - seen < c->qcap)
+        return true;
+    size_t deq = atomic_load_explicit(&c->deq, memory_order_acquire);
+    size_t cur = seen;
+    while (cur < deq && !atomic_compare_exchange_weak_explicit(&c->deq_seen, &cur, deq,
+                                                               memory_order_relaxed,
+                                                               memory_order_relaxed))
+        ;
+    if (enq - deq < c->qcap)
+        return true;
+    atomic_fetch_sub_explicit(&c->enq, 1, memory_order_relaxed);
+    return false;
+}
+
 int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opts,
                      gj_job **out, gj_error *err)
 {
@@ -596,33 +646,33 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
     atomic_store_explicit(&job->refs, out ? 3 : 2, memory_order_relaxed);
 
     /* Reserve a queue place first, so a full queue costs no registry work. */
-    pthread_mutex_lock(&c->qmu);
-    if (c->qcount >= c->qcap) {
-        pthread_mutex_unlock(&c->qmu);
+    if (!reserve_queue_place(c)) {
         atomic_fetch_add_explicit(&c->rejected, 1, memory_order_relaxed);
         atomic_store_explicit(&job->refs, 1, memory_order_relaxed);
         gj_job_unref(job);
         return gj__error_set(err, GJ_EBUSY, "the submit queue is full (%zu jobs queued); "
                              "retry later or raise queue_size", c->qcap);
     }
-    c->qcount++; /* the reservation; queue_link_tail counts again below */
-    pthread_mutex_unlock(&c->qmu);
-
     if (gj__registry_insert(&c->registry, job) != 0) {
-        pthread_mutex_lock(&c->qmu);
-        c->qcount--;
-        pthread_mutex_unlock(&c->qmu);
+        atomic_fetch_sub_explicit(&c->enq, 1, memory_order_relaxed);
         atomic_store_explicit(&job->refs, 1, memory_order_relaxed);
         gj_job_unref(job);
         return gj__error_set(err, GJ_ENOMEM, "out of memory registering a job");
     }
 
-    pthread_mutex_lock(&c->qmu);
-    c->qcount--;
-    queue_link_tail(c, job);
-    wake_one(c);
-    pthread_mutex_unlock(&c->qmu);
-    atomic_fetch_add_explicit(&c->submitted, 1, memory_order_relaxed);
+    /* Push onto the inbox (INQUEUE first: cancel may look right away). */
+    atomic_fetch_or_explicit(&job->state, GJ__ST_INQUEUE, memory_order_relaxed);
+    gj_job *top = atomic_load_explicit(&c->inbox, memory_order_relaxed);
+    do {
+        job->qnext = top;
+    } while (!atomic_compare_exchange_weak_explicit(&c->inbox, &top, job,
+                                                    memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    if (atomic_load(&c->idle)) {
+        pthread_mutex_lock(&c->qmu);
+        wake_one(c);
+        pthread_mutex_unlock(&c->qmu);
+    }
     if (out)
         *out = job;
     return 0;
@@ -761,14 +811,27 @@ int gj_client_event_fd(const gj_client *c)
     return c ? c->event_fd : -1;
 }
 
+static uint64_t finished_total(gj_client *c)
+{
+    uint64_t n = atomic_load(&c->cancelled_queued);
+    for (unsigned i = 0; i < c->n_workers; i++)
+        n += atomic_load(&c->workers[i].done) + atomic_load(&c->workers[i].cancelled);
+    return n;
+}
+
 uint64_t gj_client_ack_events(gj_client *c)
 {
     if (!c)
         return 0;
+    /* Clear the flag, then drain and count (see gj__job_finish): a job that
+     * finishes from here on is either counted now or writes the fd again. */
+    atomic_store(&c->ev_signaled, false);
     uint64_t drained;
     ssize_t rd = read(c->event_fd, &drained, sizeof drained);
     (void)rd; /* EAGAIN: nothing to drain */
-    return atomic_exchange_explicit(&c->pending_events, 0, memory_order_acq_rel);
+    uint64_t total = finished_total(c);
+    uint64_t before = atomic_exchange(&c->ev_acked, total);
+    return total > before ? total - before : 0;
 }
 
 int gj_client_get_stats(gj_client *c, gj_client_stats *stats)
@@ -778,7 +841,10 @@ int gj_client_get_stats(gj_client *c, gj_client_stats *stats)
     size_t size = stats->size;
     memset(stats, 0, sizeof *stats);
     stats->size = size;
-    stats->submitted = atomic_load(&c->submitted);
+    pthread_mutex_lock(&c->registry.mu);
+    stats->submitted = c->registry.next_id - 1;
+    stats->registered = c->registry.live;
+    pthread_mutex_unlock(&c->registry.mu);
     stats->rejected = atomic_load(&c->rejected);
     stats->cancelled = atomic_load(&c->cancelled_queued);
     for (unsigned i = 0; i < c->n_workers; i++) {
@@ -787,11 +853,8 @@ int gj_client_get_stats(gj_client *c, gj_client_stats *stats)
         stats->cancelled += atomic_load(&c->workers[i].cancelled);
         stats->running += atomic_load(&c->workers[i].running);
     }
-    pthread_mutex_lock(&c->qmu);
-    stats->queued = c->qcount;
-    pthread_mutex_unlock(&c->qmu);
-    pthread_mutex_lock(&c->registry.mu);
-    stats->registered = c->registry.live;
-    pthread_mutex_unlock(&c->registry.mu);
+    size_t deq = atomic_load(&c->deq);
+    size_t enq = atomic_load(&c->enq);
+    stats->queued = enq > deq ? enq - deq : 0;
     return 0;
 }

@@ -26,6 +26,13 @@ int64_t gj__wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t gj__wall_ms_coarse(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t gj__deadline_ms(int64_t timeout_ms)
 {
     if (timeout_ms < 0)

@@ -78,7 +78,16 @@ void gj_error_clear(gj_error *err)
     if (!err)
         return;
     gj_value_unref(err->extra);
-    memset(err, 0, sizeof *err);
+    /* Everything but the text buffers, which only need their first byte. */
+    err->code = 0;
+    err->message[0] = '\0';
+    err->backend[0] = '\0';
+    err->server_code[0] = '\0';
+    err->gql_status[0] = '\0';
+    err->has_server_code = err->has_gql_status = false;
+    err->server_number = 0;
+    err->http_status = 0;
+    err->extra = NULL;
 }
 
 void gj_error_free(gj_error *err)

@@ -56,6 +56,20 @@ void gj__redact_url(const char *url, char *buf, size_t buflen);
 int64_t gj__now_ms(void);    /* CLOCK_MONOTONIC */
 int64_t gj__now_ns(void);    /* CLOCK_MONOTONIC */
 int64_t gj__wall_ms(void);   /* CLOCK_REALTIME */
+int64_t gj__wall_ms_coarse(void); /* CLOCK_REALTIME_COARSE: cheap, a few ms of resolution */
+
+/* A pause in a spin loop. */
+static inline void gj__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+/* How many times gj_job_wait looks at a pending job before sleeping
+ * (~ a few microseconds). */
+#define GJ__WAIT_SPINS 2000
 /* now + timeout; timeout < 0 gives INT64_MAX (no deadline). */
 int64_t gj__deadline_ms(int64_t timeout_ms);
 /* Fill a struct timespec (CLOCK_MONOTONIC) for a deadline in ms. */

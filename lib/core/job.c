@@ -99,7 +99,8 @@ bool gj__job_make_gone(gj_job *job)
     return true;
 }
 
-void gj__job_finish(gj_job *job, unsigned phase, gj_result *result, gj_error *error)
+void gj__job_finish(gj_job *job, gj_worker *w, unsigned phase, gj_result *result,
+                    gj_error *error)
 {
     gj_client *c = job->target ? job->target->client : NULL;
 
@@ -107,7 +108,7 @@ void gj__job_finish(gj_job *job, unsigned phase, gj_result *result, gj_error *er
         job->u.error = error;
     else
         job->u.result = result;
-    job->finished_at = gj__wall_ms();
+    job->finished_at = gj__wall_ms_coarse();
 
     unsigned old = atomic_load_explicit(&job->state, memory_order_relaxed);
     unsigned next;
@@ -123,10 +124,24 @@ void gj__job_finish(gj_job *job, unsigned phase, gj_result *result, gj_error *er
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
         }
-        if (atomic_fetch_add_explicit(&c->pending_events, 1, memory_order_acq_rel) == 0) {
+        /* Count, then look at the event flag (both sequentially consistent,
+         * mirrored in gj_client_ack_events): a finish either is counted by
+         * an ack or finds the flag clear and writes the event fd. */
+        if (w) {
+            if (phase == GJ__PH_CANCELLED)
+                atomic_fetch_add(&w->cancelled, 1);
+            else {
+                if (error)
+                    atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
+                atomic_fetch_add(&w->done, 1);
+            }
+        } else {
+            atomic_fetch_add(&c->cancelled_queued, 1);
+        }
+        if (!atomic_load(&c->ev_signaled) && !atomic_exchange(&c->ev_signaled, true)) {
             uint64_t one = 1;
-            ssize_t w = write(c->event_fd, &one, sizeof one);
-            (void)w; /* EAGAIN only when the counter is saturated: still readable */
+            ssize_t wr = write(c->event_fd, &one, sizeof one);
+            (void)wr; /* EAGAIN only when the counter is saturated: still readable */
         }
     }
     if (job->on_done)
@@ -186,6 +201,15 @@ int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
                              "job %llu: gj_job_wait called on a worker thread of the same "
                              "client (it could wait for itself); use the completion callback",
                              (unsigned long long)job->id);
+
+    /* Most jobs the engine runs are short: look again for a few
+     * microseconds before paying for a sleep and a wake-up. */
+    for (int spin = 0; spin < GJ__WAIT_SPINS; spin++) {
+        gj__cpu_relax();
+        st = atomic_load_explicit(&job->state, memory_order_acquire);
+        if (GJ__TERMINAL(st) || (st & GJ__ST_GONE))
+            return (st & GJ__ST_GONE) ? not_found(job, err) : 0;
+    }
 
     int64_t deadline = gj__deadline_ms(timeout_ms);
     struct timespec ts;
@@ -293,8 +317,7 @@ int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err)
     if (gj__queue_remove(c, job)) {
         /* It was queued: it never reaches a worker; finish it here.  The
          * queue's reference becomes the finishing reference. */
-        atomic_fetch_add_explicit(&c->cancelled_queued, 1, memory_order_relaxed);
-        gj__job_finish(job, GJ__PH_CANCELLED, NULL, NULL);
+        gj__job_finish(job, NULL, GJ__PH_CANCELLED, NULL, NULL);
     } else {
         /* A worker has it: it will see CANCEL_REQ before starting, or we
          * interrupt the running request. */

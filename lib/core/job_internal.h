@@ -119,14 +119,23 @@ typedef struct gj_stripe {
 } __attribute__((aligned(64))) gj_stripe;
 
 struct gj_client {
-    /* Submit queue. */
-    pthread_mutex_t qmu;
+    /* Submit queue.  Submitters push onto a lock-free inbox (a stack, one
+     * CAS); workers, under qmu, move the inbox in FIFO order onto the
+     * doubly linked queue (qhead..qtail) and take jobs from its head.  Cancel
+     * unlinks a queued job under qmu after draining the inbox.  Queued jobs
+     * (inbox + queue) = enq - deq, bounded by qcap: submitters write only
+     * enq and deq_seen (their cached view of deq), workers and cancel only
+     * deq, so the two sides do not write each other's cache lines per job. */
+    _Alignas(64) _Atomic(gj_job *) inbox;
+    _Alignas(64) atomic_size_t enq;
+    atomic_size_t deq_seen;
+    _Alignas(64) atomic_size_t deq;
+    _Alignas(64) atomic_uint idle; /* workers waiting (or about to wait) on qcv */
+    _Alignas(64) pthread_mutex_t qmu;
     pthread_cond_t qcv;
     gj_job *qhead, *qtail;
-    size_t qcount;
     size_t qcap;
-    unsigned idle;           /* workers waiting on qcv */
-    unsigned wakeups;        /* signals sent, not yet consumed */
+    unsigned wakeups;        /* signals sent, not yet consumed (under qmu) */
     bool stopping;
 
     gj_worker *workers;
@@ -142,9 +151,11 @@ struct gj_client {
 
     gj_logger log;
     int event_fd;
-    _Alignas(64) atomic_uint_fast64_t pending_events;
-    atomic_uint_fast64_t cancelled_queued;   /* cancelled by a non-worker */
-    atomic_uint_fast64_t submitted;
+    /* Set when the event fd was written and not yet acknowledged: mostly
+     * read, so finishing a job costs no shared write. */
+    _Alignas(64) atomic_bool ev_signaled;
+    atomic_uint_fast64_t ev_acked;           /* finished jobs already acknowledged */
+    _Alignas(64) atomic_uint_fast64_t cancelled_queued;   /* finished by a non-worker */
     atomic_uint_fast64_t rejected;
     atomic_bool shutting_down;
 
@@ -163,10 +174,12 @@ static inline gj_stripe *gj__job_stripe(gj_client *c, const gj_job *job)
 
 /* job.c */
 gj_job *gj__job_new(gj_target *target, gj_request *req, const gj_submit_options *opts);
-/* Move the job to a terminal phase, wake waiters, signal the event fd, run
- * the callback, clear it if detached, drop one reference (the caller's
- * working reference).  Exactly one caller per job gets to do this. */
-void gj__job_finish(gj_job *job, unsigned phase, gj_result *result, gj_error *error);
+/* Move the job to a terminal phase, count it (on worker w's counters, or the
+ * client's when w is NULL), wake waiters, signal the event fd, run the
+ * callback, clear it if detached, drop one reference (the caller's working
+ * reference).  Exactly one caller per job gets to do this. */
+void gj__job_finish(gj_job *job, gj_worker *w, unsigned phase, gj_result *result,
+                    gj_error *error);
 /* Cancel with the client's locks (used by gj_job_cancel, clear, client free). */
 int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err);
 /* Remove from the registry if not yet GONE (sets GONE); returns true if this

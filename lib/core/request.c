@@ -20,9 +20,10 @@ int gj_request_new(gj_request **out, const char *op, const char *text)
     if (!out || !op || !*op)
         return GJ_EINVAL;
     *out = NULL;
-    gj_request *req = calloc(1, sizeof *req);
+    gj_request *req = aligned_alloc(64, sizeof *req);
     if (!req)
         return GJ_ENOMEM;
+    memset(req, 0, sizeof *req);
     atomic_init(&req->refs, 1);
     atomic_init(&req->frozen, false);
     req->timeout_ms = -1;

@@ -6,8 +6,10 @@
 #include <stdatomic.h>
 
 struct gj_request {
-    atomic_uint refs;
-    atomic_bool frozen;
+    /* Every submit takes a reference while workers read the fields below:
+     * keep the counter on a cache line of its own. */
+    _Alignas(64) atomic_uint refs;
+    _Alignas(64) atomic_bool frozen;
     char *op;
     char *text;
     char *target;

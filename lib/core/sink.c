@@ -2,6 +2,7 @@
  * Result sinks (what a backend feeds while a job runs) and results.
  */
 #include "core/sink_internal.h"
+#include "core/value_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,16 +101,13 @@ int64_t gj__sink_response_timeout(const gj_sink *s)
     return s->response_timeout_ms;
 }
 
+/* The result of every job that produced nothing: shared and immutable
+ * (rows and meta read as the immortal empty list and map). */
+static gj_result empty_result = { NULL, NULL, NULL };
+
 int gj__result_new_empty(gj_result **out)
 {
-    gj_result *r = calloc(1, sizeof *r);
-    if (!r)
-        return GJ_ENOMEM;
-    if (gj_value_new_list(&r->rows, 0) != 0 || gj_value_new_map(&r->meta, 0) != 0) {
-        gj_result_free(r);
-        return GJ_ENOMEM;
-    }
-    *out = r;
+    *out = &empty_result;
     return 0;
 }
 
@@ -118,11 +116,6 @@ int gj__sink_take_result(gj_sink *s, gj_result **out)
     gj_result *r = calloc(1, sizeof *r);
     if (!r)
         return GJ_ENOMEM;
-    if ((!s->rows && gj_value_new_list(&s->rows, 0) != 0) ||
-        (!s->meta && gj_value_new_map(&s->meta, 0) != 0)) {
-        free(r);
-        return GJ_ENOMEM;
-    }
     r->fields = s->fields;
     r->rows = s->rows;
     r->meta = s->meta;
@@ -133,7 +126,7 @@ int gj__sink_take_result(gj_sink *s, gj_result **out)
 
 void gj_result_free(gj_result *res)
 {
-    if (!res)
+    if (!res || res == &empty_result)
         return;
     gj_value_unref(res->fields);
     gj_value_unref(res->rows);
@@ -142,17 +135,24 @@ void gj_result_free(gj_result *res)
 }
 
 const gj_value *gj_result_fields(const gj_result *res) { return res ? res->fields : NULL; }
-const gj_value *gj_result_rows(const gj_result *res) { return res ? res->rows : NULL; }
-const gj_value *gj_result_meta(const gj_result *res) { return res ? res->meta : NULL; }
+const gj_value *gj_result_rows(const gj_result *res)
+{
+    return !res ? NULL : res->rows ? res->rows : gj__value_empty_list();
+}
+
+const gj_value *gj_result_meta(const gj_result *res)
+{
+    return !res ? NULL : res->meta ? res->meta : gj__value_empty_map();
+}
 
 size_t gj_result_row_count(const gj_result *res)
 {
-    return res ? gj_value_size(res->rows) : 0;
+    return res && res->rows ? gj_value_size(res->rows) : 0;
 }
 
 const gj_value *gj_result_row(const gj_result *res, size_t i)
 {
-    return res ? gj_value_list_at(res->rows, i) : NULL;
+    return res && res->rows ? gj_value_list_at(res->rows, i) : NULL;
 }
 
 int gj_result_to_json(const gj_result *res, unsigned flags, char **out, size_t *len)
@@ -166,9 +166,9 @@ int gj_result_to_json(const gj_result *res, unsigned flags, char **out, size_t *
     rc = gj_value_map_put_str(whole, "fields",
                               res->fields ? gj_value_ref(res->fields) : gj_value_null());
     if (rc == 0)
-        rc = gj_value_map_put_str(whole, "rows", gj_value_ref(res->rows));
+        rc = gj_value_map_put_str(whole, "rows", gj_value_ref(gj_result_rows(res)));
     if (rc == 0)
-        rc = gj_value_map_put_str(whole, "meta", gj_value_ref(res->meta));
+        rc = gj_value_map_put_str(whole, "meta", gj_value_ref(gj_result_meta(res)));
     if (rc == 0)
         rc = gj_value_to_json(whole, flags, out, len);
     gj_value_unref(whole);

@@ -18,8 +18,8 @@ struct gj_sink {
 
 struct gj_result {
     gj_value *fields;            /* list or NULL */
-    gj_value *rows;              /* list, never NULL */
-    gj_value *meta;              /* map, never NULL */
+    gj_value *rows;              /* list, or NULL = empty */
+    gj_value *meta;              /* map, or NULL = empty */
 };
 
 /* Initialise a sink in place (for the worker's stack). */
@@ -30,7 +30,7 @@ void gj__sink_init(gj_sink *s, gj_row_fn row_fn, void *row_payload,
 void gj__sink_clear(gj_sink *s);
 /* True when nothing was collected (no result object is needed). */
 bool gj__sink_empty(const gj_sink *s);
-/* An empty result. */
+/* The shared empty result (gj_result_free ignores it). */
 int gj__result_new_empty(gj_result **out);
 
 #endif

@@ -59,6 +59,16 @@ static void *value_alloc(size_t size, gj_type type)
     return v;
 }
 
+gj_value *gj__value_empty_list(void)
+{
+    return immortal(&empty_list.c.h);
+}
+
+gj_value *gj__value_empty_map(void)
+{
+    return immortal(&empty_map.c.h);
+}
+
 gj_value *gj_value_ref(const gj_value *v)
 {
     gj_value *m = immortal(v);

@@ -54,6 +54,11 @@ int gj__days_from_civil(int64_t year, unsigned month, unsigned day, int64_t *day
  * Returns the full length, or GJ_ETYPE for another type. */
 int gj__value_iso_text(const gj_value *v, char *buf, size_t size);
 
+/* The shared immortal empty list and map (ref/unref are no-ops on them;
+ * they cannot be built into). */
+gj_value *gj__value_empty_list(void);
+gj_value *gj__value_empty_map(void);
+
 GJ_END_DECLS
 
 #endif
