@@ -1,12 +1,26 @@
 /*
- * The built-in backends.  Adding a backend: one folder under lib/backend/ and
- * one line in the table below.
+ * The built-in backends.  Adding a backend: one folder under lib/backend/,
+ * its fragment in mk/ (which adds -DGJ_HAVE_<NAME>_BACKEND to
+ * libgraphjob_internal_la_CPPFLAGS), and one line in the table below.
  */
 #include "backend/backend.h"
 
 #include <string.h>
 
+#ifdef GJ_HAVE_BOLT_BACKEND
+extern const gj_backend gj_bolt_backend;
+#endif
+#ifdef GJ_HAVE_ARANGO_BACKEND
+extern const gj_backend gj_arango_backend;
+#endif
+
 static const gj_backend *const builtin[] = {
+#ifdef GJ_HAVE_BOLT_BACKEND
+    &gj_bolt_backend,
+#endif
+#ifdef GJ_HAVE_ARANGO_BACKEND
+    &gj_arango_backend,
+#endif
     NULL
 };
 

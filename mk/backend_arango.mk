@@ -1,0 +1,1 @@
+# mk/backend_arango.mk — the ArangoDB client backend (lib/backend/arango).

@@ -1,0 +1,1 @@
+# mk/backend_bolt.mk — the Bolt client backend (lib/backend/bolt).
