@@ -45,6 +45,12 @@ tests_servers_bolt_bolt_refserver_SOURCES = \
 	tests/servers/bolt/fault.c
 tests_servers_bolt_bolt_refserver_LDADD = libgraphjob_internal.la $(DEPS_LIBS)
 
+# Raw-Bolt strictness checks of the server (no node needed).
+check_PROGRAMS += tests/servers/bolt/bolt-smoke
+tests_servers_bolt_bolt_smoke_SOURCES = tests/servers/bolt/smoke.c
+tests_servers_bolt_bolt_smoke_LDADD = libgraphjob_internal.la $(DEPS_LIBS)
+TESTS += tests/servers/bolt/bolt-smoke
+
 # Cross-check with the official neo4j-driver (tests/peers, needs node + npm ci).
 TESTS += tests/servers/bolt/run-neo4j-check.sh
 EXTRA_DIST += tests/servers/bolt/run-neo4j-check.sh tests/peers/neo4j_check.js
