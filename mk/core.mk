@@ -2,7 +2,7 @@
 libgraphjob_internal_la_SOURCES += \
 	lib/core/internal.h lib/core/settings.h lib/core/sink.h lib/core/pool.h \
 	lib/backend/backend.h
-libgraphjob_internal_la_SOURCES += lib/core/error.c lib/core/log.c lib/core/clock.c
+libgraphjob_internal_la_SOURCES += lib/core/error.c lib/core/log.c lib/core/clock.c lib/core/version.c
 libgraphjob_internal_la_SOURCES += \
 	lib/core/request.c lib/core/request_internal.h \
 	lib/core/sink.c lib/core/sink_internal.h \
