@@ -10,8 +10,10 @@ libgraphjob_internal_la_SOURCES += \
 	lib/codec/bolt_handshake.h lib/codec/bolt_handshake.c
 
 if HAVE_GTEST
-check_PROGRAMS += tests/unit/packstream_test tests/unit/chunk_test tests/unit/bolt_msg_test
-TESTS += tests/unit/packstream_test tests/unit/chunk_test tests/unit/bolt_msg_test
+check_PROGRAMS += tests/unit/packstream_test tests/unit/chunk_test tests/unit/bolt_msg_test \
+	tests/unit/packstream_alloc_test
+TESTS += tests/unit/packstream_test tests/unit/chunk_test tests/unit/bolt_msg_test \
+	tests/unit/packstream_alloc_test
 tests_unit_packstream_test_SOURCES = tests/unit/packstream_test.cc
 tests_unit_packstream_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_unit_packstream_test_LDADD = $(GJ_TEST_LIBS)
@@ -21,19 +23,23 @@ tests_unit_chunk_test_LDADD = $(GJ_TEST_LIBS)
 tests_unit_bolt_msg_test_SOURCES = tests/unit/bolt_msg_test.cc
 tests_unit_bolt_msg_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_unit_bolt_msg_test_LDADD = $(GJ_TEST_LIBS)
+tests_unit_packstream_alloc_test_SOURCES = tests/unit/packstream_alloc_test.cc
+tests_unit_packstream_alloc_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_packstream_alloc_test_LDADD = $(GJ_TEST_LIBS)
 endif
 
 # libFuzzer target (configure --enable-fuzzing CC=clang CXX=clang++).  The
-# codec and the value model are compiled into it so they are instrumented.
+# codec is compiled into it so it is instrumented; the value model and the
+# rest come from the internal library.
 if GJ_FUZZING
 noinst_PROGRAMS += tests/fuzz/packstream_fuzz
 tests_fuzz_packstream_fuzz_SOURCES = tests/fuzz/packstream_fuzz.c \
 	lib/codec/packstream.c lib/codec/packstream_encode.c \
 	lib/codec/packstream_decode.c lib/codec/packstream_structs.c \
-	lib/codec/chunk.c lib/core/value.c lib/core/error.c
+	lib/codec/chunk.c lib/codec/bolt_msg.c lib/codec/bolt_handshake.c
 tests_fuzz_packstream_fuzz_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 tests_fuzz_packstream_fuzz_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_packstream_fuzz_LDADD = -lm
+tests_fuzz_packstream_fuzz_LDADD = libgraphjob_internal.la $(DEPS_LIBS)
 endif
 EXTRA_DIST += tests/fuzz/corpus/packstream
 

@@ -12,6 +12,8 @@
  * Build: configure --enable-fuzzing CC=clang CXX=clang++; make tests/fuzz/packstream_fuzz
  * Run:   tests/fuzz/packstream_fuzz -max_total_time=60 $(srcdir)/tests/fuzz/corpus/packstream
  */
+#include "codec/bolt_handshake.h"
+#include "codec/bolt_msg.h"
 #include "codec/chunk.h"
 #include "codec/packstream.h"
 
@@ -67,6 +69,16 @@ static void encode_stable(const gj_value *v, const gj_ps_config *dcfg)
 
 static void decode_message(const uint8_t *msg, size_t len, const gj_ps_config *cfg, gj_error *err)
 {
+    /* As a Bolt message, in both directions. */
+    for (int dir = 0; dir < 2; dir++) {
+        gj_bolt_msg m;
+        if (gj__bolt_msg_decode(&m, msg, len, cfg, (gj_bolt_dir)dir, err) == 0) {
+            if (m.n_fields > GJ_PS_MAX_STRUCT_FIELDS)
+                abort();
+            gj__bolt_msg_clear(&m);
+        }
+    }
+
     gj_ps_reader r;
     unsigned n_fields;
     uint8_t tag;
@@ -119,6 +131,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pos += n;
     }
     gj__dechunk_free(&d);
+
+    /* The handshake helpers on the same bytes. */
+    if (len >= GJ_BOLT_HANDSHAKE_LEN) {
+        static const gj_bolt_version versions[] = { { 5, 8 }, { 5, 4 }, { 5, 0 }, { 4, 4 } };
+        uint32_t reply;
+        gj__bolt_handshake_choose(stream, versions, 4, (data[0] & 0x40) != 0, &reply, err);
+    }
+    uint32_t ranges[8];
+    size_t used = 0, n_ranges = 0;
+    uint64_t caps;
+    gj_bolt_version chosen;
+    if (gj__bolt_manifest_parse(stream, len, &used, ranges, 8, &n_ranges, &caps, err) == 1 &&
+        (used > len || n_ranges > 8))
+        abort();
+    if (gj__bolt_manifest_choice_parse(stream, len, &used, &chosen, &caps, err) == 1 && used > len)
+        abort();
 
     gj_value *v = NULL;
     if (gj__ps_decode(&v, stream, len, &cfg, err) == 0) {
