@@ -336,6 +336,40 @@ async function repertoire(d, label, { version, gql }) {
         assert.equal(p.summary.profile.rows, 5);
     });
 
+    await check(`${label}: notifications (unknown label / relationship type)`, async () => {
+        const r = await d.executeQuery('MATCH (n:NoSuchLabel) RETURN n');
+        assert.equal(r.records.length, 0);
+        const n = r.summary.notifications;
+        assert.equal(n.length, 1);
+        assert.equal(n[0].code, 'Neo.ClientNotification.Statement.UnknownLabelWarning');
+        assert.equal(n[0].severityLevel, 'WARNING');
+        assert.equal(n[0].category, 'UNRECOGNIZED');
+        assert.equal(n[0].position.offset, 9);
+        assert.equal(n[0].position.column, 10);
+        if (gql) {
+            const g = r.summary.gqlStatusObjects.find(o => o.gqlStatus === '01N50');
+            assert.ok(g, JSON.stringify(r.summary.gqlStatusObjects));
+        }
+        const r2 = await d.executeQuery('MATCH (a)-[r:NO_SUCH_TYPE]->(b) RETURN r');
+        assert.equal(r2.summary.notifications[0].code, 'Neo.ClientNotification.Statement.UnknownRelationshipTypeWarning');
+        const r3 = await d.executeQuery("MATCH (n:Person) RETURN n");
+        assert.equal(r3.summary.notifications.length, 0);
+    });
+
+    await check(`${label}: tx_timeout terminates a slow transaction`, async () => {
+        const s = d.session();
+        try {
+            const t0 = Date.now();
+            await expectError(s.run('CALL apoc.util.sleep(10000)', {}, { timeout: 300 }),
+                'Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration');
+            assert.ok(Date.now() - t0 < 3000, `timed out after ${Date.now() - t0} ms`);
+            const r = await s.run('RETURN 1 AS x');
+            assert.equal(r.records[0].get('x').toNumber(), 1);
+        } finally {
+            await s.close();
+        }
+    });
+
     await check(`${label}: database selection and access mode`, async () => {
         await expectError(d.executeQuery('RETURN 1', {}, { database: 'nope' }), 'Neo.ClientError.Database.DatabaseNotFound');
         const ok = await d.executeQuery('RETURN 1 AS x', {}, { database: 'neo4j' });

@@ -181,6 +181,7 @@ typedef struct bs_session {
     bool tx_wrote;
     bool tx_read_mode;                /* BEGIN {mode: "r"} */
     uint64_t bookmark;                /* auto-commit: the bookmark of the streamed query */
+    int64_t tx_timeout_ms;            /* tx_timeout of the transaction / auto-commit query (0 = none) */
     bs_result *results[16];           /* open result streams (qid = index) */
     size_t n_results;
     int64_t last_qid;
@@ -222,7 +223,7 @@ gj_value *bs_result_next(bs_result *r);
 bool bs_result_done(const bs_result *r);
 /* Summary entries for the final SUCCESS (type, stats, plan/profile, ...):
  * put into map.  wrote = the query changed the store. */
-void bs_result_summary(const bs_result *r, gj_value *map, bool *wrote);
+void bs_result_summary(const bs_result *r, const gj_ps_config *ps, gj_value *map, bool *wrote);
 /* A slow query: ms to sleep before the first record (0 = none). */
 long bs_result_sleep_ms(const bs_result *r);
 const char *bs_result_text(const bs_result *r);

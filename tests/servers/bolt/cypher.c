@@ -465,6 +465,7 @@ static expr *parse_expr(parser *p, lits *L)
 typedef struct node_pat {
     char var[NAME];
     char labels[MAX_LABELS][NAME];
+    size_t label_at[MAX_LABELS];    /* offsets in the query (notifications) */
     size_t n_labels;
     expr *props;
 } node_pat;
@@ -475,6 +476,7 @@ typedef struct pattern {
     bool has_rel;
     char rel_var[NAME];
     char rel_type[NAME];
+    size_t rel_type_at;
     expr *rel_props;
     int dir;                        /* +1: (a)-[]->(b); -1: (a)<-[]-(b) */
 } pattern;
@@ -508,8 +510,11 @@ static int parse_node(parser *p, node_pat *n, lits *L)
     if (p->t.kind == T_IDENT && ident(p, n->var))
         return -1;
     while (is_punct(p, ':')) {
-        if (next(p) || n->n_labels >= MAX_LABELS || ident(p, n->labels[n->n_labels++]))
+        if (next(p) || n->n_labels >= MAX_LABELS)
             return syntax_error(p, "a label");
+        n->label_at[n->n_labels] = p->t.at;
+        if (ident(p, n->labels[n->n_labels++]))
+            return -1;
     }
     if (is_punct(p, '{') && !(n->props = parse_map(p, L, p->t.at)))
         return -1;
@@ -537,8 +542,13 @@ static int parse_pattern(parser *p, pattern *pat, lits *L)
         return -1;
     if (p->t.kind == T_IDENT && ident(p, pat->rel_var))
         return -1;
-    if (is_punct(p, ':') && (next(p) || ident(p, pat->rel_type)))
-        return -1;
+    if (is_punct(p, ':')) {
+        if (next(p))
+            return -1;
+        pat->rel_type_at = p->t.at;
+        if (ident(p, pat->rel_type))
+            return -1;
+    }
     if (is_punct(p, '{') && !(pat->rel_props = parse_map(p, L, p->t.at)))
         return -1;
     if (expect_punct(p, ']') || expect_punct(p, '-'))
@@ -826,6 +836,11 @@ struct bs_result {
     long nodes_created, rels_created, props_set, labels_added, nodes_deleted, rels_deleted;
     const char *type;
     size_t emitted;
+    /* One notification: an unknown label or relationship type in MATCH. */
+    bool notify;
+    bool notify_rel;
+    char notify_name[NAME];
+    size_t notify_at;
 };
 
 static bs_result *result_new(const char *text, size_t len)
@@ -930,8 +945,63 @@ static gj_value *plan_map(const bs_result *r, bool profile)
     return plan;
 }
 
-void bs_result_summary(const bs_result *r, gj_value *map, bool *wrote)
+/* The unknown label / relationship type warning, as notifications (up to
+ * 5.4) or as GQL statuses (5.6+). */
+static void put_notification(const bs_result *r, const gj_ps_config *ps, gj_value *map)
 {
+    const char *what = r->notify_rel ? "relationship type" : "label";
+    char legacy[512], gqldesc[512];
+    snprintf(legacy, sizeof legacy,
+             "One of the %s in your query is not available in the database, make sure you didn't misspell it "
+             "or that the label is available when you run this statement in your application (the missing %s "
+             "name is: %s)", r->notify_rel ? "relationship types" : "labels", what, r->notify_name);
+    snprintf(gqldesc, sizeof gqldesc,
+             "warn: %s does not exist. The %s `%s` does not exist in database `neo4j`. Verify that the spelling "
+             "is correct.", what, what, r->notify_name);
+    const char *code = r->notify_rel ? "Neo.ClientNotification.Statement.UnknownRelationshipTypeWarning"
+                                     : "Neo.ClientNotification.Statement.UnknownLabelWarning";
+    const char *title = r->notify_rel ? "The provided relationship type is not in the database."
+                                      : "The provided label is not in the database.";
+    gj_value *pos, *n, *list;
+    gj_value_new_map(&pos, 3);
+    gj_value_map_put_str(pos, "offset", gj_value_int((int64_t)r->notify_at));
+    gj_value_map_put_str(pos, "line", gj_value_int(1));
+    gj_value_map_put_str(pos, "column", gj_value_int((int64_t)r->notify_at + 1));
+    gj_value_new_map(&n, 8);
+    gj_value_new_list(&list, 1);
+    if (ps->bolt_major > 5 || (ps->bolt_major == 5 && ps->bolt_minor >= 6)) {
+        gj_value *diag;
+        gj_value_new_map(&diag, 6);
+        gj_value_map_put_str(diag, "OPERATION", gj_value_string(""));
+        gj_value_map_put_str(diag, "OPERATION_CODE", gj_value_string("0"));
+        gj_value_map_put_str(diag, "CURRENT_SCHEMA", gj_value_string("/"));
+        gj_value_map_put_str(diag, "_severity", gj_value_string("WARNING"));
+        gj_value_map_put_str(diag, "_classification", gj_value_string("UNRECOGNIZED"));
+        gj_value_map_put_str(diag, "_position", pos);
+        gj_value_map_put_str(n, "gql_status", gj_value_string(r->notify_rel ? "01N51" : "01N50"));
+        gj_value_map_put_str(n, "status_description", gj_value_string(gqldesc));
+        gj_value_map_put_str(n, "neo4j_code", gj_value_string(code));
+        gj_value_map_put_str(n, "title", gj_value_string(title));
+        gj_value_map_put_str(n, "description", gj_value_string(legacy));
+        gj_value_map_put_str(n, "diagnostic_record", diag);
+        gj_value_list_append(list, n);
+        gj_value_map_put_str(map, "statuses", list);
+    } else {
+        gj_value_map_put_str(n, "code", gj_value_string(code));
+        gj_value_map_put_str(n, "title", gj_value_string(title));
+        gj_value_map_put_str(n, "description", gj_value_string(legacy));
+        gj_value_map_put_str(n, "severity", gj_value_string("WARNING"));
+        gj_value_map_put_str(n, "category", gj_value_string("UNRECOGNIZED"));
+        gj_value_map_put_str(n, "position", pos);
+        gj_value_list_append(list, n);
+        gj_value_map_put_str(map, "notifications", list);
+    }
+}
+
+void bs_result_summary(const bs_result *r, const gj_ps_config *ps, gj_value *map, bool *wrote)
+{
+    if (r->notify)
+        put_notification(r, ps, map);
     gj_value_map_put_str(map, "type", gj_value_string(r->type));
     if (r->wrote) {
         gj_value *stats;
@@ -1251,6 +1321,30 @@ static int run_match(const eval_ctx *c, query *q, bs_result *r)
         if (!rows) abort(); } memset(&rows[n], 0, sizeof rows[n]); n++; } while (0)
 
     pthread_mutex_lock(&s->lock);
+    /* An unknown label or relationship type gives a notification. */
+    const node_pat *nps[2] = { &pat->a, pat->has_rel ? &pat->b : NULL };
+    for (int k = 0; k < 2 && !r->notify; k++)
+        for (size_t l = 0; nps[k] && l < nps[k]->n_labels && !r->notify; l++) {
+            bool known = false;
+            for (size_t i = 0; i < s->n && !known; i++)
+                for (size_t j = 0; !s->items[i]->is_rel && j < s->items[i]->n_labels && !known; j++)
+                    known = !strcmp(s->items[i]->labels[j], nps[k]->labels[l]);
+            if (!known) {
+                r->notify = true;
+                snprintf(r->notify_name, sizeof r->notify_name, "%s", nps[k]->labels[l]);
+                r->notify_at = nps[k]->label_at[l];
+            }
+        }
+    if (!r->notify && pat->has_rel && pat->rel_type[0]) {
+        bool known = false;
+        for (size_t i = 0; i < s->n && !known; i++)
+            known = s->items[i]->is_rel && !strcmp(s->items[i]->labels[0], pat->rel_type);
+        if (!known) {
+            r->notify = r->notify_rel = true;
+            snprintf(r->notify_name, sizeof r->notify_name, "%s", pat->rel_type);
+            r->notify_at = pat->rel_type_at;
+        }
+    }
     for (size_t i = 0; i < s->n && !failed; i++) {
         bs_entity *e = s->items[i];
         if (!bs_entity_visible(e, c->tx))

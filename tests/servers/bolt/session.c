@@ -228,6 +228,7 @@ static int on_hello(bs_session *s, const gj_value *extra)
 
 typedef struct tx_extra {
     bool read_mode;
+    int64_t timeout_ms;
     char db[BS_NAME_MAX];
 } tx_extra;
 
@@ -297,6 +298,7 @@ static int parse_tx_extra(bs_session *s, const gj_value *extra, tx_extra *x)
             failure(s, REQUEST_INVALID, "08N06", "Expected \"tx_timeout\" to be a non-negative integer");
             return -1;
         }
+        x->timeout_ms = t;
     }
     if ((v = gj_value_map_get(extra, "tx_metadata")) && gj_value_type(v) != GJ_TNULL && gj_value_type(v) != GJ_TMAP) {
         failure(s, REQUEST_INVALID, "08N06", "Expected \"tx_metadata\" to be a map");
@@ -349,7 +351,7 @@ static int on_run(bs_session *s, gj_bolt_msg *m)
     }
     bool wrote;
     gj_value *tmp = new_map();
-    bs_result_summary(r, tmp, &wrote);
+    bs_result_summary(r, &s->ps, tmp, &wrote);
     gj_value_unref(tmp);
     gj_value *meta = new_map();
     gj_value_map_put_str(meta, "fields", gj_value_ref(bs_result_fields(r)));
@@ -369,6 +371,7 @@ static int on_run(bs_session *s, gj_bolt_msg *m)
         s->n_results = 1;
         s->last_qid = 0;
         snprintf(s->db, sizeof s->db, "%s", x.db);
+        s->tx_timeout_ms = x.timeout_ms;
         s->state = BS_STREAMING;
     }
     success(s, meta);
@@ -390,7 +393,7 @@ static void stream_finished(bs_session *s, size_t index, gj_value *meta)
 {
     bs_result *r = s->results[index];
     bool wrote;
-    bs_result_summary(r, meta, &wrote);
+    bs_result_summary(r, &s->ps, meta, &wrote);
     gj_value_map_put_str(meta, "t_last", gj_value_int(0));
     gj_value_map_put_str(meta, "db", gj_value_string(s->db[0] ? s->db : "neo4j"));
     bs_result_free(r);
@@ -457,9 +460,17 @@ static int on_pull(bs_session *s, gj_bolt_msg *m, bool discard)
         return -1;
     long sleep_ms = bs_result_sleep_ms(r);
     if (sleep_ms > 0) {
+        bool timeout = s->tx_timeout_ms > 0 && sleep_ms > s->tx_timeout_ms;
         bs_session_flush(s);
-        if (bs_conn_sleep(s->conn, sleep_ms)) {
+        if (bs_conn_sleep(s->conn, timeout ? (long)s->tx_timeout_ms : sleep_ms)) {
             ignored(s);
+            return 0;
+        }
+        if (timeout) {
+            failure(s, "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration", "25N05",
+                    "The transaction has been terminated. Retry your operation in a new transaction, and you "
+                    "should see a successful result. The transaction has not completed within the timeout "
+                    "specified at its start by the client. You may want to retry with a longer timeout.");
             return 0;
         }
     }
@@ -512,6 +523,7 @@ static int on_begin(bs_session *s, gj_bolt_msg *m)
     s->tx = bs_store_begin(&s->srv->store);
     s->tx_wrote = false;
     s->tx_read_mode = x.read_mode;
+    s->tx_timeout_ms = x.timeout_ms;
     snprintf(s->db, sizeof s->db, "%s", x.db);
     s->state = BS_TX_READY;
     success(s, NULL);
