@@ -47,7 +47,8 @@ EXTRA_DIST += tests/fuzz/corpus/packstream
 noinst_PROGRAMS += tests/servers/bolt/bolt-refserver
 tests_servers_bolt_bolt_refserver_SOURCES = \
 	tests/servers/bolt/bs.h tests/servers/bolt/main.c tests/servers/bolt/conn.c \
-	tests/servers/bolt/session.c tests/servers/bolt/cypher.c tests/servers/bolt/store.c \
+	tests/servers/bolt/session.c tests/servers/bolt/cypher.h tests/servers/bolt/cypher_parse.c \
+	tests/servers/bolt/cypher.c tests/servers/bolt/result.c tests/servers/bolt/store.c \
 	tests/servers/bolt/fault.c
 tests_servers_bolt_bolt_refserver_LDADD = libgraphjob_internal.la $(DEPS_LIBS)
 

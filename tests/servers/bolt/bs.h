@@ -5,7 +5,8 @@
  *   conn.c     one thread per connection: handshake, TLS, I/O, framing,
  *              the message queue and RESET jumping it
  *   session.c  the server state machine and the message handlers
- *   cypher.c   the fixed query repertoire (parser + evaluation)
+ *   cypher_parse.c, cypher.c, result.c, cypher.h
+ *              the fixed query repertoire: grammar, evaluation, result streams
  *   store.c    the in-memory graph, transactions and bookmarks
  *   fault.c    fault injection
  *
