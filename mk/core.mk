@@ -39,3 +39,4 @@ check_PROGRAMS += examples/jobs_demo
 examples_jobs_demo_SOURCES = examples/jobs_demo.c
 examples_jobs_demo_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 examples_jobs_demo_LDADD = libgjtestbackend.la libgraphjob_internal.la $(DEPS_LIBS)
+EXTRA_DIST += docs

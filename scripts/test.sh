@@ -44,8 +44,8 @@ check_in() {
   local rc=$?
   grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS|# )' "$dir/check.out" | sed 's/^/    /'
   if [ $rc -ne 0 ]; then
-    for log in $(cd "$dir" && grep -lE '^(FAIL|ERROR)' $(find . -name '*.trs') 2>/dev/null); do
-      echo "---- ${log%.trs}.log"; tail -n 60 "$dir/${log%.trs}.log"
+    for trs in $(cd "$dir" && grep -lE '^:test-result: (FAIL|ERROR)' $(find . -name '*.trs') 2>/dev/null); do
+      echo "---- ${trs%.trs}.log"; tail -n 60 "$dir/${trs%.trs}.log"
     done
     tail -n 30 "$dir/check.out"
   fi

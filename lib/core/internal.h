@@ -7,6 +7,8 @@
 #include <graphjob.h>
 #include <stdarg.h>
 
+GJ_BEGIN_DECLS
+
 #define GJ__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define GJ__UNUSED(x) ((void)(x))
 
@@ -15,7 +17,7 @@
 
 /* Record code + formatted message; returns code. */
 int gj__error_set(gj_error *err, int code, const char *fmt, ...) GJ__PRINTF(3, 4);
-int gj__error_setv(gj_error *err, int code, const char *fmt, va_list ap);
+int gj__error_setv(gj_error *err, int code, const char *fmt, va_list ap) GJ__PRINTF(3, 0);
 /* Prefix the existing message with formatted text and ": " (keeps the code
  * and the server detail). Returns the error's code. */
 int gj__error_prefix(gj_error *err, const char *fmt, ...) GJ__PRINTF(2, 3);
@@ -79,5 +81,7 @@ void gj__deadline_to_timespec(int64_t deadline_ms, struct timespec *ts);
 /* ---- memory ---------------------------------------------------------------- */
 char *gj__strdup(const char *s);                 /* NULL -> NULL */
 char *gj__strndup(const char *s, size_t n);
+
+GJ_END_DECLS
 
 #endif

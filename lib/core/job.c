@@ -89,13 +89,15 @@ bool gj__job_make_gone(gj_job *job)
     unsigned old = atomic_fetch_or_explicit(&job->state, GJ__ST_GONE, memory_order_acq_rel);
     if (old & GJ__ST_GONE)
         return false;
+    /* Once the client is freed (target NULL) the registry and its
+     * reference are gone already. */
     if (job->target) {
         gj_registry *r = &job->target->client->registry;
         pthread_mutex_lock(&r->mu);
         gj__registry_remove_locked(r, job->id);
         pthread_mutex_unlock(&r->mu);
+        gj_job_unref(job); /* the registry's reference; the caller still holds one */
     }
-    gj_job_unref(job); /* the registry's reference; the caller still holds one */
     return true;
 }
 

@@ -31,7 +31,7 @@ void gj__pool_shutdown(gj_pool *p);
  * is marked down and skipped until its backoff expires (then tried again; the
  * backoff doubles up to 60 s and resets on success).  Waiters are served in
  * arrival order.  On timeout: GJ_ETIMEDOUT "timed out after N ms waiting for a
- * connection to host:port (max_conns M in use)".  */
+ * connection to host:port (max_conns M, all in use)".  */
 /* For a backend with max_inflight > 1 one connection is handed to up to
  * min(backend max_inflight, max_times_acquired, max_inflight) callers at
  * once; a new connection is opened only when every open one is that busy. */
