@@ -40,3 +40,11 @@ examples_jobs_demo_SOURCES = examples/jobs_demo.c
 examples_jobs_demo_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 examples_jobs_demo_LDADD = libgjtestbackend.la libgraphjob_internal.la $(DEPS_LIBS)
 EXTRA_DIST += docs
+
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/error_test
+TESTS += tests/unit/error_test
+tests_unit_error_test_SOURCES = tests/unit/error_test.cc
+tests_unit_error_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_error_test_LDADD = $(GJ_TEST_LIBS)
+endif

@@ -166,10 +166,17 @@ static void fix_truncation(char *buf, size_t cap, int written)
     }
     if ((size_t)written < cap)
         return;
-    size_t end = cap - 1;
-    while (end > 0 && ((unsigned char)buf[end] & 0xC0) == 0x80)
-        end--;
-    buf[end] = '\0';
+    /* vsnprintf kept cap - 1 bytes: drop the last character if it is cut. */
+    size_t len = cap - 1;
+    size_t start = len;
+    while (start > 0 && ((unsigned char)buf[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0)
+        return;
+    unsigned char lead = (unsigned char)buf[start - 1];
+    size_t need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if ((start - 1) + need > len)
+        buf[start - 1] = '\0';
 }
 
 int gj__error_setv(gj_error *err, int code, const char *fmt, va_list ap)
