@@ -48,3 +48,9 @@ tests_unit_error_test_SOURCES = tests/unit/error_test.cc
 tests_unit_error_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_unit_error_test_LDADD = $(GJ_TEST_LIBS)
 endif
+
+# An example that uses only the public API (scripts/test.sh also builds it
+# against the installed library with pkg-config).
+check_PROGRAMS += examples/config_check
+examples_config_check_SOURCES = examples/config_check.c
+examples_config_check_LDADD = libgraphjob.la

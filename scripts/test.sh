@@ -6,6 +6,9 @@
 #   4. valgrind memcheck on a selection
 #   5. the libFuzzer targets for a bounded time (clang)
 #   6. make distcheck
+# and an install stage: install into a staging directory, build an example
+# with only `pkg-config --cflags --libs graphjob`, run it against the shared
+# library, and check that the library exports the gj_* API and nothing else.
 # The official-driver cross-checks (tests/peers: neo4j-driver, arangojs) run
 # inside `make check`; their npm packages are installed first (npm ci).
 # Ends with one line "N passed, N failed".  Usage: scripts/test.sh [stage...]
@@ -14,7 +17,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=${JOBS:-2}
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit asan tsan valgrind fuzz distcheck)
+[ ${#stages[@]} -gt 0 ] || stages=(unit install asan tsan valgrind fuzz distcheck)
 
 passed=0; failed=0; failures=()
 ok()   { passed=$((passed + 1)); echo "=== PASS: $1"; }
@@ -59,6 +62,26 @@ for stage in "${stages[@]}"; do
   unit)
     run "build (-Werror)" configure_build "$top/build" --enable-werror
     run "make check" check_in "$top/build" ;;
+  install)
+    run "build" configure_build "$top/build" --enable-werror
+    run "install + pkg-config + exports" bash -c '
+      set -e
+      stage=$(mktemp -d); trap "rm -rf $stage" EXIT
+      cd "'"$top"'/build"
+      make install DESTDIR="$stage" >/dev/null
+      prefix=$(sed -n "s/^prefix=//p" pkgconfig/graphjob.pc)
+      lib=$(ls -d "$stage$prefix"/lib*/pkgconfig | head -n 1)
+      export PKG_CONFIG_PATH="$lib" PKG_CONFIG_SYSROOT_DIR="$stage"
+      cc -std=c11 -Wall -Werror -o "$stage/config_check" "'"$top"'/examples/config_check.c"          $(pkg-config --cflags --libs graphjob)
+      LD_LIBRARY_PATH="$(dirname "$lib")" "$stage/config_check" "bolt://neo4j:pw@db1:7687,db2:7688?max_conns=8" | tee "$stage/out"
+      grep -q "hosts .*db1:7687,db2:7688" "$stage/out"
+      so=$(ls "$(dirname "$lib")"/libgraphjob.so.* | head -n 1)
+      bad=$(nm -D --defined-only "$so" | awk "{print \$3}" | grep -vE "^(gj_[a-z]|GRAPHJOB_)" || true)
+      [ -z "$bad" ] || { echo "unexpected exports: $bad"; exit 1; }
+      nm -D --defined-only "$so" | grep -q " gj_client_submit@@GRAPHJOB_0$"
+      ! nm -D --defined-only "$so" | grep -q " gj__"
+      echo "exports: $(nm -D --defined-only "$so" | grep -c " gj_") gj_* functions, nothing else"
+    ' ;;
   asan)
     run "build (ASan+UBSan)" configure_build "$top/build-asan" --enable-werror \
         --enable-sanitizers=address,undefined CFLAGS="-O1 -g" CXXFLAGS="-O1 -g"
