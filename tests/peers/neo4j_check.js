@@ -436,6 +436,37 @@ async function main() {
         });
     });
 
+    // Several users, LOGOFF / LOGON re-authentication, impersonation.
+    await withServer(['--add-user', 'alice:secret'], async srv => {
+        await check('a second user; re-authentication per session (LOGOFF + LOGON)', async () => {
+            await withDriver(srv.url('bolt'), { maxConnectionPoolSize: 1 }, async d => {
+                const s = d.session({ auth: neo4j.auth.basic('alice', 'secret') });
+                const r = await s.run('RETURN 1 AS x');
+                assert.equal(r.records[0].get('x').toNumber(), 1);
+                await s.close();
+                const r2 = await d.executeQuery('RETURN 2 AS x');   // same connection, back to neo4j
+                assert.equal(r2.records[0].get('x').toNumber(), 2);
+                // A failed LOGON closes the connection (as Neo4j does); the
+                // driver reports the server's message (as a ProtocolError
+                // when it was re-authenticating a pooled connection).
+                const bad = d.session({ auth: neo4j.auth.basic('alice', 'nope') });
+                const e = await expectError(bad.run('RETURN 1'));
+                assert.match(e.message, /unauthorized due to authentication failure/);
+                await bad.close().catch(() => {});
+                const r3 = await d.executeQuery('RETURN 3 AS x');   // the pool recovers
+                assert.equal(r3.records[0].get('x').toNumber(), 3);
+            });
+        });
+        await check('impersonation of a known user works, of an unknown user is forbidden', async () => {
+            await withDriver(srv.url('bolt'), {}, async d => {
+                const ok = await d.executeQuery('RETURN 1 AS x', {}, { impersonatedUser: 'alice' });
+                assert.equal(ok.records[0].get('x').toNumber(), 1);
+                await expectError(d.executeQuery('RETURN 1', {}, { impersonatedUser: 'mallory' }),
+                    'Neo.ClientError.Security.Forbidden');
+            });
+        });
+    });
+
     // neo4j:// routing over a three-member cluster on loopback.
     for (const versions of [['5.8,5.7,5.6,5.4,5.3,5.2,5.1,5.0,4.4', '5.8'], ['4.4', '4.4']]) {
         await withServer(['--seed', '--members', '3', '--ttl', '60', '--versions', versions[0]], async srv => {

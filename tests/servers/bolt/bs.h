@@ -34,6 +34,7 @@
 #define BS_MAX_FAULTS 16
 #define BS_ADDR_MAX 128
 #define BS_NAME_MAX 128
+#define BS_MAX_EXTRA_USERS 8
 
 /* ---- faults (fault.c) ------------------------------------------------------ */
 typedef enum bs_fault_kind {
@@ -109,6 +110,8 @@ typedef struct bs_config {
     int port;                         /* first listener's port (0 = any) */
     int members;                      /* listeners sharing one store */
     const char *user, *password;
+    char extra_users[BS_MAX_EXTRA_USERS][2][BS_NAME_MAX];  /* --add-user U:P */
+    size_t n_extra_users;
     bool no_auth;
     const char *bearer;               /* accepted bearer token, or NULL */
     gj_bolt_version versions[BS_MAX_VERSIONS];
@@ -148,6 +151,9 @@ typedef struct bs_server {
 
 /* ---- connections (conn.c) ---------------------------------------------------------- */
 typedef struct bs_conn bs_conn;
+
+/* Does user exist (with this password, when password is not NULL)? */
+bool bs_user_ok(const bs_config *cfg, const char *user, const char *password);
 
 /* Start a thread serving fd (accepted on listener `member`).  Returns 0 or -1. */
 int bs_conn_start(bs_server *srv, int fd, int member);

@@ -7,6 +7,7 @@
  *                          cluster on loopback: member 0 writes, the others
  *                          read, all route; default 1)
  *   --user U --password P  credentials (default neo4j / password)
+ *   --add-user U:P         another user (repeatable, up to 8)
  *   --no-auth              accept any authentication
  *   --bearer TOKEN         also accept scheme "bearer" with this token
  *   --versions LIST        Bolt versions offered, e.g. 4.4 or 5.8,5.7,5.6,5.4,5.3,5.2,5.1,5.0,4.4 (default)
@@ -58,9 +59,9 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fputs("usage: bolt-refserver [--host H] [--port N] [--members N] [--user U] [--password P] [--no-auth]\n"
-          "       [--bearer TOKEN] [--versions LIST] [--no-manifest] [--route LIST] [--read LIST] [--write LIST]\n"
-          "       [--ttl SECS] [--read-only] [--tls-cert FILE --tls-key FILE] [--fault SPEC]...\n"
+    fputs("usage: bolt-refserver [--host H] [--port N] [--members N] [--user U] [--password P] [--add-user U:P]...\n"
+          "       [--no-auth] [--bearer TOKEN] [--versions LIST] [--no-manifest] [--route LIST] [--read LIST]\n"
+          "       [--write LIST] [--ttl SECS] [--read-only] [--tls-cert FILE --tls-key FILE] [--fault SPEC]...\n"
           "       [--max-message-size N] [--recv-timeout-hint S] [--telemetry-hint] [--server-agent S]\n"
           "       [--seed] [--verbose]\n"
           "fault SPEC: close-mid-stream|stall|garbage|close[:on=MSG,after=N,count=M,secs=S,query=TEXT,member=I]\n",
@@ -118,7 +119,7 @@ static int parse_addrs(const char *list, char (*out)[BS_ADDR_MAX], size_t *n)
 
 static int parse_args(int argc, char **argv, bs_config *cfg)
 {
-    enum { O_HOST = 256, O_PORT, O_MEMBERS, O_USER, O_PASSWORD, O_NOAUTH, O_BEARER, O_VERSIONS, O_NOMANIFEST,
+    enum { O_HOST = 256, O_PORT, O_MEMBERS, O_USER, O_PASSWORD, O_ADDUSER, O_NOAUTH, O_BEARER, O_VERSIONS, O_NOMANIFEST,
            O_ROUTE, O_READ, O_WRITE, O_TTL, O_READONLY, O_CERT, O_KEY, O_FAULT, O_MAXMSG, O_RECVHINT,
            O_TELEMETRY, O_AGENT, O_SEED, O_VERBOSE, O_HELP };
     static const struct option opts[] = {
@@ -127,6 +128,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         { "members", required_argument, NULL, O_MEMBERS },
         { "user", required_argument, NULL, O_USER },
         { "password", required_argument, NULL, O_PASSWORD },
+        { "add-user", required_argument, NULL, O_ADDUSER },
         { "no-auth", no_argument, NULL, O_NOAUTH },
         { "bearer", required_argument, NULL, O_BEARER },
         { "versions", required_argument, NULL, O_VERSIONS },
@@ -160,6 +162,16 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         case O_MEMBERS: bad = parse_long(a, 1, BS_MAX_MEMBERS, &v); cfg->members = (int)v; break;
         case O_USER: cfg->user = a; bad = !*a; break;
         case O_PASSWORD: cfg->password = a; break;
+        case O_ADDUSER: {
+            const char *colon = strchr(a, ':');
+            bad = !colon || colon == a || cfg->n_extra_users >= BS_MAX_EXTRA_USERS ||
+                  (size_t)(colon - a) >= BS_NAME_MAX || strlen(colon + 1) >= BS_NAME_MAX;
+            if (!bad) {
+                snprintf(cfg->extra_users[cfg->n_extra_users][0], BS_NAME_MAX, "%.*s", (int)(colon - a), a);
+                snprintf(cfg->extra_users[cfg->n_extra_users++][1], BS_NAME_MAX, "%s", colon + 1);
+            }
+            break;
+        }
         case O_NOAUTH: cfg->no_auth = true; break;
         case O_BEARER: cfg->bearer = a; break;
         case O_VERSIONS: bad = parse_versions(cfg, a); break;
@@ -201,6 +213,16 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         return -1;
     }
     return 0;
+}
+
+bool bs_user_ok(const bs_config *cfg, const char *user, const char *password)
+{
+    if (!strcmp(user, cfg->user) && (!password || !strcmp(password, cfg->password)))
+        return true;
+    for (size_t i = 0; i < cfg->n_extra_users; i++)
+        if (!strcmp(user, cfg->extra_users[i][0]) && (!password || !strcmp(password, cfg->extra_users[i][1])))
+            return true;
+    return false;
 }
 
 static int listen_on(const char *host, int port, int *out_port)

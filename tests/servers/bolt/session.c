@@ -147,7 +147,7 @@ static int authenticate(bs_session *s, const gj_value *auth)
     if (cfg->no_auth) {
         ok = true;
     } else if (!strcmp(scheme, "basic")) {
-        ok = principal && credentials && !strcmp(principal, cfg->user) && !strcmp(credentials, cfg->password);
+        ok = principal && credentials && bs_user_ok(cfg, principal, credentials);
     } else if (!strcmp(scheme, "bearer")) {
         ok = cfg->bearer && credentials && !strcmp(credentials, cfg->bearer);
         principal = "bearer";
@@ -304,9 +304,18 @@ static int parse_tx_extra(bs_session *s, const gj_value *extra, tx_extra *x)
         failure(s, REQUEST_INVALID, "08N06", "Expected \"tx_metadata\" to be a map");
         return -1;
     }
-    if ((v = gj_value_map_get(extra, "imp_user")) && gj_value_type(v) != GJ_TNULL && gj_value_type(v) != GJ_TSTRING) {
-        failure(s, REQUEST_INVALID, "08N06", "Expected \"imp_user\" to be a string");
-        return -1;
+    if ((v = gj_value_map_get(extra, "imp_user")) && gj_value_type(v) != GJ_TNULL) {
+        const char *imp;
+        if (!str_is(extra, "imp_user", &imp)) {
+            failure(s, REQUEST_INVALID, "08N06", "Expected \"imp_user\" to be a string");
+            return -1;
+        }
+        if (!s->srv->cfg.no_auth && !bs_user_ok(&s->srv->cfg, imp, NULL)) {
+            char text[256];
+            snprintf(text, sizeof text, "Impersonation failed: user '%.100s' does not exist.", imp);
+            failure(s, "Neo.ClientError.Security.Forbidden", "42NFF", text);
+            return -1;
+        }
     }
     if (check_db(s, db) || check_bookmarks(s, gj_value_map_get(extra, "bookmarks")))
         return -1;
