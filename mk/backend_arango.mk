@@ -1,1 +1,23 @@
 # mk/backend_arango.mk — the ArangoDB client backend (lib/backend/arango).
+libgraphjob_internal_la_SOURCES += \
+	lib/backend/arango/arango_internal.h \
+	lib/backend/arango/arango.c \
+	lib/backend/arango/conn.c \
+	lib/backend/arango/cursor.c \
+	lib/backend/arango/ops.c \
+	lib/backend/arango/json_value.c
+libgraphjob_internal_la_CPPFLAGS += -DGJ_HAVE_ARANGO_BACKEND
+EXTRA_DIST += docs/arango.md
+
+# Integration tests through the public API against tests/servers/arango.
+if HAVE_GTEST
+if HAVE_MHD
+check_PROGRAMS += tests/integration/arango_test
+TESTS += tests/integration/arango_test
+tests_integration_arango_test_SOURCES = tests/integration/arango_test.cc \
+	tests/integration/arango_server.cc tests/integration/arango_server.h
+tests_integration_arango_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_integration_arango_test_LDADD = $(GJ_TEST_LIBS)
+EXTRA_tests_integration_arango_test_DEPENDENCIES = tests/servers/arango/arango-refserver
+endif
+endif

@@ -1,0 +1,381 @@
+/*
+ * The ArangoDB backend (name "arango"; schemes http, https, arangodb,
+ * arangodb+http, arangodb+https; default port 8529).  libcurl + json-c.
+ *
+ * Connection: one curl easy handle per pooled connection (HTTP keep-alive,
+ * TCP keepalive, CURLOPT_NOSIGNAL), driven through its own multi handle so
+ * that a cancel wakes a blocked transfer at once (curl_multi_wakeup).  TLS
+ * (https, arangodb+https) verifies the peer unless ssl_verify is false;
+ * ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password are honoured.
+ * connect() sends GET /_api/version, so a wrong password fails there with
+ * GJ_EAUTH (errorNum 11, HTTP 401).  Every path goes to /_db/{database}:
+ * the request's database, else the target's, else _system.
+ *
+ * Target options (the `options:` map of a target):
+ *   auth   "basic" (default: Basic auth with username/password on every
+ *          request) or "jwt" (POST /_open/auth once, then "Authorization:
+ *          bearer"; a 401 renews the token once and repeats the request)
+ *   http2  true: offer HTTP/2 (ALPN over TLS; HTTP/1.1 otherwise)
+ *
+ * Operations (gj_request_new(&req, op, text)) and their request options:
+ *   query        AQL in the text; params are bindVars (a param "@coll" is the
+ *                collection bind parameter @@coll).  Options: batchSize, count,
+ *                ttl, memoryLimit (ints/bools as ArangoDB), fullCount, stream,
+ *                maxRuntime, allowRetry (into options{}), trx (stream
+ *                transaction id).  Rows: one per result item, batches fetched
+ *                with POST /_api/cursor/{id}.  Meta: count, cached, extra,
+ *                stats, warnings.  A row callback that stops deletes the
+ *                cursor (GJ_EABORTED).  Cancel aborts the transfer, kills the
+ *                query (found in /_api/query/current by text and bind values)
+ *                or deletes the cursor, and ends GJ_ECANCELLED.
+ *   document.insert   collection, document (a map) or documents (a list: one
+ *                row per item, errors inline), returnNew, returnOld, silent,
+ *                waitForSync, overwrite, overwriteMode
+ *   document.get      collection, key, rev (If-Match)
+ *   document.replace  collection, key, document, rev, returnNew, returnOld,
+ *                ignoreRevs, waitForSync
+ *   document.update   the same as replace, plus keepNull, mergeObjects
+ *   document.remove   collection, key, rev, returnOld, waitForSync
+ *                (all document ops also take trx)
+ *   collection.create name, type ("document" | "edge"), properties (a map
+ *                merged into the body)
+ *   collection.drop | count | truncate   name
+ *   collection.properties  name, properties (a map: PUT; absent: GET)
+ *   collection.list   excludeSystem (default true); one row per collection
+ *   version      details (bool)
+ *   http         method (GET, POST, PUT, PATCH, DELETE), path ("/_api/..."
+ *                relative to /_db/{database}), query (a map of strings, ints,
+ *                bools), body (any value, sent as JSON); the reply body is the
+ *                row, meta http_status
+ * Replies of the non-AQL operations are one row: the reply body as a value.
+ * An option an operation does not know fails with GJ_EINVAL naming it.
+ * Server errors: GJ_ESERVER (GJ_EAUTH for 401) with errorNum as server code
+ * and number, the HTTP status and the whole error body as extra.
+ * GET requests are retried twice after a 503; nothing else is.
+ * docs/arango.md says the same for users.
+ */
+#include "backend/arango/arango_internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_OK;
+
+static void curl_init(void)
+{
+    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- option helpers ------------------------------------------------------ */
+
+int gj__arango_opt_bool(const gj_request *req, const char *key, bool *out, gj_error *err)
+{
+    const gj_value *v = gj_request_option(req, key);
+    if (v && gj_value_bool_get(v, out) != 0)
+        return gj__error_set(err, GJ_EINVAL, "option %s: expected a bool, got %s", key,
+                             gj_type_name(gj_value_type(v)));
+    return 0;
+}
+
+int gj__arango_opt_int(const gj_request *req, const char *key, int64_t *out, gj_error *err)
+{
+    const gj_value *v = gj_request_option(req, key);
+    if (v && gj_value_int_get(v, out) != 0)
+        return gj__error_set(err, GJ_EINVAL, "option %s: expected an int, got %s", key,
+                             gj_type_name(gj_value_type(v)));
+    return 0;
+}
+
+int gj__arango_opt_string(const gj_request *req, const char *key, const char **out,
+                          gj_error *err)
+{
+    const gj_value *v = gj_request_option(req, key);
+    size_t len = 0;
+    if (!v)
+        return 0;
+    if (gj_value_string_get(v, out, &len) != 0)
+        return gj__error_set(err, GJ_EINVAL, "option %s: expected a string, got %s", key,
+                             gj_type_name(gj_value_type(v)));
+    if (len != strlen(*out) || len > GJ__ARANGO_MAX_NAME)
+        return gj__error_set(err, GJ_EINVAL, "option %s: holds a NUL byte or is longer than %d",
+                             key, GJ__ARANGO_MAX_NAME);
+    return 0;
+}
+
+int gj__arango_check_options(const gj_request *req, const char *op,
+                             const char *const *known, gj_error *err)
+{
+    const gj_value *opts = gj_request_options(req);
+    for (size_t i = 0; i < gj_value_size(opts); i++) {
+        const char *key = NULL;
+        if (gj_value_string_get(gj_value_map_key_at(opts, i), &key, NULL) != 0)
+            return gj__error_set(err, GJ_EINVAL, "op %s: an option name is not a string", op);
+        size_t k = 0;
+        while (known[k] && strcmp(known[k], key) != 0)
+            k++;
+        if (!known[k]) {
+            if (strcmp(key, "async") == 0)
+                return gj__error_set(err, GJ_EUNSUPPORTED,
+                                     "op %s: option async (server-side async jobs) is not "
+                                     "implemented by the arango backend", op);
+            return gj__error_set(err, GJ_EINVAL, "op %s: unknown option %.64s", op, key);
+        }
+    }
+    return 0;
+}
+
+int gj__arango_emit_body(gj_conn *c, const gj__arango_reply *reply, gj_sink *sink,
+                         gj_error *err)
+{
+    if (!reply->json)
+        return 0;
+    gj_value *row = NULL;
+    int rc = gj__arango_json_to_value(reply->json, &row, err);
+    if (rc)
+        return gj__error_prefix(err, "%s", c->hostport);
+    rc = gj__sink_row(sink, row);
+    if (rc == GJ_EABORTED)
+        return gj__error_set(err, GJ_EABORTED, "the row callback stopped");
+    return rc ? gj__error_set(err, rc, "out of memory for the result") : 0;
+}
+
+/* ---- the connection ------------------------------------------------------ */
+
+static void arango_close(gj_conn *c)
+{
+    if (!c)
+        return;
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    if (c->easy)
+        curl_easy_cleanup(c->easy);
+    if (c->password) {
+        memset(c->password, 0, strlen(c->password));
+        free(c->password);
+    }
+    if (c->jwt) {
+        memset(c->jwt, 0, strlen(c->jwt));
+        free(c->jwt);
+    }
+    free(c->username);
+    free(c->database);
+    free(c->base_url);
+    free(c->hostport);
+    free(c->buf);
+    free(c);
+}
+
+static int target_options(gj_conn *c, const gj_target_settings *ts, bool *http2, gj_error *err)
+{
+    const gj_value *o = ts->options;
+    for (size_t i = 0; o && i < gj_value_size(o); i++) {
+        const char *key = NULL;
+        const gj_value *v = gj_value_map_value_at(o, i);
+        if (gj_value_string_get(gj_value_map_key_at(o, i), &key, NULL) != 0)
+            return gj__error_set(err, GJ_ECONFIG, "arango options: keys must be strings");
+        if (strcmp(key, "auth") == 0) {
+            const char *s = NULL;
+            if (gj_value_string_get(v, &s, NULL) != 0 ||
+                (strcmp(s, "basic") != 0 && strcmp(s, "jwt") != 0))
+                return gj__error_set(err, GJ_ECONFIG,
+                                     "arango option auth: \"basic\" or \"jwt\" expected");
+            c->use_jwt = strcmp(s, "jwt") == 0;
+        } else if (strcmp(key, "http2") == 0) {
+            if (gj_value_bool_get(v, http2) != 0)
+                return gj__error_set(err, GJ_ECONFIG, "arango option http2: a bool expected");
+        } else {
+            return gj__error_set(err, GJ_ECONFIG, "arango backend: unknown option %.64s", key);
+        }
+    }
+    return 0;
+}
+
+static bool scheme_is_tls(const gj_target_settings *ts)
+{
+    return ts->tls || (ts->scheme && (strcmp(ts->scheme, "https") == 0 ||
+                                      strcmp(ts->scheme, "arangodb+https") == 0));
+}
+
+static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_settings *ts,
+                        int64_t deadline_ms, gj_error *err)
+{
+    bool http2 = false;
+    int rc = target_options(c, ts, &http2, err);
+    if (rc)
+        return rc;
+    bool tls = scheme_is_tls(ts);
+    bool v6 = strchr(ep->host, ':') != NULL;
+    size_t n = strlen(ep->host) + 32;
+    c->base_url = malloc(n);
+    c->hostport = malloc(n);
+    if (!c->base_url || !c->hostport)
+        return gj__error_set(err, GJ_ENOMEM, "out of memory");
+    snprintf(c->base_url, n, "%s://%s%s%s:%d", tls ? "https" : "http", v6 ? "[" : "", ep->host,
+             v6 ? "]" : "", ep->port);
+    snprintf(c->hostport, n, "%s%s%s:%d", v6 ? "[" : "", ep->host, v6 ? "]" : "", ep->port);
+    if ((ts->username && !(c->username = gj__strdup(ts->username))) ||
+        (ts->password && !(c->password = gj__strdup(ts->password))) ||
+        (ts->database && !(c->database = gj__strdup(ts->database))))
+        return gj__error_set(err, GJ_ENOMEM, "out of memory");
+    c->max_body = ts->max_message_size ? ts->max_message_size : (size_t)64 << 20;
+    c->connect_timeout_ms = ts->connect_timeout_ms;
+
+    c->easy = curl_easy_init();
+    c->multi = curl_multi_init();
+    if (!c->easy || !c->multi)
+        return gj__error_set(err, GJ_ENOMEM, "cannot create a curl handle for %s", c->hostport);
+    CURL *e = c->easy;
+    int64_t ct = deadline_ms == INT64_MAX ? ts->connect_timeout_ms : deadline_ms - gj__now_ms();
+    if (ts->connect_timeout_ms > 0 && ct > ts->connect_timeout_ms)
+        ct = ts->connect_timeout_ms;
+    if (ct <= 0)
+        return gj__error_set(err, GJ_ETIMEDOUT, "no time left to connect to %s", c->hostport);
+    CURLcode cc = CURLE_OK;
+#define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(e, opt, val); } while (0)
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)ct);
+    SET(CURLOPT_WRITEFUNCTION, gj__arango_on_write);
+    SET(CURLOPT_WRITEDATA, c);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    SET(CURLOPT_HTTP_VERSION, http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+    if (tls) {
+        SET(CURLOPT_SSL_VERIFYPEER, ts->ssl_verify ? 1L : 0L);
+        SET(CURLOPT_SSL_VERIFYHOST, ts->ssl_verify ? 2L : 0L);
+        if (ts->ssl_cafile)
+            SET(CURLOPT_CAINFO, ts->ssl_cafile);
+        if (ts->ssl_certfile)
+            SET(CURLOPT_SSLCERT, ts->ssl_certfile);
+        if (ts->ssl_keyfile)
+            SET(CURLOPT_SSLKEY, ts->ssl_keyfile);
+        if (ts->ssl_password)
+            SET(CURLOPT_KEYPASSWD, ts->ssl_password);
+    }
+    if (!c->use_jwt && c->username) {
+        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        SET(CURLOPT_USERNAME, c->username);
+        SET(CURLOPT_PASSWORD, c->password ? c->password : "");
+    }
+#undef SET
+    if (cc != CURLE_OK)
+        return gj__error_set(err, cc == CURLE_OUT_OF_MEMORY ? GJ_ENOMEM : GJ_ECONFIG,
+                             "cannot configure the connection to %s: %s", c->hostport,
+                             curl_easy_strerror(cc));
+    return 0;
+}
+
+static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
+                          const gj_logger *log, int64_t deadline_ms, gj_error *err)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_result != CURLE_OK)
+        return gj__error_set(err, GJ_ENOMEM, "curl_global_init failed: %s",
+                             curl_easy_strerror(curl_init_result));
+    gj_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s:%d", ep->host,
+                             ep->port);
+    atomic_init(&c->interrupt_req, false);
+    c->log = log;
+    int rc = setup_handle(c, ep, ts, deadline_ms, err);
+    if (!rc && c->use_jwt)
+        rc = gj__arango_login(c, deadline_ms, err);
+    if (!rc) {
+        gj__arango_call call = { "GET", NULL, "/_api/version", NULL, 0, NULL, NULL, true,
+                                 deadline_ms };
+        gj__arango_reply reply = { 0, NULL };
+        rc = gj__arango_perform(c, &call, &reply, err);
+        if (!rc && reply.status != 200) {
+            rc = gj__arango_reply_error(c, &reply, "GET /_api/version", err);
+            if (!rc)
+                rc = gj__error_set(err, GJ_EPROTOCOL, "%s: GET /_api/version answered HTTP %ld",
+                                   c->hostport, reply.status);
+        }
+        gj__arango_reply_clear(&reply);
+    }
+    if (rc) {
+        arango_close(c);
+        return rc;
+    }
+    /* Later reconnects of the same handle use the configured connect timeout. */
+    if (ts->connect_timeout_ms > 0)
+        curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)ts->connect_timeout_ms);
+    c->broken = false;
+    gj__log(log, GJ_LOG_DEBUG, "arango: connected to %s%s", c->hostport,
+            c->use_jwt ? " (JWT)" : "");
+    *out = c;
+    return 0;
+}
+
+static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+{
+    if (gj__arango_take_interrupt(c)) {
+        c->broken = true;
+        return gj__error_set(err, GJ_ECANCELLED, "%s: cancelled before it started",
+                             c->hostport);
+    }
+    int64_t timeout = gj__sink_response_timeout(sink);
+    int64_t deadline = timeout > 0 ? gj__now_ms() + timeout : INT64_MAX;
+    const char *op = gj_request_op(req);
+    int rc;
+    if (strcmp(op, GJ_OP_QUERY) == 0)
+        rc = gj__arango_op_query(c, req, sink, deadline, err);
+    else if (strncmp(op, "document.", 9) == 0)
+        rc = gj__arango_op_document(c, req, op + 9, sink, deadline, err);
+    else if (strncmp(op, "collection.", 11) == 0)
+        rc = gj__arango_op_collection(c, req, op + 11, sink, deadline, err);
+    else if (strcmp(op, "version") == 0)
+        rc = gj__arango_op_version(c, req, sink, deadline, err);
+    else if (strcmp(op, "http") == 0)
+        rc = gj__arango_op_http(c, req, sink, deadline, err);
+    else
+        rc = gj__error_set(err, GJ_EUNSUPPORTED, "arango backend has no operation %.64s", op);
+    if (rc == GJ_ECANCELLED)
+        c->broken = true;
+    return rc;
+}
+
+static void arango_interrupt(gj_conn *c)
+{
+    atomic_store(&c->interrupt_req, true);
+    curl_multi_wakeup(c->multi);
+}
+
+static bool arango_usable(gj_conn *c)
+{
+    return !c->broken && !atomic_load(&c->interrupt_req);
+}
+
+static int arango_ping(gj_conn *c, int64_t deadline_ms)
+{
+    gj__arango_call call = { "GET", NULL, "/_api/version", NULL, 0, NULL, NULL, true,
+                             deadline_ms };
+    gj__arango_reply reply = { 0, NULL };
+    int rc = gj__arango_perform(c, &call, &reply, NULL);
+    if (!rc && reply.status != 200)
+        rc = reply.status == 401 ? GJ_EAUTH : GJ_ESERVER;
+    gj__arango_reply_clear(&reply);
+    return rc;
+}
+
+static const char *const arango_schemes[] = {
+    "http", "https", "arangodb", "arangodb+http", "arangodb+https", NULL
+};
+
+const gj_backend gj_arango_backend = {
+    .name = "arango",
+    .schemes = arango_schemes,
+    .default_port = 8529,
+    .connect = arango_connect,
+    .execute = arango_execute,
+    .interrupt = arango_interrupt,
+    .usable = arango_usable,
+    .ping = arango_ping,
+    .close = arango_close,
+    .max_inflight = 1,
+};

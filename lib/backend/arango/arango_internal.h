@@ -1,0 +1,130 @@
+/*
+ * The ArangoDB backend's internal interface (lib/backend/arango).  Never
+ * installed.  See arango.c for the operations and options it offers.
+ *
+ * A connection is one libcurl easy handle driven by its own multi handle (so
+ * that interrupt() can wake a blocked transfer with curl_multi_wakeup), kept
+ * alive and reused for every request the pool gives it.
+ */
+#ifndef GJ_BACKEND_ARANGO_INTERNAL_H
+#define GJ_BACKEND_ARANGO_INTERNAL_H
+
+#include "backend/backend.h"
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <stdatomic.h>
+
+/* Longest collection name, key, database name or path piece we accept. */
+#define GJ__ARANGO_MAX_NAME 4096
+/* Depth of JSON documents we convert (json-c's tokener is bounded as well). */
+#define GJ__ARANGO_MAX_DEPTH 128
+
+struct gj_conn {
+    CURL *easy;
+    CURLM *multi;
+    char *base_url;              /* "http://host:port" (IPv6 in brackets) */
+    char *hostport;              /* "host:port" for messages */
+    char *username, *password;   /* copies; never logged */
+    char *database;              /* target's database, or NULL (= _system) */
+    char *jwt;                   /* bearer token when auth is "jwt" */
+    bool use_jwt;
+    size_t max_body;             /* max_message_size */
+    int64_t connect_timeout_ms;
+    const gj_logger *log;
+
+    /* The response being read. */
+    char *buf;
+    size_t len, cap;
+    bool too_big;
+
+    atomic_bool interrupt_req;   /* set by interrupt(), consumed by execute() */
+    bool broken;                 /* transport error or aborted transfer */
+};
+
+/* One HTTP exchange. */
+typedef struct gj__arango_call {
+    const char *method;          /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *db;              /* database for /_db/{db}; NULL = no prefix */
+    const char *path;            /* "/_api/..." with its query string, already escaped */
+    const char *body;            /* NULL = no body */
+    size_t body_len;
+    const char *if_match;        /* NULL or a revision */
+    const char *trx_id;          /* NULL or a stream transaction id */
+    bool idempotent;             /* may be retried after a 503 */
+    int64_t deadline_ms;         /* gj__now_ms clock; INT64_MAX = none */
+} gj__arango_call;
+
+typedef struct gj__arango_reply {
+    long status;
+    json_object *json;           /* parsed body, or NULL when empty / not JSON */
+} gj__arango_reply;
+
+void gj__arango_reply_clear(gj__arango_reply *r);
+
+/* The backend's table (arango.c). */
+extern const gj_backend gj_arango_backend;
+
+/* CURLOPT_WRITEFUNCTION: appends to c->buf up to c->max_body. */
+size_t gj__arango_on_write(char *data, size_t size, size_t nmemb, void *payload);
+
+/* Perform a call.  Returns 0 with the reply (any HTTP status), or
+ * GJ_ECANCELLED (interrupt: the record is left set for the caller to consume),
+ * GJ_ETIMEDOUT, GJ_EIO, GJ_ECONNECT, GJ_ETLS, GJ_ETOOBIG, GJ_EPROTOCOL
+ * (the body is not JSON when it says so), GJ_ENOMEM; err names host:port.
+ * With JWT auth, a 401 renews the token once and repeats the call.  A 503 is
+ * retried (twice, with a short pause) when the call is idempotent. */
+int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
+                       gj_error *err);
+
+/* JWT auth: POST /_open/auth with the target's credentials; keeps the token. */
+int gj__arango_login(gj_conn *c, int64_t deadline_ms, gj_error *err);
+
+/* The reply as an error when its status is >= 400: GJ_ESERVER (GJ_EAUTH for
+ * 401) with errorNum, HTTP status, errorMessage and the body as extra.
+ * Returns 0 for a success status. */
+int gj__arango_reply_error(gj_conn *c, const gj__arango_reply *reply, const char *what,
+                           gj_error *err);
+
+/* Consume a pending interrupt; true when there was one. */
+bool gj__arango_take_interrupt(gj_conn *c);
+
+/* Percent-encode one path segment or query value (caller frees with free()). */
+char *gj__arango_escape(gj_conn *c, const char *s);
+
+/* Database for a request: the request's, the target's, or "_system". */
+const char *gj__arango_database(gj_conn *c, const gj_request *req);
+
+/* json-c -> gj_value.  GJ_EPROTOCOL for invalid UTF-8 or too deep. */
+int gj__arango_json_to_value(const json_object *j, gj_value **out, gj_error *err);
+/* gj_value -> JSON text (malloc'd, NUL-terminated). */
+int gj__arango_value_to_text(const gj_value *v, char **out, size_t *len, gj_error *err);
+
+/* The operations (cursor.c, ops.c).  Each returns 0 or an error code. */
+int gj__arango_op_query(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t deadline,
+                        gj_error *err);
+int gj__arango_op_document(gj_conn *c, const gj_request *req, const char *verb,
+                           gj_sink *sink, int64_t deadline, gj_error *err);
+int gj__arango_op_collection(gj_conn *c, const gj_request *req, const char *verb,
+                             gj_sink *sink, int64_t deadline, gj_error *err);
+int gj__arango_op_version(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t deadline,
+                          gj_error *err);
+int gj__arango_op_http(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t deadline,
+                       gj_error *err);
+
+/* Option helpers: the option's value when of the right type; GJ_EINVAL
+ * naming the option otherwise.  Absent: 0 and *out untouched. */
+int gj__arango_opt_bool(const gj_request *req, const char *key, bool *out, gj_error *err);
+int gj__arango_opt_int(const gj_request *req, const char *key, int64_t *out, gj_error *err);
+int gj__arango_opt_string(const gj_request *req, const char *key, const char **out,
+                          gj_error *err);
+/* Every option of req must be in the NULL-terminated list (GJ_EINVAL naming
+ * the first that is not). */
+int gj__arango_check_options(const gj_request *req, const char *op,
+                             const char *const *known, gj_error *err);
+
+/* A reply's body as one row (the JSON converted); nothing when empty. */
+int gj__arango_emit_body(gj_conn *c, const gj__arango_reply *reply, gj_sink *sink,
+                         gj_error *err);
+
+#endif

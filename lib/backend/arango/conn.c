@@ -1,0 +1,427 @@
+/*
+ * ArangoDB backend: the HTTP connection (one curl easy handle in its own
+ * multi handle), authentication (Basic or JWT with renewal) and the mapping
+ * of ArangoDB error bodies to gj_error.
+ */
+#include "backend/arango/arango_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* How long one curl_multi_poll waits at most (interrupts wake it at once). */
+#define POLL_SLICE_MS 1000
+/* 503 retries of idempotent calls, and the first pause. */
+#define RETRIES_503 2
+#define RETRY_PAUSE_MS 50
+
+void gj__arango_reply_clear(gj__arango_reply *r)
+{
+    if (r->json)
+        json_object_put(r->json);
+    r->json = NULL;
+    r->status = 0;
+}
+
+bool gj__arango_take_interrupt(gj_conn *c)
+{
+    return atomic_exchange(&c->interrupt_req, false);
+}
+
+char *gj__arango_escape(gj_conn *c, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > GJ__ARANGO_MAX_NAME)
+        return NULL;
+    char *e = curl_easy_escape(c->easy, s, (int)n);
+    if (!e)
+        return NULL;
+    char *copy = gj__strdup(e);
+    curl_free(e);
+    return copy;
+}
+
+const char *gj__arango_database(gj_conn *c, const gj_request *req)
+{
+    const char *db = gj_request_database(req);
+    if (db && *db)
+        return db;
+    if (c->database && *c->database)
+        return c->database;
+    return "_system";
+}
+
+size_t gj__arango_on_write(char *data, size_t size, size_t nmemb, void *payload)
+{
+    gj_conn *c = payload;
+    size_t n = size * nmemb;
+    if (n > c->max_body - c->len) {
+        c->too_big = true;
+        return 0;   /* CURLE_WRITE_ERROR */
+    }
+    if (c->len + n + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + n + 1)
+            cap *= 2;
+        char *p = realloc(c->buf, cap);
+        if (!p)
+            return 0;
+        c->buf = p;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, data, n);
+    c->len += n;
+    c->buf[c->len] = '\0';
+    return n;
+}
+
+/* Drive the transfer already set up on c->easy. */
+static int run_transfer(gj_conn *c, int64_t deadline_ms, CURLcode *result, gj_error *err)
+{
+    CURLMcode mc = curl_multi_add_handle(c->multi, c->easy);
+    if (mc != CURLM_OK)
+        return gj__error_set(err, GJ_EIO, "%s: cannot start the request: %s", c->hostport,
+                             curl_multi_strerror(mc));
+    int rc = 0;
+    bool done = false;
+    for (;;) {
+        if (atomic_load(&c->interrupt_req)) {
+            rc = gj__error_set(err, GJ_ECANCELLED, "%s: request interrupted", c->hostport);
+            break;
+        }
+        int running = 0;
+        mc = curl_multi_perform(c->multi, &running);
+        if (mc != CURLM_OK) {
+            rc = gj__error_set(err, GJ_EIO, "%s: %s", c->hostport, curl_multi_strerror(mc));
+            break;
+        }
+        int queued = 0;
+        CURLMsg *m;
+        while ((m = curl_multi_info_read(c->multi, &queued)) != NULL) {
+            if (m->msg == CURLMSG_DONE && m->easy_handle == c->easy) {
+                *result = m->data.result;
+                done = true;
+            }
+        }
+        if (done)
+            break;
+        int64_t wait = POLL_SLICE_MS;
+        if (deadline_ms != INT64_MAX) {
+            int64_t left = deadline_ms - gj__now_ms();
+            if (left <= 0) {
+                rc = gj__error_set(err, GJ_ETIMEDOUT, "%s: no response within the timeout",
+                                   c->hostport);
+                break;
+            }
+            if (left < wait)
+                wait = left;
+        }
+        mc = curl_multi_poll(c->multi, NULL, 0, (int)wait, NULL);
+        if (mc != CURLM_OK) {
+            rc = gj__error_set(err, GJ_EIO, "%s: %s", c->hostport, curl_multi_strerror(mc));
+            break;
+        }
+    }
+    /* Removing an unfinished transfer closes its connection. */
+    curl_multi_remove_handle(c->multi, c->easy);
+    if (rc)
+        c->broken = true;
+    return rc;
+}
+
+static int curl_error(gj_conn *c, CURLcode cc, gj_error *err)
+{
+    c->broken = true;
+    switch (cc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+        return gj__error_set(err, GJ_ECONNECT, "cannot connect to %s: %s", c->hostport,
+                             curl_easy_strerror(cc));
+    case CURLE_OPERATION_TIMEDOUT:
+        return gj__error_set(err, GJ_ETIMEDOUT, "%s: %s", c->hostport, curl_easy_strerror(cc));
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+        return gj__error_set(err, GJ_ETLS, "TLS with %s failed: %s", c->hostport,
+                             curl_easy_strerror(cc));
+    case CURLE_WRITE_ERROR:
+        if (c->too_big)
+            return gj__error_set(err, GJ_ETOOBIG,
+                                 "%s: response larger than max_message_size (%zu bytes)",
+                                 c->hostport, c->max_body);
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for the response", c->hostport);
+    case CURLE_OUT_OF_MEMORY:
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
+    default:
+        return gj__error_set(err, GJ_EIO, "%s: connection failed mid-request: %s", c->hostport,
+                             curl_easy_strerror(cc));
+    }
+}
+
+/* One HTTP exchange without retries. */
+static int exchange(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
+                    gj_error *err)
+{
+    int rc = 0;
+    struct curl_slist *headers = NULL, *h;
+    char line[GJ__ARANGO_MAX_NAME + 64];
+    size_t url_len = strlen(c->base_url) + strlen(call->path) + 16 +
+                     (call->db ? 3 * strlen(call->db) : 0);
+    char *url = malloc(url_len);
+    char *dbesc = NULL;
+    if (!url)
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for a URL", c->hostport);
+    if (call->db) {
+        dbesc = gj__arango_escape(c, call->db);
+        if (!dbesc) {
+            free(url);
+            return gj__error_set(err, GJ_EINVAL, "%s: bad database name", c->hostport);
+        }
+        snprintf(url, url_len, "%s/_db/%s%s", c->base_url, dbesc, call->path);
+        free(dbesc);
+    } else {
+        snprintf(url, url_len, "%s%s", c->base_url, call->path);
+    }
+
+#define ADD_HEADER(text)                                  \
+    do {                                                  \
+        h = curl_slist_append(headers, (text));           \
+        if (!h) {                                         \
+            rc = gj__error_set(err, GJ_ENOMEM, "%s: out of memory for headers", c->hostport); \
+            goto out;                                     \
+        }                                                 \
+        headers = h;                                      \
+    } while (0)
+
+    ADD_HEADER("Accept: application/json");
+    ADD_HEADER("Expect:");
+    if (call->body)
+        ADD_HEADER("Content-Type: application/json");
+    if (c->use_jwt && c->jwt) {
+        size_t n = strlen(c->jwt) + 32;
+        char *a = malloc(n);
+        if (!a) {
+            rc = gj__error_set(err, GJ_ENOMEM, "%s: out of memory for headers", c->hostport);
+            goto out;
+        }
+        snprintf(a, n, "Authorization: bearer %s", c->jwt);
+        h = curl_slist_append(headers, a);
+        memset(a, 0, n);
+        free(a);
+        if (!h) {
+            rc = gj__error_set(err, GJ_ENOMEM, "%s: out of memory for headers", c->hostport);
+            goto out;
+        }
+        headers = h;
+    }
+    if (call->if_match) {
+        if (strlen(call->if_match) > GJ__ARANGO_MAX_NAME || strpbrk(call->if_match, "\r\n\"")) {
+            rc = gj__error_set(err, GJ_EINVAL, "option rev: not a revision");
+            goto out;
+        }
+        snprintf(line, sizeof line, "If-Match: \"%s\"", call->if_match);
+        ADD_HEADER(line);
+    }
+    if (call->trx_id) {
+        if (strlen(call->trx_id) > 64 || strpbrk(call->trx_id, "\r\n")) {
+            rc = gj__error_set(err, GJ_EINVAL, "option trx: not a transaction id");
+            goto out;
+        }
+        snprintf(line, sizeof line, "x-arango-trx-id: %s", call->trx_id);
+        ADD_HEADER(line);
+    }
+#undef ADD_HEADER
+
+    curl_easy_setopt(c->easy, CURLOPT_URL, url);
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, headers);
+    if (call->body || strcmp(call->method, "POST") == 0 || strcmp(call->method, "PUT") == 0 ||
+        strcmp(call->method, "PATCH") == 0) {
+        curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)(call->body ? call->body_len : 0));
+        curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, call->body ? call->body : "");
+    } else {
+        curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST,
+                     strcmp(call->method, "GET") == 0 || strcmp(call->method, "POST") == 0
+                         ? NULL : call->method);
+    c->len = 0;
+    c->too_big = false;
+    CURLcode cc = CURLE_OK;
+    rc = run_transfer(c, call->deadline_ms, &cc, err);
+    if (rc)
+        goto out;
+    if (cc != CURLE_OK) {
+        rc = curl_error(c, cc, err);
+        goto out;
+    }
+    long status = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    reply->status = status;
+    reply->json = NULL;
+    if (c->len > 0) {
+        json_tokener *tok = json_tokener_new_ex(GJ__ARANGO_MAX_DEPTH);
+        if (!tok) {
+            rc = gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
+            goto out;
+        }
+        json_object *j = json_tokener_parse_ex(tok, c->buf, (int)c->len);
+        enum json_tokener_error je = json_tokener_get_error(tok);
+        size_t used = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        if (!j || je != json_tokener_success || used != c->len) {
+            if (j)
+                json_object_put(j);
+            char *ct = NULL;
+            curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &ct);
+            if (ct && strstr(ct, "json")) {
+                c->broken = true;
+                rc = gj__error_set(err, GJ_EPROTOCOL,
+                                   "%s: HTTP %ld response is not valid JSON (%s at byte %zu)",
+                                   c->hostport, status, json_tokener_error_desc(je), used);
+                goto out;
+            }
+            /* A non-JSON body (a proxy's HTML error page): kept as nothing. */
+        } else {
+            reply->json = j;
+        }
+    }
+out:
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
+    memset(line, 0, sizeof line);
+    free(url);
+    return rc;
+}
+
+/* POST /_open/auth {username, password} -> c->jwt. */
+static int jwt_login(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
+    json_object_object_add(o, "username", json_object_new_string(c->username ? c->username : ""));
+    json_object_object_add(o, "password", json_object_new_string(c->password ? c->password : ""));
+    size_t n = 0;
+    const char *text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+    if (!text) {
+        json_object_put(o);
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
+    }
+    gj__arango_call call = { "POST", NULL, "/_open/auth", text, n, NULL, NULL, false, deadline_ms };
+    gj__arango_reply reply = { 0, NULL };
+    free(c->jwt);
+    c->jwt = NULL;
+    int rc = exchange(c, &call, &reply, err);
+    /* The serialised text holds the password: wipe it. */
+    memset((char *)text, 0, n);
+    json_object_put(o);
+    if (rc)
+        return rc;
+    if (reply.status != 200) {
+        rc = gj__arango_reply_error(c, &reply, "authentication (POST /_open/auth)", err);
+        if (!rc)
+            rc = gj__error_set(err, GJ_EAUTH, "%s: authentication failed (HTTP %ld)",
+                               c->hostport, reply.status);
+        gj__arango_reply_clear(&reply);
+        return rc;
+    }
+    json_object *jwt = NULL;
+    if (!reply.json || !json_object_object_get_ex(reply.json, "jwt", &jwt) ||
+        !json_object_is_type(jwt, json_type_string) ||
+        json_object_get_string_len(jwt) > GJ__ARANGO_MAX_NAME) {
+        gj__arango_reply_clear(&reply);
+        c->broken = true;
+        return gj__error_set(err, GJ_EPROTOCOL, "%s: POST /_open/auth answered without a jwt",
+                             c->hostport);
+    }
+    c->jwt = gj__strdup(json_object_get_string(jwt));
+    gj__arango_reply_clear(&reply);
+    if (!c->jwt)
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
+    gj__log(c->log, GJ_LOG_DEBUG, "arango %s: obtained a JWT", c->hostport);
+    return 0;
+}
+
+int gj__arango_login(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    return jwt_login(c, deadline_ms, err);
+}
+
+static void pause_ms(int64_t ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
+                       gj_error *err)
+{
+    bool renewed = false;
+    int retries = 0;
+    int64_t pause = RETRY_PAUSE_MS;
+    for (;;) {
+        reply->json = NULL;
+        reply->status = 0;
+        int rc = exchange(c, call, reply, err);
+        if (rc)
+            return rc;
+        if (reply->status == 401 && c->use_jwt && !renewed) {
+            /* The token expired (or was never obtained): renew once. */
+            gj__arango_reply_clear(reply);
+            renewed = true;
+            gj__log(c->log, GJ_LOG_DEBUG, "arango %s: HTTP 401, renewing the JWT", c->hostport);
+            rc = jwt_login(c, call->deadline_ms, err);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (reply->status == 503 && call->idempotent && retries < RETRIES_503 &&
+            (call->deadline_ms == INT64_MAX || gj__now_ms() + pause < call->deadline_ms) &&
+            !atomic_load(&c->interrupt_req)) {
+            gj__arango_reply_clear(reply);
+            retries++;
+            gj__log(c->log, GJ_LOG_INFO, "arango %s: HTTP 503 for %s %s, retry %d",
+                    c->hostport, call->method, call->path, retries);
+            pause_ms(pause);
+            pause *= 2;
+            continue;
+        }
+        return 0;
+    }
+}
+
+int gj__arango_reply_error(gj_conn *c, const gj__arango_reply *reply, const char *what,
+                           gj_error *err)
+{
+    if (reply->status < 400)
+        return 0;
+    long num = 0;
+    const char *msg = NULL;
+    json_object *v;
+    if (reply->json && json_object_is_type(reply->json, json_type_object)) {
+        if (json_object_object_get_ex(reply->json, "errorNum", &v) &&
+            json_object_is_type(v, json_type_int))
+            num = (long)json_object_get_int64(v);
+        if (json_object_object_get_ex(reply->json, "errorMessage", &v) &&
+            json_object_is_type(v, json_type_string))
+            msg = json_object_get_string(v);
+    }
+    gj_value *extra = NULL;
+    if (reply->json)
+        (void)gj__arango_json_to_value(reply->json, &extra, NULL);
+    char numtext[32];
+    snprintf(numtext, sizeof numtext, "%ld", num);
+    int code = reply->status == 401 ? GJ_EAUTH : GJ_ESERVER;
+    gj__server_error se = {
+        code, "arango", num ? numtext : NULL, num, NULL, (int)reply->status,
+        msg ? msg : "no error message", extra,
+    };
+    gj__error_set_server(err, &se);
+    gj__error_prefix(err, "%s: %s", c->hostport, what);
+    return code;
+}

@@ -1,0 +1,41 @@
+/*
+ * Start and stop the ArangoDB reference server (tests/servers/arango) for an
+ * integration test: posix_spawn, read its "PORT n" line, SIGTERM + waitpid
+ * by pid in the destructor.
+ */
+#ifndef GJ_TESTS_ARANGO_SERVER_H
+#define GJ_TESTS_ARANGO_SERVER_H
+
+#include <string>
+#include <vector>
+#include <sys/types.h>
+
+class ArangoServer {
+public:
+    /* args: extra command-line options (--fault ..., --password ...). */
+    explicit ArangoServer(const std::vector<std::string> &args = {});
+    ~ArangoServer();
+    ArangoServer(const ArangoServer &) = delete;
+    ArangoServer &operator=(const ArangoServer &) = delete;
+
+    bool ok() const { return port_ > 0; }
+    int port() const { return port_; }
+    const std::string &error() const { return error_; }
+    /* "http://root:pw@127.0.0.1:PORT" with the given password. */
+    std::string url(const std::string &password = "pw") const;
+
+    /* A request to the server with libcurl (no auth: /_refserver paths).
+     * Returns the HTTP status, body in *body. */
+    long request(const std::string &method, const std::string &path, const std::string &body,
+                 std::string *out, bool auth = false) const;
+
+private:
+    pid_t pid_ = -1;
+    int port_ = 0;
+    std::string error_;
+};
+
+/* The server binary, or "" when it was not built. */
+std::string arango_server_path();
+
+#endif

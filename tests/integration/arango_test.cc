@@ -1,0 +1,679 @@
+// The ArangoDB backend through the public API against arango-refserver.
+#include <gtest/gtest.h>
+
+#include <graphjob.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "arango_server.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Err {
+    gj_error *e = gj_error_new();
+    ~Err() { gj_error_free(e); }
+    std::string msg() const { return gj_error_message(e); }
+};
+
+std::string json(const gj_value *v)
+{
+    char *text = nullptr;
+    if (!v || gj_value_to_json(v, 0, &text, nullptr) != 0)
+        return "<null>";
+    std::string s(text);
+    gj_free(text);
+    return s;
+}
+
+int64_t as_int(const gj_value *v)
+{
+    int64_t i = -1;
+    EXPECT_EQ(0, gj_value_int_get(v, &i)) << json(v);
+    return i;
+}
+
+std::string as_str(const gj_value *v)
+{
+    const char *s = nullptr;
+    size_t n = 0;
+    if (!v || gj_value_string_get(v, &s, &n) != 0)
+        return "<not a string>";
+    return std::string(s, n);
+}
+
+/* Log lines, to count connections opened. */
+struct LogLines {
+    std::mutex mu;
+    std::vector<std::string> lines;
+    static void fn(gj_log_level, const char *msg, void *p)
+    {
+        auto *self = static_cast<LogLines *>(p);
+        std::lock_guard<std::mutex> g(self->mu);
+        self->lines.push_back(msg);
+    }
+    size_t count(const std::string &needle)
+    {
+        std::lock_guard<std::mutex> g(mu);
+        size_t n = 0;
+        for (auto &l : lines)
+            n += l.find(needle) != std::string::npos;
+        return n;
+    }
+    bool any_contains(const std::string &needle) { return count(needle) > 0; }
+};
+
+class ArangoTest : public ::testing::Test {
+protected:
+    std::unique_ptr<ArangoServer> server;
+    gj_client *client = nullptr;
+    LogLines log;
+    Err err;
+
+    void SetUp() override
+    {
+        if (arango_server_path().empty())
+            GTEST_SKIP() << "arango-refserver not built";
+    }
+    void TearDown() override
+    {
+        gj_client_free(client);
+        client = nullptr;
+    }
+    void start_server(const std::vector<std::string> &args = {})
+    {
+        server.reset(new ArangoServer(args));
+        ASSERT_TRUE(server->ok()) << server->error();
+    }
+    void start_client(const std::string &password = "pw", const gj_value *options = nullptr,
+                      unsigned workers = 1)
+    {
+        gj_config *cfg = nullptr;
+        ASSERT_EQ(0, gj_config_from_url(&cfg, server->url(password).c_str(), err.e)) << err.msg();
+        ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", workers, err.e)) << err.msg();
+        // The pool retries a failed host after a 1 s backoff until this
+        // deadline: keep it short so a wrong password fails at once.
+        if (password != "pw") {
+            ASSERT_EQ(0, gj_config_set_duration(cfg, "default", "acquire_timeout", 500, err.e))
+                << err.msg();
+        }
+        if (options) {
+            ASSERT_EQ(0, gj_config_set_value(cfg, "default", "options", options, err.e)) << err.msg();
+        }
+        gj_config_set_log(cfg, LogLines::fn, GJ_LOG_DEBUG, &log);
+        int rc = gj_client_new(&client, cfg, err.e);
+        gj_config_free(cfg);
+        ASSERT_EQ(0, rc) << err.msg();
+    }
+    void start(const std::vector<std::string> &args = {})
+    {
+        start_server(args);
+        if (!HasFatalFailure())
+            start_client();
+    }
+
+    gj_request *op(const char *name, const char *text,
+                   std::initializer_list<std::pair<const char *, gj_value *>> opts = {})
+    {
+        gj_request *req = nullptr;
+        EXPECT_EQ(0, gj_request_new(&req, name, text));
+        for (auto &o : opts)
+            EXPECT_EQ(0, gj_request_set_option(req, o.first, o.second));
+        return req;
+    }
+    /* Run and return the code; *res gets the result on success. */
+    int run(gj_request *req, gj_result **res = nullptr, int64_t timeout_ms = 20000)
+    {
+        gj_result *r = nullptr;
+        gj_error_clear(err.e);
+        int rc = gj_client_execute(client, req, timeout_ms, &r, err.e);
+        gj_request_unref(req);
+        if (res)
+            *res = r;
+        else
+            gj_result_free(r);
+        return rc;
+    }
+    gj_job *submit(gj_request *req)
+    {
+        gj_job *job = nullptr;
+        EXPECT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+        gj_request_unref(req);
+        return job;
+    }
+    /* The refserver's request log, as "METHOD path status" lines. */
+    std::vector<std::string> requests()
+    {
+        std::string body;
+        EXPECT_EQ(200, server->request("GET", "/_refserver/requests", "", &body));
+        std::vector<std::string> out;
+        /* A tiny scan of {"method":"X","database":..,"path":"Y",...,"status":N}. */
+        size_t pos = 0;
+        while ((pos = body.find("\"method\":", pos)) != std::string::npos) {
+            auto field = [&](const char *name) {
+                size_t p = body.find(std::string("\"") + name + "\":", pos);
+                if (p == std::string::npos)
+                    return std::string();
+                p += strlen(name) + 3;
+                size_t q = p;
+                if (body[p] == '"') {
+                    q = body.find('"', p + 1);
+                    return body.substr(p + 1, q - p - 1);
+                }
+                while (q < body.size() && isdigit((unsigned char)body[q]))
+                    q++;
+                return body.substr(p, q - p);
+            };
+            out.push_back(field("method") + " " + field("path") + " " + field("status"));
+            pos += 9;
+        }
+        return out;
+    }
+    size_t count_requests(const std::string &prefix)
+    {
+        size_t n = 0;
+        for (auto &r : requests())
+            n += r.rfind(prefix, 0) == 0;
+        return n;
+    }
+    void clear_requests() { server->request("DELETE", "/_refserver/requests", "", nullptr); }
+    void set_fault(const std::string &spec_json)
+    {
+        std::string body;
+        ASSERT_EQ(200, server->request("PUT", "/_refserver/fault", spec_json, &body)) << body;
+    }
+};
+
+gj_value *map_of(std::initializer_list<std::pair<const char *, gj_value *>> kv)
+{
+    gj_value *m = nullptr;
+    EXPECT_EQ(0, gj_value_new_map(&m, kv.size()));
+    for (auto &p : kv)
+        EXPECT_EQ(0, gj_value_map_put_str(m, p.first, p.second));
+    return m;
+}
+
+TEST_F(ArangoTest, LiteralAndBindVars)
+{
+    start();
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("query", "RETURN 42"), &res)) << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    EXPECT_EQ(42, as_int(gj_result_row(res, 0)));
+    gj_result_free(res);
+
+    ASSERT_EQ(0, run(op("query", "RETURN {a: 1, b: [true, null, 2.5, \"x\"]}"), &res))
+        << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    const gj_value *row = gj_result_row(res, 0);
+    EXPECT_EQ(GJ_TMAP, gj_value_type(row));
+    EXPECT_EQ("{\"a\":1,\"b\":[true,null,2.5,\"x\"]}", json(row));
+    gj_result_free(res);
+
+    gj_request *req = op("query", "RETURN @x");
+    gj_request_set_param(req, "x", gj_value_string("hello"));
+    ASSERT_EQ(0, run(req, &res)) << err.msg();
+    EXPECT_EQ("hello", as_str(gj_result_row(res, 0)));
+    gj_result_free(res);
+
+    ASSERT_EQ(0, run(op("collection.create", nullptr, { { "name", gj_value_string("people") } })))
+        << err.msg();
+    for (int i = 1; i <= 3; i++) {
+        gj_request *ins = op("query", "INSERT @doc INTO people");
+        gj_request_set_param(ins, "doc", map_of({ { "n", gj_value_int(i) } }));
+        ASSERT_EQ(0, run(ins)) << err.msg();
+    }
+    req = op("query", "FOR d IN @@coll FILTER d.n >= @min RETURN d.n");
+    gj_request_set_param(req, "@coll", gj_value_string("people"));
+    gj_request_set_param(req, "min", gj_value_int(2));
+    ASSERT_EQ(0, run(req, &res)) << err.msg();
+    ASSERT_EQ(2u, gj_result_row_count(res));
+    EXPECT_EQ(2, as_int(gj_result_row(res, 0)));
+    EXPECT_EQ(3, as_int(gj_result_row(res, 1)));
+    gj_result_free(res);
+
+    // A missing bind value is the server's 1551, and an unknown option is ours.
+    EXPECT_EQ(GJ_ESERVER, run(op("query", "RETURN @nope")));
+    EXPECT_EQ(1551, gj_error_server_number(err.e)) << err.msg();
+    EXPECT_EQ(GJ_EINVAL, run(op("query", "RETURN 1", { { "bogus", gj_value_int(1) } })));
+    EXPECT_NE(std::string::npos, err.msg().find("bogus")) << err.msg();
+}
+
+TEST_F(ArangoTest, ManyBatchesWithCountAndMeta)
+{
+    start();
+    clear_requests();
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("query", "FOR i IN 1..10000 RETURN i",
+                        { { "batchSize", gj_value_int(1000) }, { "count", gj_value_bool(true) } }),
+                     &res))
+        << err.msg();
+    ASSERT_EQ(10000u, gj_result_row_count(res));
+    for (size_t i = 0; i < 10000; i += 997)
+        ASSERT_EQ((int64_t)i + 1, as_int(gj_result_row(res, i)));
+    EXPECT_EQ(10000, as_int(gj_result_row(res, 9999)));
+    const gj_value *meta = gj_result_meta(res);
+    EXPECT_EQ(10000, as_int(gj_value_map_get(meta, "count"))) << json(meta);
+    EXPECT_NE(nullptr, gj_value_map_get(meta, "stats")) << json(meta);
+    gj_result_free(res);
+    EXPECT_EQ(1u, count_requests("POST /_api/cursor 201"));
+    EXPECT_EQ(9u, count_requests("POST /_api/cursor/")) << ::testing::PrintToString(requests());
+}
+
+struct StopAfter {
+    std::atomic<int> seen{ 0 };
+    int limit;
+    static int fn(const gj_value *row, void *p)
+    {
+        auto *self = static_cast<StopAfter *>(p);
+        int64_t v = 0;
+        gj_value_int_get(row, &v);
+        int n = ++self->seen;
+        return n >= self->limit ? 1 : 0;
+    }
+};
+
+TEST_F(ArangoTest, RowCallbackStreamsAndStopDeletesTheCursor)
+{
+    start();
+    // All rows through the callback, several batches.
+    StopAfter all;
+    all.limit = 1 << 30;
+    gj_request *req = op("query", "FOR i IN 1..2500 RETURN i", { { "batchSize", gj_value_int(100) } });
+    gj_request_set_row_callback(req, StopAfter::fn, &all);
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(req, &res)) << err.msg();
+    EXPECT_EQ(2500, all.seen.load());
+    if (res) {
+        EXPECT_EQ(0u, gj_result_row_count(res));
+    }
+    gj_result_free(res);
+
+    clear_requests();
+    StopAfter some;
+    some.limit = 150;
+    req = op("query", "FOR i IN 1..10000 RETURN i", { { "batchSize", gj_value_int(100) } });
+    gj_request_set_row_callback(req, StopAfter::fn, &some);
+    EXPECT_EQ(GJ_EABORTED, run(req)) << err.msg();
+    EXPECT_EQ(150, some.seen.load());
+    auto log_lines = requests();
+    EXPECT_EQ(1u, count_requests("DELETE /_api/cursor/")) << ::testing::PrintToString(log_lines);
+    EXPECT_EQ(1u, count_requests("POST /_api/cursor/")) << ::testing::PrintToString(log_lines);
+    // The connection is still good.
+    ASSERT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+}
+
+TEST_F(ArangoTest, SyntaxErrorKeepsIdentityAndConnectionIsReused)
+{
+    start();
+    ASSERT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+    EXPECT_EQ(GJ_ESERVER, run(op("query", "FOR x IN")));
+    EXPECT_EQ(1501, gj_error_server_number(err.e));
+    EXPECT_STREQ("1501", gj_error_server_code(err.e));
+    EXPECT_EQ(400, gj_error_http_status(err.e));
+    EXPECT_STREQ("arango", gj_error_backend(err.e));
+    ASSERT_NE(nullptr, gj_error_extra(err.e));
+    EXPECT_EQ(1501, as_int(gj_value_map_get(gj_error_extra(err.e), "errorNum")));
+    EXPECT_NE(std::string::npos, err.msg().find("syntax error")) << err.msg();
+    EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:" + std::to_string(server->port())))
+        << err.msg();
+    ASSERT_EQ(0, run(op("query", "RETURN 2"))) << err.msg();
+    EXPECT_EQ(1u, log.count("arango: connected to"));
+}
+
+TEST_F(ArangoTest, DocumentsCrudAndConflicts)
+{
+    start();
+    ASSERT_EQ(0, run(op("collection.create", nullptr, { { "name", gj_value_string("docs") } })))
+        << err.msg();
+    EXPECT_EQ(GJ_ESERVER, run(op("collection.create", nullptr, { { "name", gj_value_string("docs") } })));
+    EXPECT_EQ(1207, gj_error_server_number(err.e));
+
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("document.insert", nullptr,
+                        { { "collection", gj_value_string("docs") },
+                          { "document", map_of({ { "_key", gj_value_string("a") },
+                                                  { "v", gj_value_int(1) } }) },
+                          { "returnNew", gj_value_bool(true) } }),
+                     &res))
+        << err.msg();
+    const gj_value *doc = gj_result_row(res, 0);
+    EXPECT_EQ("a", as_str(gj_value_map_get(doc, "_key")));
+    EXPECT_EQ("docs/a", as_str(gj_value_map_get(doc, "_id")));
+    EXPECT_EQ(1, as_int(gj_value_map_get(gj_value_map_get(doc, "new"), "v"))) << json(doc);
+    std::string rev = as_str(gj_value_map_get(doc, "_rev"));
+    gj_result_free(res);
+
+    // Unique constraint.
+    EXPECT_EQ(GJ_ESERVER, run(op("document.insert", nullptr,
+                                 { { "collection", gj_value_string("docs") },
+                                   { "document", map_of({ { "_key", gj_value_string("a") } }) } })));
+    EXPECT_EQ(1210, gj_error_server_number(err.e)) << err.msg();
+    EXPECT_EQ(409, gj_error_http_status(err.e));
+
+    // Get.
+    ASSERT_EQ(0, run(op("document.get", nullptr,
+                        { { "collection", gj_value_string("docs") }, { "key", gj_value_string("a") } }),
+                     &res))
+        << err.msg();
+    EXPECT_EQ(1, as_int(gj_value_map_get(gj_result_row(res, 0), "v")));
+    gj_result_free(res);
+
+    // Update with a stale revision: 1200 / 412.
+    EXPECT_EQ(GJ_ESERVER, run(op("document.update", nullptr,
+                                 { { "collection", gj_value_string("docs") },
+                                   { "key", gj_value_string("a") },
+                                   { "rev", gj_value_string("12345") },
+                                   { "document", map_of({ { "v", gj_value_int(2) } }) } })));
+    EXPECT_EQ(1200, gj_error_server_number(err.e)) << err.msg();
+    EXPECT_EQ(412, gj_error_http_status(err.e));
+
+    // Replace with the right revision.
+    ASSERT_EQ(0, run(op("document.replace", nullptr,
+                        { { "collection", gj_value_string("docs") },
+                          { "key", gj_value_string("a") },
+                          { "rev", gj_value_string(rev.c_str()) },
+                          { "returnOld", gj_value_bool(true) },
+                          { "returnNew", gj_value_bool(true) },
+                          { "document", map_of({ { "w", gj_value_int(7) } }) } }),
+                     &res))
+        << err.msg();
+    doc = gj_result_row(res, 0);
+    EXPECT_EQ(1, as_int(gj_value_map_get(gj_value_map_get(doc, "old"), "v"))) << json(doc);
+    EXPECT_EQ(7, as_int(gj_value_map_get(gj_value_map_get(doc, "new"), "w"))) << json(doc);
+    EXPECT_EQ(nullptr, gj_value_map_get(gj_value_map_get(doc, "new"), "v")) << json(doc);
+    gj_result_free(res);
+
+    // Update merges.
+    ASSERT_EQ(0, run(op("document.update", nullptr,
+                        { { "collection", gj_value_string("docs") },
+                          { "key", gj_value_string("a") },
+                          { "returnNew", gj_value_bool(true) },
+                          { "document", map_of({ { "x", gj_value_int(8) } }) } }),
+                     &res))
+        << err.msg();
+    doc = gj_value_map_get(gj_result_row(res, 0), "new");
+    EXPECT_EQ(7, as_int(gj_value_map_get(doc, "w")));
+    EXPECT_EQ(8, as_int(gj_value_map_get(doc, "x")));
+    gj_result_free(res);
+
+    // Many at once: errors inline.
+    gj_value *list = nullptr;
+    gj_value_new_list(&list, 2);
+    gj_value_list_append(list, map_of({ { "_key", gj_value_string("b") } }));
+    gj_value_list_append(list, map_of({ { "_key", gj_value_string("a") } }));
+    ASSERT_EQ(0, run(op("document.insert", nullptr,
+                        { { "collection", gj_value_string("docs") }, { "documents", list } }),
+                     &res))
+        << err.msg();
+    ASSERT_EQ(2u, gj_result_row_count(res));
+    EXPECT_EQ("b", as_str(gj_value_map_get(gj_result_row(res, 0), "_key")));
+    EXPECT_EQ(1210, as_int(gj_value_map_get(gj_result_row(res, 1), "errorNum")));
+    gj_result_free(res);
+
+    ASSERT_EQ(0, run(op("collection.count", nullptr, { { "name", gj_value_string("docs") } }), &res))
+        << err.msg();
+    EXPECT_EQ(2, as_int(gj_value_map_get(gj_result_row(res, 0), "count")));
+    gj_result_free(res);
+
+    // Remove, then it is gone (1202 / 404).
+    ASSERT_EQ(0, run(op("document.remove", nullptr,
+                        { { "collection", gj_value_string("docs") }, { "key", gj_value_string("a") } })))
+        << err.msg();
+    EXPECT_EQ(GJ_ESERVER, run(op("document.get", nullptr,
+                                 { { "collection", gj_value_string("docs") },
+                                   { "key", gj_value_string("a") } })));
+    EXPECT_EQ(1202, gj_error_server_number(err.e));
+    EXPECT_EQ(404, gj_error_http_status(err.e));
+
+    // Collections: list, truncate, properties, drop; 1203 afterwards.
+    ASSERT_EQ(0, run(op("collection.list", nullptr), &res)) << err.msg();
+    bool found = false;
+    for (size_t i = 0; i < gj_result_row_count(res); i++)
+        found |= as_str(gj_value_map_get(gj_result_row(res, i), "name")) == "docs";
+    EXPECT_TRUE(found);
+    gj_result_free(res);
+    ASSERT_EQ(0, run(op("collection.truncate", nullptr, { { "name", gj_value_string("docs") } })))
+        << err.msg();
+    ASSERT_EQ(0, run(op("collection.properties", nullptr, { { "name", gj_value_string("docs") } }),
+                     &res))
+        << err.msg();
+    EXPECT_EQ("docs", as_str(gj_value_map_get(gj_result_row(res, 0), "name")));
+    gj_result_free(res);
+    ASSERT_EQ(0, run(op("collection.drop", nullptr, { { "name", gj_value_string("docs") } })))
+        << err.msg();
+    EXPECT_EQ(GJ_ESERVER, run(op("collection.count", nullptr, { { "name", gj_value_string("docs") } })));
+    EXPECT_EQ(1203, gj_error_server_number(err.e));
+    EXPECT_EQ(404, gj_error_http_status(err.e));
+}
+
+TEST_F(ArangoTest, VersionAndGenericHttp)
+{
+    start();
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("version", nullptr), &res)) << err.msg();
+    EXPECT_EQ("arango", as_str(gj_value_map_get(gj_result_row(res, 0), "server")));
+    gj_result_free(res);
+    ASSERT_EQ(0, run(op("http", nullptr,
+                        { { "path", gj_value_string("/_api/version") },
+                          { "query", map_of({ { "details", gj_value_bool(true) } }) } }),
+                     &res))
+        << err.msg();
+    EXPECT_NE(nullptr, gj_value_map_get(gj_result_row(res, 0), "details")) << json(gj_result_row(res, 0));
+    EXPECT_EQ(200, as_int(gj_value_map_get(gj_result_meta(res), "http_status")));
+    gj_result_free(res);
+    // A body through the generic call: an AQL cursor.
+    ASSERT_EQ(0, run(op("http", nullptr,
+                        { { "method", gj_value_string("POST") },
+                          { "path", gj_value_string("/_api/cursor") },
+                          { "body", map_of({ { "query", gj_value_string("RETURN 5") } }) } }),
+                     &res))
+        << err.msg();
+    EXPECT_EQ(201, as_int(gj_value_map_get(gj_result_meta(res), "http_status")));
+    EXPECT_EQ("[5]", json(gj_value_map_get(gj_result_row(res, 0), "result")));
+    gj_result_free(res);
+    EXPECT_EQ(GJ_EINVAL, run(op("http", nullptr, { { "path", gj_value_string("no-slash") } })));
+    EXPECT_EQ(GJ_EUNSUPPORTED, run(op("graph.traverse", nullptr)));
+}
+
+TEST_F(ArangoTest, WrongPasswordIsAuthError)
+{
+    start_server();
+    start_client("wrong");
+    EXPECT_EQ(GJ_EAUTH, run(op("query", "RETURN 1")));
+    EXPECT_EQ(11, gj_error_server_number(err.e)) << err.msg();
+    EXPECT_EQ(401, gj_error_http_status(err.e));
+    EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:" + std::to_string(server->port())))
+        << err.msg();
+    EXPECT_EQ(std::string::npos, err.msg().find("wrong")) << err.msg();
+    for (auto &l : log.lines)
+        EXPECT_EQ(std::string::npos, l.find(":wrong@")) << l;
+}
+
+TEST_F(ArangoTest, JwtAuthentication)
+{
+    start_server();
+    gj_value *opts = map_of({ { "auth", gj_value_string("jwt") } });
+    start_client("pw", opts);
+    gj_value_unref(opts);
+    clear_requests();
+    ASSERT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+    std::string body;
+    server->request("GET", "/_refserver/requests", "", &body);
+    EXPECT_NE(std::string::npos, body.find("\"auth\":\"bearer\"")) << body;
+    EXPECT_EQ(std::string::npos, body.find("\"auth\":\"basic\"")) << body;
+}
+
+TEST_F(ArangoTest, CancelSleepKillsTheQuery)
+{
+    start();
+    clear_requests();
+    gj_job *job = submit(op("query", "RETURN SLEEP(10)"));
+    // Wait until the server runs it.
+    auto t0 = Clock::now();
+    bool running = false;
+    while (Clock::now() - t0 < std::chrono::seconds(5) && !running) {
+        std::string body;
+        server->request("GET", "/_api/query/current", "", &body, true);
+        running = body.find("SLEEP") != std::string::npos;
+        if (!running)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(running);
+    auto c0 = Clock::now();
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
+    auto took = Clock::now() - c0;
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    EXPECT_LT(took, std::chrono::seconds(2));
+    gj_job_unref(job);
+    // The server saw the kill and runs nothing any more.
+    bool killed = false;
+    std::string cur;
+    for (int i = 0; i < 100 && !killed; i++) {
+        cur.clear();
+        server->request("GET", "/_api/query/current", "", &cur, true);
+        killed = cur == "[]";
+        if (!killed)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(killed) << cur;
+    EXPECT_EQ(1u, count_requests("DELETE /_api/query/")) << ::testing::PrintToString(requests());
+    EXPECT_EQ(1u, count_requests("DELETE /_api/query/") - count_requests("DELETE /_api/query/ 4"));
+    // Later jobs work.
+    ASSERT_EQ(0, run(op("query", "RETURN 3"))) << err.msg();
+}
+
+TEST_F(ArangoTest, CloseMidResponseIsIoAndDropsTheConnection)
+{
+    start();
+    ASSERT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+    set_fault("[\"close-mid-response:path=/_api/cursor,count=1\"]");
+    EXPECT_EQ(GJ_EIO, run(op("query", "FOR i IN 1..100 RETURN i")));
+    EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:" + std::to_string(server->port())))
+        << err.msg();
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("query", "FOR i IN 1..100 RETURN i"), &res)) << err.msg();
+    EXPECT_EQ(100u, gj_result_row_count(res));
+    gj_result_free(res);
+    EXPECT_EQ(2u, log.count("arango: connected to"));
+}
+
+TEST_F(ArangoTest, ServiceUnavailable)
+{
+    start();
+    ASSERT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+    // Not idempotent: a cursor POST is not retried.
+    set_fault("[\"503:path=/_api/cursor,count=1\"]");
+    EXPECT_EQ(GJ_ESERVER, run(op("query", "RETURN 1")));
+    EXPECT_EQ(503, gj_error_http_status(err.e));
+    ASSERT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+    // Idempotent: a GET is retried and succeeds.
+    clear_requests();
+    set_fault("[\"503:path=/_api/version,count=1\"]");
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("version", nullptr), &res)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, count_requests("GET /_api/version 503"));
+    EXPECT_EQ(1u, count_requests("GET /_api/version 200"));
+    EXPECT_EQ(1u, log.count("arango: connected to"));
+}
+
+// python-arango's async walk-through, in client-side async mode.
+TEST_F(ArangoTest, PythonArangoAsyncWalkThrough)
+{
+    start();
+    ASSERT_EQ(0, run(op("collection.create", nullptr, { { "name", gj_value_string("students") } })))
+        << err.msg();
+    gj_job *j1 = submit(op("document.insert", nullptr,
+                           { { "collection", gj_value_string("students") },
+                             { "document", map_of({ { "_key", gj_value_string("Neal") } }) } }));
+    gj_job *j2 = submit(op("document.insert", nullptr,
+                           { { "collection", gj_value_string("students") },
+                             { "document", map_of({ { "_key", gj_value_string("Lily") } }) } }));
+    gj_job *j3 = submit(op("query", "RETURN 100000"));
+    gj_job *j4 = submit(op("query", "INVALID QUERY"));
+    for (gj_job *j : { j1, j2, j3, j4 }) {
+        gj_job_status st = GJ_JOB_PENDING;
+        auto t0 = Clock::now();
+        while (Clock::now() - t0 < std::chrono::seconds(10)) {
+            ASSERT_EQ(0, gj_job_get_status(j, &st, err.e)) << err.msg();
+            if (st != GJ_JOB_PENDING)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        EXPECT_EQ(GJ_JOB_DONE, st);
+    }
+    // List done jobs.
+    uint64_t *ids = nullptr;
+    size_t n = 0;
+    ASSERT_EQ(0, gj_client_list_jobs(client, GJ_JOB_DONE, 0, &ids, &n, err.e));
+    EXPECT_EQ(4u, n);
+    gj_free(ids);
+    ASSERT_EQ(0, gj_client_list_jobs(client, GJ_JOB_PENDING, 0, &ids, &n, err.e));
+    EXPECT_EQ(0u, n);
+    gj_free(ids);
+
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, gj_job_result(j1, &res, err.e)) << err.msg();
+    EXPECT_EQ("Neal", as_str(gj_value_map_get(gj_result_row(res, 0), "_key")));
+    gj_result_free(res);
+    ASSERT_EQ(0, gj_job_result(j3, &res, err.e)) << err.msg();
+    EXPECT_EQ(100000, as_int(gj_result_row(res, 0)));
+    gj_result_free(res);
+    // The bad query re-raises the server's error.
+    EXPECT_EQ(GJ_ESERVER, gj_job_result(j4, &res, err.e));
+    EXPECT_EQ(1501, gj_error_server_number(err.e));
+    EXPECT_EQ(400, gj_error_http_status(err.e));
+    // Cancel of a done job: not found.
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_cancel(j2, err.e));
+    EXPECT_EQ("job " + std::to_string(gj_job_id(j2)) + " not found", err.msg());
+    // Clear of a fetched job: not found.
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_clear(j1, err.e));
+    // Clear all: j2 was the only finished, unfetched one.
+    size_t cleared = 0;
+    ASSERT_EQ(0, gj_client_clear_jobs(client, 0, &cleared, err.e));
+    EXPECT_EQ(1u, cleared);
+    ASSERT_EQ(0, gj_client_list_jobs(client, GJ_JOB_DONE, 0, &ids, &n, err.e));
+    EXPECT_EQ(0u, n);
+    gj_free(ids);
+    for (gj_job *j : { j1, j2, j3, j4 })
+        gj_job_unref(j);
+    // The documents are there.
+    ASSERT_EQ(0, run(op("collection.count", nullptr, { { "name", gj_value_string("students") } }),
+                     &res))
+        << err.msg();
+    EXPECT_EQ(2, as_int(gj_value_map_get(gj_result_row(res, 0), "count")));
+    gj_result_free(res);
+}
+
+TEST_F(ArangoTest, ParallelWorkersShareThePool)
+{
+    start_server();
+    start_client("pw", nullptr, 4);
+    std::vector<gj_job *> jobs;
+    for (int i = 0; i < 64; i++) {
+        gj_request *req = op("query", "RETURN @i");
+        gj_request_set_param(req, "i", gj_value_int(i));
+        jobs.push_back(submit(req));
+    }
+    for (int i = 0; i < 64; i++) {
+        ASSERT_EQ(0, gj_job_wait(jobs[i], 10000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, gj_job_result(jobs[i], &res, err.e)) << err.msg();
+        EXPECT_EQ(i, as_int(gj_result_row(res, 0)));
+        gj_result_free(res);
+        gj_job_unref(jobs[i]);
+    }
+}
+
+}  // namespace
