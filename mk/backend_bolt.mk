@@ -1,1 +1,18 @@
 # mk/backend_bolt.mk — the Bolt client backend (lib/backend/bolt).
+
+libgraphjob_internal_la_SOURCES += \
+	lib/backend/bolt/bolt.h lib/backend/bolt/bolt_socket.c \
+	lib/backend/bolt/bolt_session.c lib/backend/bolt/bolt_exec.c
+libgraphjob_internal_la_CPPFLAGS += -DGJ_HAVE_BOLT_BACKEND
+
+# Integration tests through the public API against bolt-refserver (which
+# they start themselves, so it must be built first).
+if HAVE_GTEST
+check_PROGRAMS += tests/integration/bolt_test
+TESTS += tests/integration/bolt_test
+tests_integration_bolt_test_SOURCES = tests/integration/bolt_test.cc \
+	tests/integration/server_process.h tests/integration/server_process.cc
+tests_integration_bolt_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_integration_bolt_test_LDADD = $(GJ_TEST_LIBS)
+EXTRA_tests_integration_bolt_test_DEPENDENCIES = tests/servers/bolt/bolt-refserver$(EXEEXT)
+endif

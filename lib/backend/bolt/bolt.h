@@ -1,0 +1,124 @@
+/*
+ * The Bolt backend (Neo4j 4.4 and 5.0..5.8) — internal to lib/backend/bolt.
+ *
+ *   bolt_socket.c   TCP connect with a deadline, optional TLS (OpenSSL), reads
+ *                   and writes that wait in poll() on the socket and on the
+ *                   connection's wake eventfd (interrupt)
+ *   bolt_session.c  handshake (manifest v1 + ranges), HELLO / LOGON, message
+ *                   read/write helpers, ping, close, the vtable
+ *   bolt_exec.c     execute (RUN + PULL, streaming, FAILURE -> RESET), interrupt
+ *
+ * A connection is used by one thread at a time (the worker running a job),
+ * except interrupt(), which may come from any thread: it only sets an atomic
+ * flag and writes to an eventfd; the executing thread sends RESET itself.
+ */
+#ifndef GJ_BACKEND_BOLT_H
+#define GJ_BACKEND_BOLT_H
+
+#include "backend/backend.h"
+#include "codec/bolt_msg.h"
+
+#include <stdatomic.h>
+
+#define GJ_BOLT_DEFAULT_PORT 7687
+#define GJ_BOLT_DEFAULT_FETCH 1000
+#define GJ_BOLT_RECV_BUF 65536u
+#define GJ_BOLT_MAX_PENDING 16u   /* requests in flight on one connection */
+
+typedef struct ssl_st gj_bolt_ssl;
+typedef struct ssl_ctx_st gj_bolt_ssl_ctx;
+
+struct gj_conn {
+    int fd;
+    int wake_fd;                     /* eventfd written by interrupt() */
+    gj_bolt_ssl_ctx *ssl_ctx;
+    gj_bolt_ssl *ssl;
+    char endpoint[300];              /* "host:port" for messages */
+    const gj_logger *log;            /* borrowed from the pool (lives longer) */
+
+    gj_ps_config ps;                 /* negotiated version */
+    char *server_agent;              /* HELLO SUCCESS "server" */
+    char *connection_id;
+    int64_t recv_timeout_hint_ms;    /* hints.connection.recv_timeout_seconds, 0 = none */
+    size_t max_message_size;
+    char *database;                  /* the target's database, or NULL */
+
+    /* Receive side. */
+    uint8_t *rbuf;
+    size_t rpos, rlen;
+    gj_dechunker dechunker;
+    /* Send side. */
+    gj_ps_buf wbuf;
+
+    /* Requests written whose summary (SUCCESS / FAILURE / IGNORED) has not
+     * been read yet, oldest first. */
+    uint8_t pending[GJ_BOLT_MAX_PENDING];
+    unsigned n_pending;
+
+    atomic_bool interrupted;         /* recorded by interrupt(), consumed by execute() */
+    bool broken;                     /* I/O or protocol failure: not reusable */
+};
+
+extern const gj_backend gj_bolt_backend;
+
+/* ---- bolt_socket.c ---- */
+
+/* TCP (+ TLS when ts->tls) to ep before deadline_ms; fills c->fd / c->ssl. */
+int gj__bolt_sock_open(gj_conn *c, const gj_endpoint *ep, const gj_target_settings *ts,
+                       int64_t deadline_ms, gj_error *err);
+void gj__bolt_sock_close(gj_conn *c);
+
+/* Write all of data before deadline_ms (INT64_MAX = none).  With
+ * interruptible, returns GJ_ECANCELLED as soon as the wake fd fires (part
+ * of the data may then have been written: the caller must treat the
+ * connection as broken unless it finishes the write).  Errors mark the
+ * connection broken and name the endpoint. */
+int gj__bolt_sock_write(gj_conn *c, const uint8_t *data, size_t len, int64_t deadline_ms,
+                        bool interruptible, gj_error *err);
+
+/* Read at least one byte into buf (up to cap) before deadline_ms; *got the
+ * count.  GJ_ECANCELLED when interruptible and the wake fd fired first
+ * (nothing read), GJ_ETIMEDOUT, GJ_EIO (closed: "closed by the server"). */
+int gj__bolt_sock_read(gj_conn *c, uint8_t *buf, size_t cap, size_t *got, int64_t deadline_ms,
+                       bool interruptible, gj_error *err);
+
+/* Empty the wake eventfd. */
+void gj__bolt_wake_drain(gj_conn *c);
+
+/* ---- bolt_session.c ---- */
+
+/* Send what is in c->wbuf (then empty it). */
+int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err);
+
+/* Read the next message (NOOPs skipped) before deadline_ms.  GJ_ECANCELLED
+ * when interruptible and an interrupt woke the wait (nothing consumed). */
+int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, bool interruptible,
+                      gj_error *err);
+
+/* Queue a request's tag as pending (GJ_EPROTOCOL when too many). */
+int gj__bolt_push_pending(gj_conn *c, uint8_t tag, gj_error *err);
+/* Pop the oldest pending request's tag (0 when none). */
+uint8_t gj__bolt_pop_pending(gj_conn *c);
+
+/* A FAILURE's metadata into err with `code` (GJ_ESERVER, GJ_EAUTH), naming
+ * the endpoint. */
+int gj__bolt_failure(gj_conn *c, const gj_value *meta, int code, gj_error *err);
+
+/* Mark broken and prefix err with the endpoint; returns err's code. */
+int gj__bolt_broken(gj_conn *c, int rc, gj_error *err);
+
+/* Deadline for the next response: now + timeout_ms, bounded by the server's
+ * recv timeout hint; INT64_MAX when neither is set. */
+int64_t gj__bolt_response_deadline(const gj_conn *c, int64_t timeout_ms);
+
+/* ---- bolt_exec.c ---- */
+int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
+void gj__bolt_interrupt(gj_conn *c);
+bool gj__bolt_usable(gj_conn *c);
+
+/* RESET and read every outstanding summary up to RESET's SUCCESS (used by
+ * execute after a FAILURE / cancel / stop, and by ping).  0 when the
+ * connection is back to READY. */
+int gj__bolt_reset(gj_conn *c, int64_t deadline_ms, gj_error *err);
+
+#endif

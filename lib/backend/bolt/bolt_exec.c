@@ -1,0 +1,414 @@
+/*
+ * Bolt execute: RUN + PULL pipelined, records streamed into the sink, PULL
+ * again while has_more; FAILURE, a stopping row callback and an interrupt
+ * all end with RESET so the connection stays usable.
+ *
+ * Request options (gj_request_set_option):
+ *   fetch_size   int > 0 or -1 (all): records per PULL (default 1000)
+ *   mode         "r"/"read" or "w"/"write" (default write)
+ *   bookmarks    a string or a list of strings
+ *   tx_timeout   int, milliseconds
+ *   tx_metadata  map
+ *   imp_user     string: impersonate this user (4.4+)
+ */
+#include "backend/bolt/bolt.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How long to wait for RESET's answer when no response timeout is set. */
+#define RESET_WAIT_MS 30000
+
+typedef struct exec_state {
+    gj_conn *c;
+    gj_sink *sink;
+    gj_error *err;
+    int64_t timeout_ms;
+    int64_t fetch;
+    bool reset_sent;
+    bool cancelled;
+    bool stopped;      /* the row callback asked to stop */
+    bool failed;       /* err holds the server's FAILURE (or a sink error) */
+    int fail_code;
+} exec_state;
+
+void gj__bolt_interrupt(gj_conn *c)
+{
+    atomic_store(&c->interrupted, true);
+    uint64_t one = 1;
+    if (c->wake_fd >= 0 && write(c->wake_fd, &one, sizeof one) < 0) {
+        /* the counter is already non-zero: the wait wakes anyway */
+    }
+}
+
+bool gj__bolt_usable(gj_conn *c)
+{
+    return !c->broken && c->n_pending == 0 && !atomic_load(&c->interrupted);
+}
+
+static bool consume_interrupt(gj_conn *c)
+{
+    if (!atomic_exchange(&c->interrupted, false))
+        return false;
+    gj__bolt_wake_drain(c);
+    return true;
+}
+
+static int64_t drain_deadline(const gj_conn *c, int64_t timeout_ms)
+{
+    int64_t dl = gj__bolt_response_deadline(c, timeout_ms);
+    return dl == INT64_MAX ? gj__now_ms() + RESET_WAIT_MS : dl;
+}
+
+static int send_reset(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    int rc = gj__bolt_write_empty(&c->wbuf, GJ_BOLT_RESET, err);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_RESET, err);
+    if (!rc)
+        rc = gj__bolt_flush(c, deadline_ms, err);
+    if (rc)
+        c->broken = true;
+    return rc;
+}
+
+int gj__bolt_reset(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    if (c->broken)
+        return gj__error_set(err, GJ_EIO, "bolt %s: connection is broken", c->endpoint);
+    int rc = send_reset(c, deadline_ms, err);
+    while (!rc && c->n_pending) {
+        gj_bolt_msg m;
+        rc = gj__bolt_read_msg(c, &m, deadline_ms, false, err);
+        if (rc)
+            break;
+        if (m.tag != GJ_BOLT_RECORD) {
+            uint8_t tag = gj__bolt_pop_pending(c);
+            if (tag == GJ_BOLT_RESET && m.tag != GJ_BOLT_SUCCESS) {
+                c->broken = true;
+                rc = gj__error_set(err, GJ_EPROTOCOL, "bolt %s: RESET answered with %s", c->endpoint,
+                                   gj__bolt_msg_name(m.tag, GJ_BOLT_RESPONSE));
+            }
+        }
+        gj__bolt_msg_clear(&m);
+    }
+    return rc;
+}
+
+/* ---- RUN's extra ---------------------------------------------------------------- */
+
+static int opt_error(gj_conn *c, gj_error *err, const char *key, const char *want)
+{
+    return gj__error_set(err, GJ_EINVAL, "bolt %s: option '%s' must be %s", c->endpoint, key, want);
+}
+
+/* Build RUN's extra map from the request; *fetch gets PULL's n. */
+static int build_extra(gj_conn *c, const gj_request *req, gj_value **out, int64_t *fetch, gj_error *err)
+{
+    gj_value *extra = NULL;
+    if (gj_value_new_map(&extra, 6))
+        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+    int rc = 0;
+    *fetch = GJ_BOLT_DEFAULT_FETCH;
+    const gj_value *opts = gj_request_options(req);
+    for (size_t i = 0; !rc && i < gj_value_size(opts); i++) {
+        const char *key = NULL;
+        gj_value_string_get(gj_value_map_key_at(opts, i), &key, NULL);
+        const gj_value *v = gj_value_map_value_at(opts, i);
+        gj_type t = gj_value_type(v);
+        if (!key) {
+            rc = gj__error_set(err, GJ_EINVAL, "bolt %s: option names must be strings", c->endpoint);
+        } else if (strcmp(key, "fetch_size") == 0) {
+            int64_t n = 0;
+            if (gj_value_int_get(v, &n) || !(n > 0 || n == -1))
+                rc = opt_error(c, err, key, "a positive integer or -1 (all)");
+            *fetch = n;
+        } else if (strcmp(key, "mode") == 0) {
+            const char *m = NULL;
+            size_t len = 0;
+            gj_value_string_get(v, &m, &len);
+            if (m && (strcmp(m, "r") == 0 || strcmp(m, "read") == 0))
+                rc = gj_value_map_put_str(extra, "mode", gj_value_string("r"));
+            else if (!m || !(strcmp(m, "w") == 0 || strcmp(m, "write") == 0))
+                rc = opt_error(c, err, key, "\"r\" (read) or \"w\" (write)");
+        } else if (strcmp(key, "bookmarks") == 0) {
+            bool ok = t == GJ_TSTRING || t == GJ_TLIST;
+            for (size_t k = 0; ok && t == GJ_TLIST && k < gj_value_size(v); k++)
+                ok = gj_value_type(gj_value_list_at(v, k)) == GJ_TSTRING;
+            if (!ok) {
+                rc = opt_error(c, err, key, "a string or a list of strings");
+            } else if (t == GJ_TSTRING) {
+                gj_value *l = NULL;
+                rc = gj_value_new_list(&l, 1);
+                if (!rc)
+                    rc = gj_value_list_append(l, gj_value_ref(v));
+                if (!rc)
+                    rc = gj_value_map_put_str(extra, "bookmarks", l);
+                else
+                    gj_value_unref(l);
+            } else if (gj_value_size(v)) {
+                rc = gj_value_map_put_str(extra, "bookmarks", gj_value_ref(v));
+            }
+        } else if (strcmp(key, "tx_timeout") == 0) {
+            int64_t ms = 0;
+            if (gj_value_int_get(v, &ms) || ms < 0)
+                rc = opt_error(c, err, key, "a non-negative integer (milliseconds)");
+            else
+                rc = gj_value_map_put_str(extra, "tx_timeout", gj_value_ref(v));
+        } else if (strcmp(key, "tx_metadata") == 0) {
+            if (t != GJ_TMAP)
+                rc = opt_error(c, err, key, "a map");
+            else if (gj_value_size(v))
+                rc = gj_value_map_put_str(extra, "tx_metadata", gj_value_ref(v));
+        } else if (strcmp(key, "imp_user") == 0) {
+            if (t != GJ_TSTRING)
+                rc = opt_error(c, err, key, "a string");
+            else
+                rc = gj_value_map_put_str(extra, "imp_user", gj_value_ref(v));
+        } else {
+            rc = gj__error_set(err, GJ_EINVAL,
+                               "bolt %s: unknown option '%s' (known: fetch_size, mode, bookmarks, "
+                               "tx_timeout, tx_metadata, imp_user)", c->endpoint, key);
+        }
+        if (rc == GJ_ENOMEM)
+            rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+    }
+    const char *db = gj_request_database(req);
+    if (!db)
+        db = c->database;
+    if (!rc && db && *db) {
+        rc = gj_value_map_put_str(extra, "db", gj_value_string(db));
+        if (rc)
+            rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+    }
+    if (rc) {
+        gj_value_unref(extra);
+        return rc;
+    }
+    *out = extra;
+    return 0;
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+static void sink_fail(exec_state *st, int rc)
+{
+    if (st->failed || st->stopped || st->cancelled)
+        return;
+    st->failed = true;
+    st->fail_code = gj__error_set(st->err, rc, "bolt %s: cannot keep the result: %s", st->c->endpoint,
+                                  gj_strerror(rc));
+}
+
+/* Begin the cleanup: RESET (once). */
+static int begin_reset(exec_state *st)
+{
+    if (st->reset_sent)
+        return 0;
+    st->reset_sent = true;
+    gj_error *tmp = gj_error_new();
+    int rc = send_reset(st->c, drain_deadline(st->c, st->timeout_ms), tmp);
+    if (rc)
+        gj__error_move(st->err, tmp);
+    gj_error_free(tmp);
+    return rc;
+}
+
+static int on_record(exec_state *st, gj_bolt_msg *m)
+{
+    if (st->stopped || st->cancelled || st->failed || st->reset_sent)
+        return 0;
+    gj_value *row = m->fields[0];
+    m->fields[0] = NULL;
+    int rc = gj__sink_row(st->sink, row);
+    if (rc == GJ_EABORTED) {
+        st->stopped = true;
+        return begin_reset(st);
+    }
+    if (rc) {
+        sink_fail(st, rc);
+        return begin_reset(st);
+    }
+    return 0;
+}
+
+static void forward_meta(exec_state *st, const gj_value *meta, bool final)
+{
+    for (size_t i = 0; i < gj_value_size(meta); i++) {
+        const char *key = NULL;
+        gj_value_string_get(gj_value_map_key_at(meta, i), &key, NULL);
+        if (!key || strcmp(key, "has_more") == 0 || strcmp(key, "qid") == 0 || strcmp(key, "fields") == 0)
+            continue;
+        if (!final && strcmp(key, "t_first") != 0)
+            continue;
+        int rc = gj__sink_meta(st->sink, key, gj_value_ref(gj_value_map_value_at(meta, i)));
+        if (rc)
+            sink_fail(st, rc);
+    }
+}
+
+static int on_success(exec_state *st, uint8_t tag, gj_bolt_msg *m)
+{
+    gj_conn *c = st->c;
+    const gj_value *meta = m->fields[0];
+    if (tag == GJ_BOLT_RUN) {
+        gj_value *fields = (gj_value *)gj_value_map_get(meta, "fields");
+        if (fields && gj_value_type(fields) == GJ_TLIST && !st->cancelled) {
+            int rc = gj__sink_fields(st->sink, gj_value_ref(fields));
+            if (rc)
+                sink_fail(st, rc);
+        }
+        forward_meta(st, meta, false);
+        return 0;
+    }
+    if (tag != GJ_BOLT_PULL)
+        return 0;
+    bool has_more = false;
+    gj__bolt_meta_bool(meta, "has_more", &has_more);
+    if (has_more) {
+        if (st->reset_sent)
+            return 0;
+        gj_error *e = st->err;
+        int rc = gj__bolt_write_pull(&c->wbuf, GJ_BOLT_PULL, st->fetch, GJ_BOLT_ALL, e);
+        if (!rc)
+            rc = gj__bolt_push_pending(c, GJ_BOLT_PULL, e);
+        if (!rc)
+            rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), e);
+        if (rc)
+            c->broken = true;
+        return rc;
+    }
+    if (!st->cancelled && !st->stopped)
+        forward_meta(st, meta, true);
+    return 0;
+}
+
+static int read_responses(exec_state *st)
+{
+    gj_conn *c = st->c;
+    while (c->n_pending) {
+        gj_bolt_msg m;
+        int64_t dl = st->reset_sent ? drain_deadline(c, st->timeout_ms)
+                                    : gj__bolt_response_deadline(c, st->timeout_ms);
+        gj_error *e = (st->failed || st->stopped || st->cancelled) ? NULL : st->err;
+        gj_error *tmp = NULL;
+        if (!e)
+            e = tmp = gj_error_new();   /* keep the first error in st->err */
+        int rc = gj__bolt_read_msg(c, &m, dl, !st->reset_sent, e);
+        if (rc == GJ_ECANCELLED) {
+            gj_error_free(tmp);
+            if (consume_interrupt(c)) {
+                st->cancelled = true;
+                rc = begin_reset(st);
+                if (rc)
+                    return rc;
+            } else {
+                gj__bolt_wake_drain(c);
+            }
+            continue;
+        }
+        if (rc) {
+            if (tmp) {
+                gj__error_move(st->err, tmp);
+                gj_error_free(tmp);
+            }
+            c->broken = true;
+            return rc;
+        }
+        gj_error_free(tmp);
+        if (m.tag == GJ_BOLT_RECORD) {
+            uint8_t head = c->n_pending ? c->pending[0] : 0;
+            if (head != GJ_BOLT_PULL) {
+                gj__bolt_msg_clear(&m);
+                c->broken = true;
+                return gj__error_set(st->err, GJ_EPROTOCOL, "bolt %s: RECORD in answer to %s",
+                                     c->endpoint, head ? gj__bolt_msg_name(head, GJ_BOLT_REQUEST) : "nothing");
+            }
+            rc = on_record(st, &m);
+        } else {
+            uint8_t tag = gj__bolt_pop_pending(c);
+            if (m.tag == GJ_BOLT_SUCCESS) {
+                rc = on_success(st, tag, &m);
+            } else if (m.tag == GJ_BOLT_FAILURE) {
+                if (tag == GJ_BOLT_RESET) {
+                    c->broken = true;
+                    rc = gj__error_set(st->err, GJ_EPROTOCOL, "bolt %s: RESET failed", c->endpoint);
+                } else {
+                    if (!st->failed && !st->cancelled && !st->stopped) {
+                        st->failed = true;
+                        st->fail_code = gj__bolt_failure(c, m.fields[0], GJ_ESERVER, st->err);
+                    }
+                    rc = begin_reset(st);
+                }
+            } else if (m.tag == GJ_BOLT_IGNORED && tag == GJ_BOLT_RESET) {
+                c->broken = true;
+                rc = gj__error_set(st->err, GJ_EPROTOCOL, "bolt %s: RESET was IGNORED", c->endpoint);
+            }
+        }
+        gj__bolt_msg_clear(&m);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+{
+    if (consume_interrupt(c))
+        return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+    if (c->broken || c->n_pending)
+        return gj__error_set(err, GJ_EIO, "bolt %s: connection is not usable", c->endpoint);
+    const char *op = gj_request_op(req);
+    if (!op || strcmp(op, GJ_OP_QUERY) != 0)
+        return gj__error_set(err, GJ_EUNSUPPORTED, "bolt %s: operation '%s' is not supported (only \"query\")",
+                             c->endpoint, op ? op : "(null)");
+    const char *text = gj_request_text(req);
+    if (!text)
+        return gj__error_set(err, GJ_EINVAL, "bolt %s: a query needs text", c->endpoint);
+
+    exec_state st;
+    memset(&st, 0, sizeof st);
+    st.c = c;
+    st.sink = sink;
+    st.err = err;
+    st.timeout_ms = gj__sink_response_timeout(sink);
+
+    gj_value *extra = NULL;
+    int rc = build_extra(c, req, &extra, &st.fetch, err);
+    if (rc)
+        return rc;
+    rc = gj__bolt_write_run(&c->wbuf, &c->ps, text, strlen(text), gj_request_params(req), extra, err);
+    gj_value_unref(extra);
+    if (!rc)
+        rc = gj__bolt_write_pull(&c->wbuf, GJ_BOLT_PULL, st.fetch, GJ_BOLT_ALL, err);
+    if (rc) {
+        gj__ps_buf_reset(&c->wbuf);   /* nothing was sent: still usable */
+        return gj__error_prefix(err, "bolt %s", c->endpoint) ? rc : rc;
+    }
+    gj__bolt_push_pending(c, GJ_BOLT_RUN, NULL);
+    gj__bolt_push_pending(c, GJ_BOLT_PULL, NULL);
+    rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st.timeout_ms), err);
+    if (!rc)
+        rc = read_responses(&st);
+    if (rc) {
+        c->broken = true;
+        return rc;
+    }
+    /* An interrupt that came once everything was read: the connection is
+     * idle and READY, so the record is simply consumed. */
+    if (consume_interrupt(c))
+        st.cancelled = true;
+    if (st.cancelled)
+        return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+    if (st.stopped)
+        return gj__error_set(err, GJ_EABORTED, "bolt %s: the row callback asked to stop", c->endpoint);
+    if (st.failed)
+        return st.fail_code;
+    if (c->server_agent) {
+        gj_value *s = gj_value_string(c->server_agent);
+        if (!s || gj__sink_meta(sink, "server", s))
+            return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the result", c->endpoint);
+    }
+    return 0;
+}

@@ -1,0 +1,485 @@
+/*
+ * Bolt session: handshake (manifest v1 + ranges), HELLO / LOGON, message
+ * reading and writing, ping, close, and the backend's vtable.
+ */
+#include "backend/bolt/bolt.h"
+#include "codec/bolt_handshake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#define USER_AGENT "libgraphjob/" GJ_VERSION_STRING
+
+/* ---- messages ------------------------------------------------------------------ */
+
+int gj__bolt_broken(gj_conn *c, int rc, gj_error *err)
+{
+    c->broken = true;
+    return gj__error_prefix(err, "bolt %s", c->endpoint) ? rc : rc;
+}
+
+int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    int rc = gj__ps_buf_check(&c->wbuf, err);
+    if (rc) {
+        gj__ps_buf_reset(&c->wbuf);
+        return rc;
+    }
+    rc = gj__bolt_sock_write(c, c->wbuf.data, c->wbuf.len, deadline_ms, false, err);
+    gj__ps_buf_reset(&c->wbuf);
+    return rc;
+}
+
+int gj__bolt_push_pending(gj_conn *c, uint8_t tag, gj_error *err)
+{
+    if (c->n_pending >= GJ_BOLT_MAX_PENDING)
+        return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: too many requests in flight", c->endpoint);
+    c->pending[c->n_pending++] = tag;
+    return 0;
+}
+
+uint8_t gj__bolt_pop_pending(gj_conn *c)
+{
+    if (!c->n_pending)
+        return 0;
+    uint8_t tag = c->pending[0];
+    memmove(c->pending, c->pending + 1, --c->n_pending);
+    return tag;
+}
+
+int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, bool interruptible,
+                      gj_error *err)
+{
+    for (;;) {
+        if (c->rpos < c->rlen) {
+            size_t used = 0;
+            int r = gj__dechunk_feed(&c->dechunker, c->rbuf + c->rpos, c->rlen - c->rpos, &used, err);
+            c->rpos += used;
+            if (r < 0)
+                return gj__bolt_broken(c, r, err);
+            if (r == 1) {
+                const uint8_t *msg;
+                size_t len;
+                gj__dechunk_message(&c->dechunker, &msg, &len);
+                int rc = gj__bolt_msg_decode(m, msg, len, &c->ps, GJ_BOLT_RESPONSE, err);
+                if (rc)
+                    return gj__bolt_broken(c, rc, err);
+                return 0;
+            }
+            continue;
+        }
+        c->rpos = c->rlen = 0;
+        size_t got = 0;
+        int rc = gj__bolt_sock_read(c, c->rbuf, GJ_BOLT_RECV_BUF, &got, deadline_ms, interruptible, err);
+        if (rc)
+            return rc;
+        c->rlen = got;
+    }
+}
+
+int gj__bolt_failure(gj_conn *c, const gj_value *meta, int code, gj_error *err)
+{
+    const char *scode = NULL, *message = NULL, *gql = NULL;
+    if (gj__bolt_meta_string(meta, "neo4j_code", &scode, NULL) != 0)
+        gj__bolt_meta_string(meta, "code", &scode, NULL);
+    gj__bolt_meta_string(meta, "message", &message, NULL);
+    gj__bolt_meta_string(meta, "gql_status", &gql, NULL);
+    const gj_value *diag = gj_value_map_get(meta, "diagnostic_record");
+    gj__server_error se;
+    memset(&se, 0, sizeof se);
+    se.code = code;
+    se.backend = "bolt";
+    se.server_code = scode;
+    se.gql_status = gql;
+    se.message = message ? message : "the server reported a failure without a message";
+    se.extra = (diag && gj_value_type(diag) == GJ_TMAP) ? gj_value_ref(diag) : NULL;
+    int rc = gj__error_set_server(err, &se);
+    gj__error_prefix(err, "bolt %s", c->endpoint);
+    return rc;
+}
+
+int64_t gj__bolt_response_deadline(const gj_conn *c, int64_t timeout_ms)
+{
+    int64_t t = timeout_ms > 0 ? timeout_ms : 0;
+    if (c->recv_timeout_hint_ms > 0 && (t == 0 || c->recv_timeout_hint_ms < t))
+        t = c->recv_timeout_hint_ms;
+    return t > 0 ? gj__now_ms() + t : INT64_MAX;
+}
+
+/* ---- handshake ----------------------------------------------------------------- */
+
+static bool version_offered(unsigned major, unsigned minor)
+{
+    return (major == 5 && minor <= 8) || (major == 4 && minor == 4);
+}
+
+/* Read exactly n bytes (handshake only: the dechunker is not involved). */
+static int read_exact(gj_conn *c, uint8_t *out, size_t n, int64_t deadline_ms, gj_error *err)
+{
+    size_t have = 0;
+    while (have < n) {
+        size_t got = 0;
+        int rc = gj__bolt_sock_read(c, out + have, n - have, &got, deadline_ms, false, err);
+        if (rc)
+            return rc;
+        have += got;
+    }
+    return 0;
+}
+
+static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    const uint32_t proposals[4] = {
+        GJ_BOLT_MANIFEST_V1, gj__bolt_version_word(5, 8, 8), gj__bolt_version_word(4, 4, 0), 0
+    };
+    uint8_t hello[GJ_BOLT_HANDSHAKE_LEN];
+    gj__bolt_handshake_request(hello, proposals);
+    int rc = gj__bolt_sock_write(c, hello, sizeof hello, deadline_ms, false, err);
+    if (rc)
+        return rc;
+    uint8_t word[4];
+    rc = read_exact(c, word, 4, deadline_ms, err);
+    if (rc)
+        return gj__error_prefix(err, "during the Bolt handshake") ? rc : rc;
+    uint32_t w = ((uint32_t)word[0] << 24) | ((uint32_t)word[1] << 16) | ((uint32_t)word[2] << 8) | word[3];
+    if (w == GJ_BOLT_HTTP)
+        return gj__error_set(err, GJ_EPROTOCOL,
+                             "bolt %s: this is an HTTP port, not Bolt (Neo4j's Bolt port is usually 7687)",
+                             c->endpoint);
+    if (w == 0)
+        return gj__error_set(err, GJ_EUNSUPPORTED,
+                             "bolt %s: no common Bolt version (offered 5.8..5.0 and 4.4)", c->endpoint);
+    if (w == GJ_BOLT_MANIFEST_V1) {
+        uint8_t buf[512];
+        size_t have = 0, used = 0, n = 0;
+        uint32_t ranges[32];
+        uint64_t caps = 0;
+        for (;;) {
+            int r = gj__bolt_manifest_parse(buf, have, &used, ranges, 32, &n, &caps, err);
+            if (r < 0) {
+                gj__error_prefix(err, "bolt %s: bad Bolt manifest", c->endpoint);
+                return r;
+            }
+            if (r == 1)
+                break;
+            if (have == sizeof buf)
+                return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: Bolt manifest longer than %zu bytes",
+                                     c->endpoint, sizeof buf);
+            size_t got = 0;
+            rc = gj__bolt_sock_read(c, buf + have, 1, &got, deadline_ms, false, err);
+            if (rc)
+                return rc;
+            have += got;
+        }
+        if (used != have)
+            return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: unexpected bytes after the Bolt manifest",
+                                 c->endpoint);
+        /* The highest version in both the server's ranges and ours. */
+        unsigned best_major = 0, best_minor = 0;
+        for (size_t i = 0; i < n; i++) {
+            for (unsigned major = 4; major <= 5; major++)
+                for (unsigned minor = 0; minor <= 8; minor++) {
+                    if (!version_offered(major, minor) || !gj__bolt_proposal_covers(ranges[i], major, minor))
+                        continue;
+                    if (major > best_major || (major == best_major && minor > best_minor)) {
+                        best_major = major;
+                        best_minor = minor;
+                    }
+                }
+        }
+        if (!best_major)
+            return gj__error_set(err, GJ_EUNSUPPORTED,
+                                 "bolt %s: no common Bolt version (the server's manifest lists %zu ranges, "
+                                 "none in 5.8..5.0 or 4.4)", c->endpoint, n);
+        uint8_t choice[4 + GJ_VARINT_MAX];
+        size_t len = gj__bolt_manifest_choice(choice, best_major, best_minor, 0);
+        rc = gj__bolt_sock_write(c, choice, len, deadline_ms, false, err);
+        if (rc)
+            return rc;
+        c->ps.bolt_major = best_major;
+        c->ps.bolt_minor = best_minor;
+        return 0;
+    }
+    gj_bolt_version v = gj__bolt_version_of(w);
+    if ((w >> 16) != 0 || !version_offered(v.major, v.minor))
+        return gj__error_set(err, GJ_EPROTOCOL,
+                             "bolt %s: the server chose Bolt version word 0x%08x, which was not offered",
+                             c->endpoint, (unsigned)w);
+    c->ps.bolt_major = v.major;
+    c->ps.bolt_minor = v.minor;
+    return 0;
+}
+
+/* ---- HELLO / LOGON -------------------------------------------------------------- */
+
+static const char *target_option(const gj_target_settings *ts, const char *key)
+{
+    const gj_value *v = ts->options ? gj_value_map_get(ts->options, key) : NULL;
+    const char *s = NULL;
+    if (v && gj_value_string_get(v, &s, NULL) == 0)
+        return s;
+    return NULL;
+}
+
+/* Put scheme / principal / credentials into map. */
+static int put_auth(gj_value *map, const gj_target_settings *ts, gj_error *err, const char *endpoint)
+{
+    const char *scheme = target_option(ts, "auth_scheme");
+    if (!scheme)
+        scheme = ts->username ? "basic" : ts->password ? "bearer" : "none";
+    int rc = 0;
+    if (strcmp(scheme, "none") == 0) {
+        rc |= gj_value_map_put_str(map, "scheme", gj_value_string("none"));
+    } else if (strcmp(scheme, "basic") == 0) {
+        rc |= gj_value_map_put_str(map, "scheme", gj_value_string("basic"));
+        rc |= gj_value_map_put_str(map, "principal", gj_value_string(ts->username ? ts->username : ""));
+        rc |= gj_value_map_put_str(map, "credentials", gj_value_string(ts->password ? ts->password : ""));
+    } else if (strcmp(scheme, "bearer") == 0) {
+        rc |= gj_value_map_put_str(map, "scheme", gj_value_string("bearer"));
+        rc |= gj_value_map_put_str(map, "credentials", gj_value_string(ts->password ? ts->password : ""));
+    } else {
+        return gj__error_set(err, GJ_ECONFIG,
+                             "bolt %s: option auth_scheme '%s' is not one of none, basic, bearer", endpoint,
+                             scheme);
+    }
+    return rc ? gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", endpoint) : 0;
+}
+
+static gj_value *bolt_agent(void)
+{
+    gj_value *m = NULL;
+    if (gj_value_new_map(&m, 4))
+        return NULL;
+    struct utsname u;
+    char platform[200] = "unknown";
+    if (uname(&u) == 0)
+        snprintf(platform, sizeof platform, "%s %s; %s", u.sysname, u.release, u.machine);
+    int rc = gj_value_map_put_str(m, "product", gj_value_string(USER_AGENT));
+    rc |= gj_value_map_put_str(m, "platform", gj_value_string(platform));
+    rc |= gj_value_map_put_str(m, "language", gj_value_string("C/11"));
+    if (rc) {
+        gj_value_unref(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Send one message with a map field and read its summary: SUCCESS gives
+ * *meta (a new reference), FAILURE gives auth_code. */
+static int roundtrip_map(gj_conn *c, uint8_t tag, const gj_value *map, int fail_code, gj_value **meta,
+                         int64_t deadline_ms, gj_error *err)
+{
+    int rc = gj__bolt_write_map(&c->wbuf, &c->ps, tag, map, err);
+    if (rc)
+        return rc;
+    rc = gj__bolt_flush(c, deadline_ms, err);
+    if (rc)
+        return rc;
+    gj_bolt_msg m;
+    for (;;) {
+        rc = gj__bolt_read_msg(c, &m, deadline_ms, false, err);
+        if (rc)
+            return rc;
+        if (m.tag != GJ_BOLT_RECORD)
+            break;
+        gj__bolt_msg_clear(&m);
+    }
+    if (m.tag == GJ_BOLT_SUCCESS) {
+        *meta = m.fields[0];
+        m.fields[0] = NULL;
+        gj__bolt_msg_clear(&m);
+        return 0;
+    }
+    if (m.tag == GJ_BOLT_FAILURE) {
+        c->broken = true;   /* a failed HELLO / LOGON: the server closes */
+        const char *scode = NULL;
+        if (gj__bolt_meta_string(m.fields[0], "neo4j_code", &scode, NULL) != 0)
+            gj__bolt_meta_string(m.fields[0], "code", &scode, NULL);
+        if (scode && strstr(scode, ".Security."))
+            fail_code = GJ_EAUTH;
+        rc = gj__bolt_failure(c, m.fields[0], fail_code, err);
+        gj__bolt_msg_clear(&m);
+        return rc;
+    }
+    gj__bolt_msg_clear(&m);
+    return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: unexpected %s in answer to %s", c->endpoint,
+                         gj__bolt_msg_name(m.tag, GJ_BOLT_RESPONSE), gj__bolt_msg_name(tag, GJ_BOLT_REQUEST));
+}
+
+static int hello(gj_conn *c, const gj_target_settings *ts, int64_t deadline_ms, gj_error *err)
+{
+    bool logon = gj__bolt_version_at_least(&c->ps, 5, 1);
+    gj_value *extra = NULL;
+    if (gj_value_new_map(&extra, 8))
+        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", c->endpoint);
+    int rc = gj_value_map_put_str(extra, "user_agent", gj_value_string(USER_AGENT));
+    if (gj__bolt_version_at_least(&c->ps, 5, 3)) {
+        gj_value *agent = bolt_agent();
+        rc |= agent ? gj_value_map_put_str(extra, "bolt_agent", agent) : GJ_ENOMEM;
+    }
+    if (c->ps.bolt_major == 4) {
+        gj_value *patches = NULL;
+        rc |= gj_value_new_list(&patches, 1);
+        if (patches) {
+            rc |= gj_value_list_append(patches, gj_value_string("utc"));
+            rc |= gj_value_map_put_str(extra, "patch_bolt", patches);
+        }
+    }
+    if (rc) {
+        gj_value_unref(extra);
+        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", c->endpoint);
+    }
+    if (!logon && (rc = put_auth(extra, ts, err, c->endpoint)) != 0) {
+        gj_value_unref(extra);
+        return rc;
+    }
+    gj_value *meta = NULL;
+    rc = roundtrip_map(c, GJ_BOLT_HELLO, extra, GJ_ESERVER, &meta, deadline_ms, err);
+    gj_value_unref(extra);   /* holds the credentials: dropped at once */
+    if (rc)
+        return rc;
+    const char *s;
+    size_t len;
+    if (gj__bolt_meta_string(meta, "server", &s, &len) == 0)
+        c->server_agent = gj__strndup(s, len);
+    if (gj__bolt_meta_string(meta, "connection_id", &s, &len) == 0)
+        c->connection_id = gj__strndup(s, len);
+    const gj_value *hints = gj_value_map_get(meta, "hints");
+    int64_t secs = 0;
+    if (hints && gj_value_type(hints) == GJ_TMAP &&
+        gj__bolt_meta_int(hints, "connection.recv_timeout_seconds", &secs) == 0 && secs > 0 &&
+        secs < INT64_C(1) << 40)
+        c->recv_timeout_hint_ms = secs * 1000;
+    const gj_value *patches = gj_value_map_get(meta, "patch_bolt");
+    if (c->ps.bolt_major == 4 && patches && gj_value_type(patches) == GJ_TLIST) {
+        for (size_t i = 0; i < gj_value_size(patches); i++) {
+            const char *p;
+            size_t plen;
+            if (gj_value_string_get(gj_value_list_at(patches, i), &p, &plen) == 0 && plen == 3 &&
+                memcmp(p, "utc", 3) == 0)
+                c->ps.utc_patch = true;
+        }
+    }
+    gj_value_unref(meta);
+    if (!logon)
+        return 0;
+
+    gj_value *auth = NULL;
+    if (gj_value_new_map(&auth, 3))
+        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for LOGON", c->endpoint);
+    rc = put_auth(auth, ts, err, c->endpoint);
+    if (!rc)
+        rc = roundtrip_map(c, GJ_BOLT_LOGON, auth, GJ_EAUTH, &meta, deadline_ms, err);
+    gj_value_unref(auth);
+    if (!rc)
+        gj_value_unref(meta);
+    return rc;
+}
+
+/* ---- vtable ------------------------------------------------------------------- */
+
+static void bolt_free(gj_conn *c)
+{
+    gj__bolt_sock_close(c);
+    gj__dechunk_free(&c->dechunker);
+    gj__ps_buf_free(&c->wbuf);
+    free(c->rbuf);
+    free(c->server_agent);
+    free(c->connection_id);
+    free(c->database);
+    free(c);
+}
+
+static int bolt_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
+                        const gj_logger *log, int64_t deadline_ms, gj_error *err)
+{
+    *out = NULL;
+    const char *scheme = ts->scheme ? ts->scheme : "bolt";
+    if (strncmp(scheme, "neo4j", 5) == 0)
+        return gj__error_set(err, GJ_EUNSUPPORTED,
+                             "bolt %s:%d: %s:// routing is not supported yet; use bolt://, bolt+s:// or "
+                             "bolt+ssc:// to connect directly", ep->host, ep->port, scheme);
+    gj_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
+    c->fd = -1;
+    c->wake_fd = -1;
+    c->log = log;
+    atomic_init(&c->interrupted, false);
+    if (strchr(ep->host, ':'))
+        snprintf(c->endpoint, sizeof c->endpoint, "[%s]:%d", ep->host, ep->port);
+    else
+        snprintf(c->endpoint, sizeof c->endpoint, "%s:%d", ep->host, ep->port);
+    c->max_message_size = ts->max_message_size ? ts->max_message_size : (size_t)64 << 20;
+    gj__dechunk_init(&c->dechunker, c->max_message_size);
+    gj__ps_buf_init(&c->wbuf, c->max_message_size + gj__chunk_overhead(c->max_message_size) + 64);
+    c->rbuf = malloc(GJ_BOLT_RECV_BUF);
+    c->ps.bolt_major = 5;
+    if (ts->database && !(c->database = gj__strdup(ts->database))) {
+        bolt_free(c);
+        return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
+    }
+    if (!c->rbuf) {
+        bolt_free(c);
+        return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
+    }
+    int rc = gj__bolt_sock_open(c, ep, ts, deadline_ms, err);
+    if (!rc)
+        rc = handshake(c, deadline_ms, err);
+    if (!rc)
+        rc = hello(c, ts, deadline_ms, err);
+    if (rc) {
+        bolt_free(c);
+        return rc;
+    }
+    gj__log(log, GJ_LOG_DEBUG, "bolt %s: connected, Bolt %u.%u, server %s, connection %s", c->endpoint,
+            c->ps.bolt_major, c->ps.bolt_minor, c->server_agent ? c->server_agent : "?",
+            c->connection_id ? c->connection_id : "?");
+    *out = c;
+    return 0;
+}
+
+static int bolt_ping(gj_conn *c, int64_t deadline_ms)
+{
+    if (c->broken)
+        return GJ_EIO;
+    gj_error *err = gj_error_new();
+    int rc = gj__bolt_reset(c, deadline_ms, err);
+    if (rc && GJ__LOG_ON(c->log, GJ_LOG_DEBUG))
+        gj__log(c->log, GJ_LOG_DEBUG, "bolt %s: liveness check failed: %s", c->endpoint,
+                err ? gj_error_message(err) : gj_strerror(rc));
+    gj_error_free(err);
+    return rc;
+}
+
+static void bolt_close(gj_conn *c)
+{
+    if (!c)
+        return;
+    if (!c->broken && c->fd >= 0) {
+        gj_error *err = gj_error_new();
+        if (gj__bolt_write_empty(&c->wbuf, GJ_BOLT_GOODBYE, err) == 0)
+            gj__bolt_flush(c, gj__now_ms() + 1000, err);
+        gj_error_free(err);
+    }
+    bolt_free(c);
+}
+
+static const char *const bolt_schemes[] = {
+    "bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc", NULL
+};
+
+const gj_backend gj_bolt_backend = {
+    .name = "bolt",
+    .schemes = bolt_schemes,
+    .default_port = GJ_BOLT_DEFAULT_PORT,
+    .connect = bolt_connect,
+    .execute = gj__bolt_execute,
+    .interrupt = gj__bolt_interrupt,
+    .usable = gj__bolt_usable,
+    .ping = bolt_ping,
+    .close = bolt_close,
+    .max_inflight = 1,
+};

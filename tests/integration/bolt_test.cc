@@ -1,0 +1,689 @@
+// The Bolt backend through the public API against bolt-refserver.
+#include <graphjob.h>
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server_process.h"
+
+using gjtest::ServerProcess;
+
+namespace {
+
+std::string server_path() { return gjtest::build_path("tests/servers/bolt/bolt-refserver"); }
+
+std::vector<std::string> args_with(std::vector<std::string> extra)
+{
+    std::vector<std::string> a = { "--port", "0", "--verbose" };
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+}
+
+struct Err {
+    gj_error *e = gj_error_new();
+    ~Err() { gj_error_free(e); }
+    const char *msg() const { return gj_error_message(e); }
+};
+
+// A client on one worker with at most one connection, so consecutive jobs
+// share the pooled connection when it is reusable.
+gj_client *make_client(const std::string &url, const std::vector<std::pair<std::string, std::string>> &settings = {},
+                       int workers = 1)
+{
+    Err err;
+    gj_config *cfg = nullptr;
+    if (gj_config_from_url(&cfg, url.c_str(), err.e) != 0) {
+        ADD_FAILURE() << "config: " << err.msg();
+        return nullptr;
+    }
+    EXPECT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", workers, err.e)) << err.msg();
+    EXPECT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", 1, err.e)) << err.msg();
+    for (const auto &kv : settings)
+        EXPECT_EQ(0, gj_config_set_string(cfg, "default", kv.first.c_str(), kv.second.c_str(), err.e))
+            << kv.first << ": " << err.msg();
+    gj_client *c = nullptr;
+    int rc = gj_client_new(&c, cfg, err.e);
+    gj_config_free(cfg);
+    if (rc != 0) {
+        ADD_FAILURE() << "client: " << err.msg();
+        return nullptr;
+    }
+    return c;
+}
+
+std::string url_for(const ServerProcess &s, const std::string &scheme = "bolt",
+                     const std::string &userinfo = "neo4j:password", const std::string &host = "127.0.0.1")
+{
+    return scheme + "://" + userinfo + "@" + host + ":" + std::to_string(s.port());
+}
+
+// Run a request; returns the code, *res the result on success.
+int run(gj_client *c, gj_request *req, gj_result **res, Err &err, int64_t timeout_ms = 30000)
+{
+    *res = nullptr;
+    int rc = gj_client_execute(c, req, timeout_ms, res, err.e);
+    gj_request_unref(req);
+    return rc;
+}
+
+gj_request *query(const char *text)
+{
+    gj_request *r = nullptr;
+    EXPECT_EQ(0, gj_request_new_query(&r, text));
+    return r;
+}
+
+int64_t int_at(const gj_value *row, size_t i)
+{
+    int64_t v = -999;
+    EXPECT_EQ(0, gj_value_int_get(gj_value_list_at(row, i), &v));
+    return v;
+}
+
+std::string str_of(const gj_value *v)
+{
+    const char *s = nullptr;
+    size_t len = 0;
+    if (gj_value_string_get(v, &s, &len) != 0)
+        return "<not a string>";
+    return std::string(s, len);
+}
+
+class BoltTest : public ::testing::Test {
+protected:
+    void start(std::vector<std::string> extra = {}, int ports = 1)
+    {
+        server.reset(new ServerProcess(server_path(), args_with(extra), ports));
+        ASSERT_TRUE(server->ok()) << server->error();
+    }
+    void TearDown() override
+    {
+        if (client)
+            gj_client_free(client);
+        client = nullptr;
+    }
+    std::unique_ptr<ServerProcess> server;
+    gj_client *client = nullptr;
+};
+
+TEST_F(BoltTest, ReturnsLiterals)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS a, 'x' AS b, 2.5 AS c, true AS d, null AS e, [1, 2] AS f"), &res,
+                     err))
+        << err.msg();
+    const gj_value *fields = gj_result_fields(res);
+    ASSERT_EQ(6u, gj_value_size(fields));
+    EXPECT_EQ("a", str_of(gj_value_list_at(fields, 0)));
+    EXPECT_EQ("f", str_of(gj_value_list_at(fields, 5)));
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    const gj_value *row = gj_result_row(res, 0);
+    EXPECT_EQ(1, int_at(row, 0));
+    EXPECT_EQ("x", str_of(gj_value_list_at(row, 1)));
+    double d = 0;
+    EXPECT_EQ(0, gj_value_float_get(gj_value_list_at(row, 2), &d));
+    EXPECT_EQ(2.5, d);
+    bool b = false;
+    EXPECT_EQ(0, gj_value_bool_get(gj_value_list_at(row, 3), &b));
+    EXPECT_TRUE(b);
+    EXPECT_EQ(GJ_TNULL, gj_value_type(gj_value_list_at(row, 4)));
+    EXPECT_EQ(2u, gj_value_size(gj_value_list_at(row, 5)));
+    const gj_value *meta = gj_result_meta(res);
+    ASSERT_TRUE(meta);
+    EXPECT_TRUE(gj_value_map_get(meta, "type")) << "query type in the metadata";
+    EXPECT_EQ("Neo4j/5.26.0", str_of(gj_value_map_get(meta, "server")));
+    gj_result_free(res);
+    // The user agent and the negotiated version, as the server saw them.
+    EXPECT_EQ(1u, server->count_in_log("HELLO from 'libgraphjob/")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log("(Bolt 5.8")) << server->log();
+}
+
+// Parameters of every type PackStream carries go out and come back equal.
+static std::vector<std::pair<std::string, gj_value *>> every_type()
+{
+    std::vector<std::pair<std::string, gj_value *>> v;
+    auto add = [&](const char *name, gj_value *x) {
+        EXPECT_TRUE(x) << name;
+        v.emplace_back(name, x);
+    };
+    gj_value *x;
+    add("n", gj_value_null());
+    add("t", gj_value_bool(true));
+    add("i0", gj_value_int(-16));
+    add("i1", gj_value_int(-17));
+    add("i2", gj_value_int(200));
+    add("i3", gj_value_int(INT64_C(1) << 40));
+    add("i4", gj_value_int(INT64_MIN));
+    add("f", gj_value_float(-1.25e300));
+    add("nan", gj_value_float(NAN));
+    add("s", gj_value_string("h\xc3\xa9llo \xe2\x9c\x93"));
+    std::string big(70000, 'z');
+    x = nullptr;
+    gj_value_new_string(&x, big.data(), big.size());
+    add("bigs", x);
+    const uint8_t bytes[] = { 0, 1, 2, 0xff };
+    x = nullptr;
+    gj_value_new_bytes(&x, bytes, sizeof bytes);
+    add("by", x);
+    gj_value *l = nullptr;
+    gj_value_new_list(&l, 3);
+    gj_value_list_append(l, gj_value_int(1));
+    gj_value_list_append(l, gj_value_string("two"));
+    gj_value_list_append(l, gj_value_null());
+    add("l", l);
+    gj_value *m = nullptr, *inner = nullptr;
+    gj_value_new_map(&m, 2);
+    gj_value_new_map(&inner, 1);
+    gj_value_map_put_str(inner, "deep", gj_value_float(0.5));
+    gj_value_map_put_str(m, "k", gj_value_string("v"));
+    gj_value_map_put_str(m, "inner", inner);
+    add("m", m);
+    x = nullptr; gj_value_new_date(&x, -719162); add("date", x);
+    x = nullptr; gj_value_new_time(&x, INT64_C(45296000000123), 3600); add("time", x);
+    x = nullptr; gj_value_new_local_time(&x, INT64_C(86399999999999)); add("ltime", x);
+    x = nullptr; gj_value_new_datetime(&x, 1700000000, 5, -18000, nullptr, GJ_DATETIME_HAS_OFFSET); add("dt", x);
+    x = nullptr; gj_value_new_datetime(&x, 1700000000, 0, 0, "Europe/Paris", 0); add("dtz", x);
+    x = nullptr; gj_value_new_local_datetime(&x, -1, 999999999); add("ldt", x);
+    x = nullptr; gj_value_new_duration(&x, 14, -3, 3600, 7); add("dur", x);
+    x = nullptr; gj_value_new_point(&x, 4326, 2, 1.5, -2.5, 0); add("p2", x);
+    x = nullptr; gj_value_new_point(&x, 9157, 3, 1, 2, 3); add("p3", x);
+    return v;
+}
+
+static void params_round_trip(gj_client *client)
+{
+    auto values = every_type();
+    std::string text = "RETURN ";
+    for (size_t i = 0; i < values.size(); i++)
+        text += (i ? ", $" : "$") + values[i].first + " AS " + values[i].first;
+    gj_request *req = query(text.c_str());
+    for (auto &kv : values)
+        ASSERT_EQ(0, gj_request_set_param(req, kv.first.c_str(), gj_value_ref(kv.second)));
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    const gj_value *row = gj_result_row(res, 0);
+    ASSERT_EQ(values.size(), gj_value_size(row));
+    for (size_t i = 0; i < values.size(); i++) {
+        EXPECT_TRUE(gj_value_equal(values[i].second, gj_value_list_at(row, i)))
+            << values[i].first << " came back as " << gj_type_name(gj_value_type(gj_value_list_at(row, i)));
+        gj_value_unref(values[i].second);
+    }
+    gj_result_free(res);
+}
+
+TEST_F(BoltTest, ParamsOfEveryTypeRoundTrip)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    params_round_trip(client);
+}
+
+TEST_F(BoltTest, Negotiates44WithUtcPatch)
+{
+    start({ "--versions", "4.4" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    params_round_trip(client);
+    EXPECT_EQ(1u, server->count_in_log("(Bolt 4.4")) << server->log();
+}
+
+TEST_F(BoltTest, Negotiates50WithoutManifestCredentialsInHello)
+{
+    start({ "--versions", "5.0", "--no-manifest" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    params_round_trip(client);
+    EXPECT_EQ(1u, server->count_in_log("(Bolt 5.0")) << server->log();
+}
+
+TEST_F(BoltTest, Negotiates54ThroughManifest)
+{
+    start({ "--versions", "5.4,5.2" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS one"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("(Bolt 5.4")) << server->log();
+}
+
+TEST_F(BoltTest, StreamsHundredThousandRowsInBatches)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("UNWIND range(1, 100000) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_option(req, "fetch_size", gj_value_int(999)));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    ASSERT_EQ(100000u, gj_result_row_count(res));
+    for (size_t i = 0; i < 100000; i += 9973)
+        ASSERT_EQ((int64_t)i + 1, int_at(gj_result_row(res, i), 0));
+    EXPECT_EQ(100000, int_at(gj_result_row(res, 99999), 0));
+    gj_result_free(res);
+    // 100000 / 999 batches: one PULL each, and nothing else went wrong.
+    EXPECT_EQ(1u, server->count_in_log("HELLO from"));
+}
+
+struct RowCount {
+    std::atomic<int64_t> rows{ 0 };
+    std::atomic<int64_t> sum{ 0 };
+    int64_t stop_after = -1;
+};
+
+int count_rows(const gj_value *row, void *payload)
+{
+    auto *rc = static_cast<RowCount *>(payload);
+    int64_t x = 0;
+    gj_value_int_get(gj_value_list_at(row, 0), &x);
+    rc->sum += x;
+    int64_t n = ++rc->rows;
+    return rc->stop_after >= 0 && n >= rc->stop_after ? 1 : 0;
+}
+
+TEST_F(BoltTest, RowCallbackStreamsAndStops)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    RowCount all;
+    gj_request *req = query("UNWIND range(1, 100000) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &all));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(100000, all.rows.load());
+    EXPECT_EQ(INT64_C(5000050000), all.sum.load());
+    if (res) {
+        EXPECT_EQ(0u, gj_result_row_count(res));
+    }
+    gj_result_free(res);
+
+    RowCount some;
+    some.stop_after = 10;
+    req = query("UNWIND range(1, 100000) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &some));
+    EXPECT_EQ(GJ_EABORTED, run(client, req, &res, err));
+    EXPECT_EQ(10, some.rows.load());
+    gj_result_free(res);
+
+    // The same connection goes on.
+    ASSERT_EQ(0, run(client, query("RETURN 7 AS x"), &res, err)) << err.msg();
+    EXPECT_EQ(7, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+}
+
+TEST_F(BoltTest, SyntaxErrorKeepsServerIdentityAndConnection)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_ESERVER, run(client, query("RETRUN 1"), &res, err));
+    EXPECT_STREQ("bolt", gj_error_backend(err.e));
+    EXPECT_STREQ("Neo.ClientError.Statement.SyntaxError", gj_error_server_code(err.e));
+    std::string msg = err.msg();
+    EXPECT_NE(std::string::npos, msg.find("127.0.0.1:" + std::to_string(server->port()))) << msg;
+    EXPECT_NE(std::string::npos, msg.find("RETRUN")) << msg;
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(0, run(client, query("RETURN 42 AS x"), &res, err)) << err.msg();
+        EXPECT_EQ(42, int_at(gj_result_row(res, 0), 0));
+        gj_result_free(res);
+    }
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+}
+
+TEST_F(BoltTest, GqlStatusOn57)
+{
+    start({ "--versions", "5.8" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_ESERVER, run(client, query("RETRUN 1"), &res, err));
+    EXPECT_STREQ("Neo.ClientError.Statement.SyntaxError", gj_error_server_code(err.e));
+    ASSERT_TRUE(gj_error_gql_status(err.e));
+    EXPECT_EQ(5u, strlen(gj_error_gql_status(err.e)));
+}
+
+TEST_F(BoltTest, WrongPasswordIsAuthError)
+{
+    start();
+    client = make_client(url_for(*server, "bolt", "neo4j:wrong"), { { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_EAUTH, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_STREQ("Neo.ClientError.Security.Unauthorized", gj_error_server_code(err.e));
+    std::string msg = err.msg();
+    EXPECT_NE(std::string::npos, msg.find(std::to_string(server->port()))) << msg;
+    EXPECT_EQ(std::string::npos, msg.find("wrong")) << "the password leaked: " << msg;
+}
+
+TEST_F(BoltTest, WrongPasswordOn50)
+{
+    start({ "--versions", "5.0" });
+    client = make_client(url_for(*server, "bolt", "neo4j:wrong"), { { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_EAUTH, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_STREQ("Neo.ClientError.Security.Unauthorized", gj_error_server_code(err.e));
+}
+
+TEST_F(BoltTest, CancelSlowQueryReusesConnection)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_request *req = query("CALL apoc.util.sleep(60000)");
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+    gj_request_unref(req);
+    auto t0 = std::chrono::steady_clock::now();
+    while (!gj_job_started(job) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(job, 10000, err.e)) << err.msg();
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_LT(took, std::chrono::seconds(10));
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    gj_job_unref(job);
+
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    EXPECT_EQ(1, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+}
+
+TEST_F(BoltTest, CancelDuringLongStream)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    RowCount rc;
+    gj_request *req = query("UNWIND range(1, 100000000) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &rc));
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+    gj_request_unref(req);
+    auto t0 = std::chrono::steady_clock::now();
+    while (rc.rows.load() < 5000 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10))
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(job, 10000, err.e)) << err.msg();
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    EXPECT_LT(rc.rows.load(), 100000000);
+    gj_job_unref(job);
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 2 AS x"), &res, err)) << err.msg();
+    EXPECT_EQ(2, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+}
+
+TEST_F(BoltTest, ServerClosingMidStreamIsIoErrorAndConnectionDropped)
+{
+    start({ "--fault", "close-mid-stream:after=500,count=1" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_EIO, run(client, query("UNWIND range(1, 100000) AS x RETURN x"), &res, err));
+    std::string msg = err.msg();
+    EXPECT_NE(std::string::npos, msg.find("127.0.0.1:" + std::to_string(server->port()))) << msg;
+    ASSERT_EQ(0, run(client, query("RETURN 3 AS x"), &res, err)) << err.msg();
+    EXPECT_EQ(3, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log("HELLO from")) << "a new connection after the broken one";
+}
+
+TEST_F(BoltTest, ServerKilledMidQueryIsIoError)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_request *req = query("CALL apoc.util.sleep(60000)");
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+    gj_request_unref(req);
+    auto t0 = std::chrono::steady_clock::now();
+    while (server->count_in_log("RUN CALL") == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    server->kill_now();
+    ASSERT_EQ(0, gj_job_wait(job, 10000, err.e)) << err.msg();
+    EXPECT_EQ(GJ_EIO, gj_job_result(job, nullptr, err.e)) << err.msg();
+    gj_job_unref(job);
+}
+
+TEST_F(BoltTest, ResponseTimeoutNamesServer)
+{
+    start({ "--fault", "stall:on=PULL,count=1" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_timeout(req, 300));
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(GJ_ETIMEDOUT, run(client, req, &res, err));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+    std::string msg = err.msg();
+    EXPECT_NE(std::string::npos, msg.find("127.0.0.1:" + std::to_string(server->port()))) << msg;
+    // The stalled connection was dropped; a new one works.
+    ASSERT_EQ(0, run(client, query("RETURN 4 AS x"), &res, err)) << err.msg();
+    EXPECT_EQ(4, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log("HELLO from"));
+}
+
+TEST_F(BoltTest, OptionsReachTheServer)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("RETURN 5 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+    ASSERT_EQ(0, gj_request_set_option(req, "tx_timeout", gj_value_int(5000)));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(5, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+
+    req = query("RETURN 5 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "no_such_option", gj_value_int(1)));
+    ASSERT_EQ(GJ_EINVAL, run(client, req, &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("no_such_option")) << err.msg();
+    req = query("RETURN 5 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("sideways")));
+    ASSERT_EQ(GJ_EINVAL, run(client, req, &res, err));
+    // Nothing was sent: the connection is still the first one.
+    ASSERT_EQ(0, run(client, query("RETURN 6 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from"));
+}
+
+TEST_F(BoltTest, NoCommonVersionAndRoutingUnsupported)
+{
+    start();
+    Err err;
+    gj_result *res;
+    client = make_client(url_for(*server, "neo4j"), { { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    ASSERT_EQ(GJ_EUNSUPPORTED, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("routing")) << err.msg();
+}
+
+// A listener that answers like an HTTP server.
+TEST(BoltHandshake, HttpPortIsNamed)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(lfd, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(0, bind(lfd, (sockaddr *)&sa, sizeof sa));
+    ASSERT_EQ(0, listen(lfd, 4));
+    socklen_t sl = sizeof sa;
+    ASSERT_EQ(0, getsockname(lfd, (sockaddr *)&sa, &sl));
+    int port = ntohs(sa.sin_port);
+    std::thread t([lfd] {
+        int fd = accept(lfd, nullptr, nullptr);
+        if (fd < 0)
+            return;
+        char buf[20];
+        size_t have = 0;
+        while (have < sizeof buf) {
+            ssize_t n = read(fd, buf + have, sizeof buf - have);
+            if (n <= 0)
+                break;
+            have += (size_t)n;
+        }
+        const char reply[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        if (write(fd, reply, sizeof reply - 1) < 0) {
+        }
+        close(fd);
+    });
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(port),
+                                     { { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    EXPECT_EQ(GJ_EPROTOCOL, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("HTTP port")) << err.msg();
+    gj_client_free(client);
+    t.join();
+    close(lfd);
+}
+
+// ---- TLS -------------------------------------------------------------------------
+
+class BoltTlsTest : public BoltTest {
+protected:
+    void SetUp() override
+    {
+        char tmpl[] = "/tmp/gj-bolt-tls-XXXXXX";
+        ASSERT_TRUE(mkdtemp(tmpl));
+        dir = tmpl;
+        std::string cmd =
+            "cd " + dir + " && "
+            "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=gj-test-ca "
+            ">/dev/null 2>&1 && "
+            "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost "
+            ">/dev/null 2>&1 && "
+            "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf && "
+            "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 "
+            "-extfile ext.cnf >/dev/null 2>&1 && "
+            "openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem -days 2 -subj /CN=other "
+            ">/dev/null 2>&1";
+        ASSERT_EQ(0, system(cmd.c_str())) << "openssl failed";
+        start({ "--tls-cert", dir + "/server.pem", "--tls-key", dir + "/server.key" });
+    }
+    void TearDown() override
+    {
+        BoltTest::TearDown();
+        std::string cmd = "rm -rf " + dir;
+        if (system(cmd.c_str()) != 0) {
+        }
+    }
+    std::string dir;
+};
+
+TEST_F(BoltTlsTest, VerifiedWithCaFile)
+{
+    for (const char *host : { "localhost", "127.0.0.1" }) {
+        client = make_client(url_for(*server, "bolt+s", "neo4j:password", host), { { "ssl_cafile", dir + "/ca.pem" } });
+        ASSERT_TRUE(client);
+        Err err;
+        gj_result *res;
+        ASSERT_EQ(0, run(client, query("RETURN 'tls' AS x"), &res, err)) << host << ": " << err.msg();
+        EXPECT_EQ("tls", str_of(gj_value_list_at(gj_result_row(res, 0), 0)));
+        gj_result_free(res);
+        gj_client_free(client);
+        client = nullptr;
+    }
+}
+
+TEST_F(BoltTlsTest, WrongCaFails)
+{
+    client = make_client(url_for(*server, "bolt+s"),
+                         { { "ssl_cafile", dir + "/other.pem" }, { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_ETLS, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("verif")) << err.msg();
+}
+
+TEST_F(BoltTlsTest, SelfSignedAcceptedWithSsc)
+{
+    client = make_client(url_for(*server, "bolt+ssc"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("UNWIND range(1, 20000) AS x RETURN x");
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(20000u, gj_result_row_count(res));
+    gj_result_free(res);
+}
+
+TEST_F(BoltTlsTest, CancelOverTls)
+{
+    client = make_client(url_for(*server, "bolt+ssc"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_request *req = query("CALL apoc.util.sleep(60000)");
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+    gj_request_unref(req);
+    auto t0 = std::chrono::steady_clock::now();
+    while (server->count_in_log("RUN CALL") == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(job, 10000, err.e)) << err.msg();
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    gj_job_unref(job);
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from"));
+}
+
+}  // namespace
