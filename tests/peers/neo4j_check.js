@@ -62,7 +62,8 @@ async function check(name, fn) {
 // ---- the server ---------------------------------------------------------------
 
 async function startServer(args, members = 1) {
-    const child = spawn(server, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const control = args.includes('--control');
+    const child = spawn(server, ['--port', '0', ...args], { stdio: [control ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stderr.on('data', d => { err += d; });
     const ports = await withTimeout(new Promise((resolve, reject) => {
@@ -76,8 +77,27 @@ async function startServer(args, members = 1) {
     }), 10000, 'server start');
     let exited = null;
     const exitPromise = new Promise(resolve => child.on('exit', (code, sig) => { exited = { code, sig }; resolve(exited); }));
+    let answered = 0;
     return {
         ports,
+        // --control: send a command, wait for its "OK" / "ERR ..." line.
+        async command(cmd) {
+            const before = answered;
+            child.stdin.write(cmd + '\n');
+            const line = await withTimeout(new Promise(resolve => {
+                const poll = () => {
+                    const answers = [...out.matchAll(/^(OK|ERR.*)$/mg)].map(m => m[1]);
+                    if (answers.length > before) {
+                        answered = answers.length;
+                        resolve(answers[before]);
+                    } else {
+                        setTimeout(poll, 10);
+                    }
+                };
+                poll();
+            }), 5000, cmd);
+            assert.equal(line, 'OK', `${cmd}: ${line}`);
+        },
         url: (scheme, i = 0) => `${scheme}://127.0.0.1:${ports[i]}`,
         addr: i => `127.0.0.1:${ports[i]}`,
         stderr: () => err,
@@ -493,6 +513,35 @@ async function main() {
             });
         }, 3);
     }
+
+    // Failover: cluster members die and come back (in-process, --control).
+    await withServer(['--seed', '--members', '3', '--ttl', '1', '--control'], async srv => {
+        await withDriver(srv.url('neo4j'), { maxTransactionRetryTime: 10000 }, async d => {
+            await check('neo4j:// failover: reads move to the reader that is alive', async () => {
+                const r0 = await d.executeQuery('RETURN 1 AS x', {}, { routing: neo4j.routing.READ });
+                assert.equal(r0.records[0].get('x').toNumber(), 1);
+                await srv.command('stop-member 1');
+                for (let i = 0; i < 6; i++) {
+                    const r = await d.executeQuery('MATCH (n:Person) RETURN count(n) AS c', {}, { routing: neo4j.routing.READ });
+                    assert.equal(r.records[0].get('c').toNumber(), 3);
+                    assert.equal(r.summary.server.address, srv.addr(2));
+                }
+                await srv.command('start-member 1');
+            });
+            await check('neo4j:// failover: writes fail while the writer is down and work after it returns', async () => {
+                await srv.command('stop-member 0');
+                const dq = driverFor(srv.url('neo4j', 1), { maxTransactionRetryTime: 1000 });
+                try {
+                    await expectError(dq.executeQuery('CREATE (n:Fail)', {}, { routing: neo4j.routing.WRITE }));
+                } finally {
+                    await dq.close();
+                }
+                await srv.command('start-member 0');
+                const w = await d.executeQuery('CREATE (n:Back) RETURN n', {}, { routing: neo4j.routing.WRITE });
+                assert.equal(w.summary.server.address, srv.addr(0));
+            });
+        });
+    }, 3);
 
     // TLS.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'neo4j-check-'));

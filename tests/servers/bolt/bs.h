@@ -131,6 +131,7 @@ typedef struct bs_config {
     const char *server_agent;
     bool verbose;
     bool seed;
+    bool control;                     /* read commands on stdin (stop-member N, start-member N) */
 } bs_config;
 
 typedef struct bs_server {
@@ -143,7 +144,7 @@ typedef struct bs_server {
     atomic_int active;                /* open connections */
     atomic_bool stopping;
     pthread_mutex_t conns_lock;       /* registry of open sockets, for shutdown */
-    int *conn_fds;
+    struct bs_open_conn { int fd, member; } *conn_fds;
     size_t n_conn_fds, cap_conn_fds;
     pthread_mutex_t done_lock;
     pthread_cond_t done_cond;
@@ -157,6 +158,8 @@ bool bs_user_ok(const bs_config *cfg, const char *user, const char *password);
 
 /* Start a thread serving fd (accepted on listener `member`).  Returns 0 or -1. */
 int bs_conn_start(bs_server *srv, int fd, int member);
+/* Shut down the open connections of one member (-1 = all). */
+void bs_conn_shutdown_all(bs_server *srv, int member);
 /* Write bytes (all of them); 0 or -1. */
 int bs_conn_write(bs_conn *c, const void *data, size_t len);
 /* Poll for input without blocking, queueing messages; returns true when a

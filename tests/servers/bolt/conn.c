@@ -386,27 +386,38 @@ static int tls_accept(bs_conn *c)
 
 /* ---- the connection thread ---- */
 
-static void registry(bs_server *srv, int fd, bool add)
+static void registry(bs_server *srv, int fd, int member, bool add)
 {
     pthread_mutex_lock(&srv->conns_lock);
     if (add) {
         if (srv->n_conn_fds == srv->cap_conn_fds) {
             size_t cap = srv->cap_conn_fds ? srv->cap_conn_fds * 2 : 16;
-            int *p = realloc(srv->conn_fds, cap * sizeof *p);
+            struct bs_open_conn *p = realloc(srv->conn_fds, cap * sizeof *p);
             if (p) {
                 srv->conn_fds = p;
                 srv->cap_conn_fds = cap;
             }
         }
-        if (srv->n_conn_fds < srv->cap_conn_fds)
-            srv->conn_fds[srv->n_conn_fds++] = fd;
+        if (srv->n_conn_fds < srv->cap_conn_fds) {
+            srv->conn_fds[srv->n_conn_fds].fd = fd;
+            srv->conn_fds[srv->n_conn_fds++].member = member;
+        }
     } else {
         for (size_t i = 0; i < srv->n_conn_fds; i++)
-            if (srv->conn_fds[i] == fd) {
+            if (srv->conn_fds[i].fd == fd) {
                 srv->conn_fds[i] = srv->conn_fds[--srv->n_conn_fds];
                 break;
             }
     }
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+void bs_conn_shutdown_all(bs_server *srv, int member)
+{
+    pthread_mutex_lock(&srv->conns_lock);
+    for (size_t i = 0; i < srv->n_conn_fds; i++)
+        if (member < 0 || srv->conn_fds[i].member == member)
+            shutdown(srv->conn_fds[i].fd, SHUT_RDWR);
     pthread_mutex_unlock(&srv->conns_lock);
 }
 
@@ -455,7 +466,7 @@ static void *conn_main(void *arg)
             SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
     }
-    registry(srv, c->fd, false);
+    registry(srv, c->fd, c->member, false);
     close(c->fd);
     while (c->q_len) {
         gj_bolt_msg *m = queue_pop(c);
@@ -484,7 +495,7 @@ int bs_conn_start(bs_server *srv, int fd, int member)
     fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     gj__dechunk_init(&c->dechunker, srv->cfg.max_message_size);
     bs_session_init(&c->session, srv, c, member, atomic_fetch_add(&srv->next_conn_id, 1));
-    registry(srv, fd, true);
+    registry(srv, fd, member, true);
     atomic_fetch_add(&srv->active, 1);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -493,7 +504,7 @@ int bs_conn_start(bs_server *srv, int fd, int member)
     int rc = pthread_create(&t, &attr, conn_main, c);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        registry(srv, fd, false);
+        registry(srv, fd, member, false);
         atomic_fetch_sub(&srv->active, 1);
         bs_session_free(&c->session);
         gj__dechunk_free(&c->dechunker);

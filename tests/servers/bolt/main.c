@@ -23,6 +23,10 @@
  *   --telemetry-hint       send hints.telemetry.enabled (5.4+)
  *   --server-agent S       (default Neo4j/5.26.0)
  *   --seed                 start with a small graph (Alice, Bob, Carol, KNOWS)
+ *   --control              read commands on stdin, one per line, answered "OK" or
+ *                          "ERR <why>" on stdout: "stop-member N" (close its port and
+ *                          its connections: a dead cluster member), "start-member N"
+ *                          (listen again on the same port)
  *   --verbose              log to stderr
  * Prints "PORT <n>" per listener on stdout once listening; exits 0 on
  * SIGTERM or SIGINT. */
@@ -63,7 +67,7 @@ static void usage(FILE *f)
           "       [--no-auth] [--bearer TOKEN] [--versions LIST] [--no-manifest] [--route LIST] [--read LIST]\n"
           "       [--write LIST] [--ttl SECS] [--read-only] [--tls-cert FILE --tls-key FILE] [--fault SPEC]...\n"
           "       [--max-message-size N] [--recv-timeout-hint S] [--telemetry-hint] [--server-agent S]\n"
-          "       [--seed] [--verbose]\n"
+          "       [--seed] [--control] [--verbose]\n"
           "fault SPEC: close-mid-stream|stall|garbage|close[:on=MSG,after=N,count=M,secs=S,query=TEXT,member=I]\n",
           f);
 }
@@ -121,7 +125,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
 {
     enum { O_HOST = 256, O_PORT, O_MEMBERS, O_USER, O_PASSWORD, O_ADDUSER, O_NOAUTH, O_BEARER, O_VERSIONS, O_NOMANIFEST,
            O_ROUTE, O_READ, O_WRITE, O_TTL, O_READONLY, O_CERT, O_KEY, O_FAULT, O_MAXMSG, O_RECVHINT,
-           O_TELEMETRY, O_AGENT, O_SEED, O_VERBOSE, O_HELP };
+           O_TELEMETRY, O_AGENT, O_SEED, O_CONTROL, O_VERBOSE, O_HELP };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "port", required_argument, NULL, O_PORT },
@@ -146,6 +150,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         { "telemetry-hint", no_argument, NULL, O_TELEMETRY },
         { "server-agent", required_argument, NULL, O_AGENT },
         { "seed", no_argument, NULL, O_SEED },
+        { "control", no_argument, NULL, O_CONTROL },
         { "verbose", no_argument, NULL, O_VERBOSE },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
@@ -194,6 +199,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         case O_TELEMETRY: cfg->telemetry_hint = true; break;
         case O_AGENT: cfg->server_agent = a; break;
         case O_SEED: cfg->seed = true; break;
+        case O_CONTROL: cfg->control = true; break;
         case O_VERBOSE: cfg->verbose = true; break;
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -253,6 +259,37 @@ static int listen_on(const char *host, int port, int *out_port)
     *out_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                 : ((struct sockaddr_in *)&ss)->sin_port);
     return fd;
+}
+
+/* A --control command: stop-member N / start-member N. */
+static void control(bs_server *srv, const char *line, struct pollfd *pfd)
+{
+    char cmd[32];
+    int member;
+    if (sscanf(line, "%31s %d", cmd, &member) != 2 || member < 0 || member >= srv->cfg.members) {
+        printf("ERR bad command '%s'\n", line);
+    } else if (!strcmp(cmd, "stop-member")) {
+        if (srv->listen_fd[member] >= 0) {
+            close(srv->listen_fd[member]);
+            srv->listen_fd[member] = pfd[member].fd = -1;
+        }
+        bs_conn_shutdown_all(srv, member);
+        BS_LOG(srv, "member %d stopped", member);
+        printf("OK\n");
+    } else if (!strcmp(cmd, "start-member")) {
+        int port;
+        if (srv->listen_fd[member] < 0)
+            srv->listen_fd[member] = listen_on(srv->cfg.host, srv->ports[member], &port);
+        pfd[member].fd = srv->listen_fd[member];
+        if (srv->listen_fd[member] < 0)
+            printf("ERR cannot listen on port %d: %s\n", srv->ports[member], strerror(errno));
+        else
+            printf("OK\n");
+        BS_LOG(srv, "member %d started", member);
+    } else {
+        printf("ERR unknown command '%s'\n", cmd);
+    }
+    fflush(stdout);
 }
 
 static void *tls_context(const bs_config *cfg)
@@ -324,18 +361,36 @@ int main(int argc, char **argv)
         printf("PORT %d\n", srv->ports[i]);
     fflush(stdout);
 
-    struct pollfd pfd[BS_MAX_MEMBERS + 1];
-    for (int i = 0; i < cfg->members; i++)
+    /* pfd: the listeners, the signal pipe, stdin (--control). */
+    struct pollfd pfd[BS_MAX_MEMBERS + 2];
+    int members = cfg->members;
+    for (int i = 0; i < members; i++)
         pfd[i] = (struct pollfd){ srv->listen_fd[i], POLLIN, 0 };
-    pfd[cfg->members] = (struct pollfd){ signal_pipe[0], POLLIN, 0 };
+    pfd[members] = (struct pollfd){ signal_pipe[0], POLLIN, 0 };
+    pfd[members + 1] = (struct pollfd){ cfg->control ? 0 : -1, POLLIN, 0 };
+    char line[256];
+    size_t line_len = 0;
     for (;;) {
-        int rc = poll(pfd, (nfds_t)cfg->members + 1, -1);
+        int rc = poll(pfd, (nfds_t)members + 2, -1);
         if (rc < 0 && errno == EINTR)
             continue;
-        if (rc < 0 || (pfd[cfg->members].revents & POLLIN))
+        if (rc < 0 || (pfd[members].revents & POLLIN))
             break;
-        for (int i = 0; i < cfg->members; i++) {
-            if (!(pfd[i].revents & POLLIN))
+        if (pfd[members + 1].revents & (POLLIN | POLLHUP)) {
+            char c;
+            ssize_t n = read(0, &c, 1);
+            if (n <= 0) {
+                pfd[members + 1].fd = -1;   /* stdin closed: no more commands */
+            } else if (c != '\n' && line_len < sizeof line - 1) {
+                line[line_len++] = c;
+            } else if (c == '\n') {
+                line[line_len] = '\0';
+                line_len = 0;
+                control(srv, line, pfd);
+            }
+        }
+        for (int i = 0; i < members; i++) {
+            if (pfd[i].fd < 0 || !(pfd[i].revents & POLLIN))
                 continue;
             int fd = accept4(srv->listen_fd[i], NULL, NULL, SOCK_CLOEXEC);
             if (fd < 0)
@@ -350,11 +405,9 @@ int main(int argc, char **argv)
     /* Shut down: stop listening, wake every connection, wait for them. */
     atomic_store(&srv->stopping, true);
     for (int i = 0; i < cfg->members; i++)
-        close(srv->listen_fd[i]);
-    pthread_mutex_lock(&srv->conns_lock);
-    for (size_t i = 0; i < srv->n_conn_fds; i++)
-        shutdown(srv->conn_fds[i], SHUT_RDWR);
-    pthread_mutex_unlock(&srv->conns_lock);
+        if (srv->listen_fd[i] >= 0)
+            close(srv->listen_fd[i]);
+    bs_conn_shutdown_all(srv, -1);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 5;
