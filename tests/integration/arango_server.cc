@@ -2,6 +2,10 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -136,4 +140,46 @@ long ArangoServer::request(const std::string &method, const std::string &path,
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
     return status;
+}
+
+bool make_self_signed_cert(const std::string &cert_path, const std::string &key_path)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    X509 *cert = X509_new();
+    bool ok = key && cert;
+    if (ok) {
+        X509_set_version(cert, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(cert), 42);
+        X509_gmtime_adj(X509_getm_notBefore(cert), -300);
+        X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+        X509_set_pubkey(cert, key);
+        X509_NAME *subject = X509_get_subject_name(cert);
+        X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                                   reinterpret_cast<const unsigned char *>("libgraphjob test"), -1, -1, 0);
+        X509_set_issuer_name(cert, subject);
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+        const char *ext[2][2] = { { "subjectAltName", "IP:127.0.0.1" },
+                                  { "basicConstraints", "critical,CA:TRUE" } };
+        for (auto &e : ext) {
+            X509_EXTENSION *x = X509V3_EXT_conf(nullptr, &ctx, e[0], e[1]);
+            ok = ok && x && X509_add_ext(cert, x, -1);
+            X509_EXTENSION_free(x);
+        }
+        ok = ok && X509_sign(cert, key, EVP_sha256()) > 0;
+    }
+    if (ok) {
+        FILE *fc = fopen(cert_path.c_str(), "w");
+        FILE *fk = fopen(key_path.c_str(), "w");
+        ok = fc && fk && PEM_write_X509(fc, cert) &&
+             PEM_write_PrivateKey(fk, key, nullptr, nullptr, 0, nullptr, nullptr);
+        if (fc)
+            fclose(fc);
+        if (fk)
+            fclose(fk);
+    }
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return ok;
 }

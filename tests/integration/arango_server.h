@@ -35,6 +35,10 @@ private:
     std::string error_;
 };
 
+/* Write a throw-away self-signed certificate for IP 127.0.0.1 (EC P-256,
+ * valid for an hour) and its key as PEM files.  True on success. */
+bool make_self_signed_cert(const std::string &cert_path, const std::string &key_path);
+
 /* The server binary, or "" when it was not built. */
 std::string arango_server_path();
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <unistd.h>
 
 #include "arango_server.h"
 
@@ -93,14 +94,16 @@ protected:
         ASSERT_TRUE(server->ok()) << server->error();
     }
     void start_client(const std::string &password = "pw", const gj_value *options = nullptr,
-                      unsigned workers = 1)
+                      unsigned workers = 1, const std::string &url = "")
     {
         gj_config *cfg = nullptr;
-        ASSERT_EQ(0, gj_config_from_url(&cfg, server->url(password).c_str(), err.e)) << err.msg();
+        ASSERT_EQ(0, gj_config_from_url(&cfg, url.empty() ? server->url(password).c_str() : url.c_str(),
+                                        err.e))
+            << err.msg();
         ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", workers, err.e)) << err.msg();
         // The pool retries a failed host after a 1 s backoff until this
         // deadline: keep it short so a wrong password fails at once.
-        if (password != "pw") {
+        if (password != "pw" || !url.empty()) {
             ASSERT_EQ(0, gj_config_set_duration(cfg, "default", "acquire_timeout", 500, err.e))
                 << err.msg();
         }
@@ -586,6 +589,121 @@ TEST_F(ArangoTest, ServiceUnavailable)
     EXPECT_EQ(1u, count_requests("GET /_api/version 503"));
     EXPECT_EQ(1u, count_requests("GET /_api/version 200"));
     EXPECT_EQ(1u, log.count("arango: connected to"));
+}
+
+TEST_F(ArangoTest, JwtIsRenewedWhenItExpires)
+{
+    start_server({ "--jwt-ttl", "1" });
+    gj_value *opts = map_of({ { "auth", gj_value_string("jwt") } });
+    start_client("pw", opts);
+    gj_value_unref(opts);
+    ASSERT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    clear_requests();
+    ASSERT_EQ(0, run(op("query", "RETURN 2"))) << err.msg();
+    auto log_lines = requests();
+    EXPECT_EQ(1u, count_requests("POST /_open/auth 200")) << ::testing::PrintToString(log_lines);
+    EXPECT_EQ(1u, count_requests("POST /_api/cursor 401")) << ::testing::PrintToString(log_lines);
+    EXPECT_EQ(1u, count_requests("POST /_api/cursor 201")) << ::testing::PrintToString(log_lines);
+    // A JWT login with a wrong password is an auth error too.
+    gj_client_free(client);
+    client = nullptr;
+    opts = map_of({ { "auth", gj_value_string("jwt") } });
+    start_client("nope", opts);
+    gj_value_unref(opts);
+    EXPECT_EQ(GJ_EAUTH, run(op("query", "RETURN 1")));
+    EXPECT_EQ(401, gj_error_http_status(err.e)) << err.msg();
+}
+
+TEST_F(ArangoTest, DatabaseSelection)
+{
+    start();
+    clear_requests();
+    gj_request *req = op("query", "RETURN 1");
+    gj_request_set_database(req, "nosuchdb");
+    EXPECT_EQ(GJ_ESERVER, run(req));
+    EXPECT_EQ(1228, gj_error_server_number(err.e)) << err.msg();
+    EXPECT_EQ(404, gj_error_http_status(err.e));
+    ASSERT_EQ(0, run(op("http", nullptr,
+                        { { "method", gj_value_string("POST") },
+                          { "path", gj_value_string("/_api/database") },
+                          { "body", map_of({ { "name", gj_value_string("school") } }) } })))
+        << err.msg();
+    req = op("collection.create", nullptr, { { "name", gj_value_string("pupils") } });
+    gj_request_set_database(req, "school");
+    ASSERT_EQ(0, run(req)) << err.msg();
+    // The collection lives in "school", not in _system.
+    EXPECT_EQ(GJ_ESERVER, run(op("collection.count", nullptr, { { "name", gj_value_string("pupils") } })));
+    EXPECT_EQ(1203, gj_error_server_number(err.e));
+    std::string body;
+    server->request("GET", "/_refserver/requests", "", &body);
+    EXPECT_NE(std::string::npos, body.find("\"database\":\"school\"")) << body;
+}
+
+TEST_F(ArangoTest, ResponseTimeoutKillsTheQuery)
+{
+    start();
+    clear_requests();
+    gj_request *req = op("query", "RETURN SLEEP(5)");
+    gj_request_set_timeout(req, 300);
+    auto t0 = Clock::now();
+    EXPECT_EQ(GJ_ETIMEDOUT, run(req));
+    EXPECT_LT(Clock::now() - t0, std::chrono::seconds(3));
+    EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:")) << err.msg();
+    EXPECT_EQ(1u, count_requests("DELETE /_api/query/")) << ::testing::PrintToString(requests());
+    ASSERT_EQ(0, run(op("query", "RETURN 3"))) << err.msg();
+}
+
+TEST_F(ArangoTest, CancelWhileFetchingABatchDeletesTheCursor)
+{
+    start();
+    set_fault("[\"stall:path=/_api/cursor/,secs=10,count=1\"]");
+    clear_requests();
+    gj_job *job = submit(op("query", "FOR i IN 1..1000 RETURN i", { { "batchSize", gj_value_int(10) } }));
+    auto t0 = Clock::now();
+    // Wait until the first batch came back and the second one stalls.
+    while (Clock::now() - t0 < std::chrono::seconds(5) && count_requests("POST /_api/cursor 201") == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto c0 = Clock::now();
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
+    EXPECT_LT(Clock::now() - c0, std::chrono::seconds(2));
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    gj_job_unref(job);
+    set_fault("[]");
+    EXPECT_EQ(1u, count_requests("DELETE /_api/cursor/")) << ::testing::PrintToString(requests());
+}
+
+TEST_F(ArangoTest, Https)
+{
+    char dir[] = "/tmp/gj-arango-tls.XXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(dir));
+    std::string cert = std::string(dir) + "/cert.pem", key = std::string(dir) + "/key.pem";
+    ASSERT_TRUE(make_self_signed_cert(cert, key));
+    start_server({ "--tls-cert", cert, "--tls-key", key });
+    std::string base = "https://root:pw@127.0.0.1:" + std::to_string(server->port());
+    // Verified with the CA file.
+    start_client("pw", nullptr, 1, base + "?ssl_cafile=" + cert);
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("query", "RETURN \"tls\""), &res)) << err.msg();
+    EXPECT_EQ("tls", as_str(gj_result_row(res, 0)));
+    gj_result_free(res);
+    gj_client_free(client);
+    client = nullptr;
+    // Unknown issuer: a TLS error.
+    start_client("pw", nullptr, 1, base);
+    EXPECT_EQ(GJ_ETLS, run(op("query", "RETURN 1"))) << err.msg();
+    gj_client_free(client);
+    client = nullptr;
+    // Verification off.
+    start_client("pw", nullptr, 1, base + "?ssl_verify=false");
+    EXPECT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+    unlink(cert.c_str());
+    unlink(key.c_str());
+    rmdir(dir);
 }
 
 // python-arango's async walk-through, in client-side async mode.

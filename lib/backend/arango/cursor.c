@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* How long the clean-up calls (cursor delete, query kill) may take. */
-#define CLEANUP_MS 5000
+#define CLEANUP_MS 2000
 
 static const char *const query_options[] = {
     "batchSize", "count", "ttl", "memoryLimit", "fullCount", "stream", "maxRuntime",
