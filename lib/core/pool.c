@@ -644,6 +644,15 @@ static int fail_connect(gj_pool *p, gj_error *err, gj_error *last, const size_t 
     return rc;
 }
 
+/* Connect errors that another attempt within the same acquire cannot fix.
+ * The host is still marked down (with its backoff), so other callers do not
+ * hammer it either; this caller gets the answer at once. */
+static bool definitive_connect_error(int code)
+{
+    return code == GJ_EAUTH || code == GJ_ETLS || code == GJ_EPROTOCOL ||
+           code == GJ_EUNSUPPORTED || code == GJ_ECONFIG || code == GJ_EINVAL;
+}
+
 int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *err)
 {
     if (!p || !out)
@@ -731,6 +740,13 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
                     seen = seen || tried[i] == h;
                 if (!seen && n_tried < POOL_TRIED_MAX)
                     tried[n_tried++] = h;
+                if (definitive_connect_error(crc)) {
+                    /* Wrong credentials, a certificate that does not verify,
+                     * a peer that speaks another protocol: trying again
+                     * before the deadline would only hide the answer. */
+                    rc = fail_connect(p, err, last, tried, n_tried);
+                    break;
+                }
                 queue_insert(p, &w);
                 continue;
             }

@@ -41,6 +41,7 @@ struct FakeState {
     std::atomic<int> fail_next[kMaxHosts];    // fail this many more connects
     std::atomic<int> connect_delay_ms{0};
     std::atomic<bool> ping_fails{false};
+    std::atomic<bool> auth_fails{false};
     std::atomic<int> random_fail_permille{0};
     std::atomic<int> random_ping_fail_permille{0};
     std::atomic<int64_t> last_connect_deadline{0};
@@ -58,6 +59,7 @@ struct FakeState {
         connect_ok = closes = pings = live = 0;
         connect_delay_ms = 0;
         ping_fails = false;
+        auth_fails = false;
         random_fail_permille = random_ping_fail_permille = 0;
         last_connect_deadline = 0;
         std::lock_guard<std::mutex> lock(mu);
@@ -96,6 +98,8 @@ int fake_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings 
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     }
+    if (fake.auth_fails)
+        return gj__error_set(err, GJ_EAUTH, "authentication failed at %s:%d: wrong password", ep->host, ep->port);
     if (fake.host_fails[h] || random_permille(fake.random_fail_permille))
         return gj__error_set(err, GJ_ECONNECT, "connection refused by %s:%d", ep->host, ep->port);
     if (fake.fail_next[h].fetch_sub(1) > 0)
@@ -691,6 +695,26 @@ TEST_F(PoolTest, AllHostsDownErrorNamesThem)
     EXPECT_STREQ(gj_error_message(err),
                  "could not connect to a:1, b:2: every host is down; last error: connection refused by b:2");
     EXPECT_EQ(fake.connects[0].load() + fake.connects[1].load(), 2);
+}
+
+TEST_F(PoolTest, WrongCredentialsFailAtOnceNotAfterTheDeadline)
+{
+    Target t;
+    t.ts.host_backoff_ms = 50; // retries would be possible before the deadline
+    make(t);
+    fake.auth_fails = true;
+    gj_conn *c = nullptr;
+    int64_t start = gj__now_ms();
+    EXPECT_EQ(acquire(&c, 5000), GJ_EAUTH);
+    EXPECT_LT(ms_since(start), 1000) << "an authentication failure is the answer, not a reason to retry";
+    EXPECT_STREQ(gj_error_message(err),
+                 "could not connect to db1:7687: authentication failed at db1:7687: wrong password");
+    EXPECT_EQ(fake.connects[0].load(), 1);
+    // Once the credentials work again (and the backoff passed) the pool recovers.
+    fake.auth_fails = false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    ASSERT_EQ(acquire(&c, 5000), 0);
+    gj__pool_release(pool, c);
 }
 
 TEST_F(PoolTest, UnusableConnectionIsClosedNotReused)
