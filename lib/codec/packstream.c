@@ -4,6 +4,7 @@
  * decoder in packstream_decode.c and packstream_structs.c.
  */
 #include "codec/packstream_internal.h"
+#include "core/value_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,57 +36,13 @@ unsigned gj__ps_max_depth(const gj_ps_config *cfg)
 }
 
 /* ======================================================================
- * UTF-8 validation (ASCII fast path, then a strict check of each sequence)
+ * UTF-8 validation (the value model's validator)
  * ====================================================================== */
 
 size_t gj__ps_utf8_invalid_at(const uint8_t *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        /* Eight ASCII bytes at a time. */
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & UINT64_C(0x8080808080808080))
-                break;
-            i += 8;
-        }
-        if (i >= len)
-            break;
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t lo = 0x80, hi = 0xBF;   /* range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            if (c == 0xE0)
-                lo = 0xA0;               /* no overlongs */
-            else if (c == 0xED)
-                hi = 0x9F;               /* no surrogates */
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            if (c == 0xF0)
-                lo = 0x90;
-            else if (c == 0xF4)
-                hi = 0x8F;               /* <= U+10FFFF */
-        } else {
-            return i;
-        }
-        if (len - i < n)
-            return i;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k < n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n;
-    }
-    return len;
+    size_t bad = 0;
+    return gj__utf8_valid((const char *)s, len, &bad) ? len : bad;
 }
 
 /* ======================================================================

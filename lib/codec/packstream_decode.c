@@ -4,6 +4,7 @@
  * Structures are decoded in packstream_structs.c.
  */
 #include "codec/packstream_internal.h"
+#include "core/value_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,38 +61,43 @@ static inline int read_size(gj_ps_reader *r, size_t at, unsigned width, const ch
     return 0;
 }
 
-/* A string body of n bytes at r->pos: bounds and UTF-8 checked. */
+/* A string body of n bytes at r->pos: bounds checked (UTF-8 is checked by
+ * the value model when the string becomes a value, or by the caller). */
 static inline int string_span(gj_ps_reader *r, size_t at, size_t n, const char **s,
                               gj_error *err)
 {
     if (r->len - r->pos < n)
         return gj__ps_truncated(r, at, "string", n, err);
-    const uint8_t *p = r->data + r->pos;
-    size_t bad = gj__ps_utf8_invalid_at(p, n);
-    if (bad != n)
-        return gj__error_set(err, GJ_EPROTOCOL,
-                             "PackStream string at byte %zu has invalid UTF-8 at byte %zu",
-                             at, r->pos + bad);
-    *s = (const char *)p;
+    *s = (const char *)r->data + r->pos;
     r->pos += n;
     return 0;
 }
 
-static int make_string(gj_value **out, const char *s, size_t n, size_t at, gj_error *err)
+static int invalid_utf8(const gj_ps_reader *r, size_t at, const char *s, size_t n, gj_error *err)
 {
-    int rc = gj_value_new_string(out, s, n);
-    if (rc == GJ_ENOMEM)
-        return gj__ps_no_memory(err, "string");
-    if (rc)
-        return gj__error_set(err, GJ_EPROTOCOL, "PackStream string at byte %zu was refused (%s)",
-                             at, gj_strerror(rc));
-    return 0;
+    size_t bad = 0;
+    gj__utf8_valid(s, n, &bad);
+    return gj__error_set(err, GJ_EPROTOCOL, "PackStream string at byte %zu has invalid UTF-8 at byte %zu",
+                         at, (size_t)((const uint8_t *)s - r->data) + bad);
 }
 
+/* The string s[0..n) (inside r's span, marker at `at`) as a value. */
+static int make_string(const gj_ps_reader *r, gj_value **out, const char *s, size_t n, size_t at,
+                       gj_error *err)
+{
+    int rc = gj_value_new_string(out, s, n);
+    if (rc == 0)
+        return 0;
+    if (rc == GJ_ENOMEM)
+        return gj__ps_no_memory(err, "string");
+    if (!gj__utf8_valid(s, n, NULL))
+        return invalid_utf8(r, at, s, n, err);
+    return gj__error_set(err, GJ_EPROTOCOL, "PackStream string at byte %zu was refused (%s)",
+                         at, gj_strerror(rc));
+}
 
-/* A string in place (no allocation): pointer into the span. */
-int gj__ps_read_string_raw(gj_ps_reader *r, const char *what, const char **s, size_t *n,
-                           gj_error *err)
+/* A string marker and its size; the body follows at r->pos. */
+static int string_header(gj_ps_reader *r, const char *what, size_t *n, gj_error *err)
 {
     size_t at = r->pos;
     if (at >= r->len)
@@ -101,14 +107,24 @@ int gj__ps_read_string_raw(gj_ps_reader *r, const char *what, const char **s, si
     if (w < 0)
         return gj__error_set(err, GJ_EPROTOCOL,
                              "PackStream %s at byte %zu is not a String (marker 0x%02X)", what, at, m);
-    if (w == 0)
+    if (w == 0) {
         *n = m & 0x0F;
-    else {
-        int rc = read_size(r, at, (unsigned)w, "string", n, err);
-        if (rc)
-            return rc;
+        return 0;
     }
-    return string_span(r, at, *n, s, err);
+    return read_size(r, at, (unsigned)w, "string", n, err);
+}
+
+/* A string in place (no allocation): pointer into the span, UTF-8 checked. */
+int gj__ps_read_string_raw(gj_ps_reader *r, const char *what, const char **s, size_t *n,
+                           gj_error *err)
+{
+    size_t at = r->pos;
+    int rc = string_header(r, what, n, err);
+    if (!rc)
+        rc = string_span(r, at, *n, s, err);
+    if (!rc && !gj__utf8_valid(*s, *n, NULL))
+        rc = invalid_utf8(r, at, *s, *n, err);
+    return rc;
 }
 
 int gj__ps_read_list(gj_ps_reader *r, size_t at, size_t n, unsigned depth, gj_value **out,
@@ -147,8 +163,8 @@ static int read_map(gj_ps_reader *r, size_t at, size_t n, unsigned depth, gj_val
         return gj__ps_no_memory(err, "dictionary");
     for (size_t i = 0; i < n; i++) {
         size_t kat = r->pos;
-        const char *ks;
-        size_t klen;
+        const char *ks = NULL;
+        size_t klen = 0;
         gj_value *key = NULL, *val = NULL;
         int rc;
         if (kat < r->len && gj__ps_string_marker(r->data[kat]) < 0) {
@@ -156,9 +172,11 @@ static int read_map(gj_ps_reader *r, size_t at, size_t n, unsigned depth, gj_val
                                "PackStream dictionary key at byte %zu is not a String (marker 0x%02X)",
                                kat, r->data[kat]);
         } else {
-            rc = gj__ps_read_string_raw(r, "dictionary key", &ks, &klen, err);
+            rc = string_header(r, "dictionary key", &klen, err);
             if (!rc)
-                rc = make_string(&key, ks, klen, kat, err);
+                rc = string_span(r, kat, klen, &ks, err);
+            if (!rc)
+                rc = make_string(r, &key, ks, klen, kat, err);
             if (!rc)
                 rc = gj__ps_read_value(r, depth + 1, &val, err);
             if (!rc) {
@@ -215,7 +233,7 @@ int gj__ps_read_value(gj_ps_reader *r, unsigned depth, gj_value **out, gj_error 
         n = m & 0x0F;
         if ((rc = string_span(r, at, n, &s, err)))
             return rc;
-        return make_string(out, s, n, at, err);
+        return make_string(r, out, s, n, at, err);
     }
     case 0x9:
         return gj__ps_read_list(r, at, m & 0x0F, depth, out, err);
@@ -287,7 +305,7 @@ int gj__ps_read_value(gj_ps_reader *r, unsigned depth, gj_value **out, gj_error 
         if ((rc = read_size(r, at, 1u << (m - GJ_PS_STRING8), "string", &n, err)) ||
             (rc = string_span(r, at, n, &s, err)))
             return rc;
-        return make_string(out, s, n, at, err);
+        return make_string(r, out, s, n, at, err);
     }
     case GJ_PS_LIST8:
     case GJ_PS_LIST16:
