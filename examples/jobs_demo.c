@@ -20,13 +20,13 @@
 
 #include "tests/common/test_backend.h"
 
+/* Runs once per job on a worker.  (The event fd may wake the main thread
+ * before every callback has run, and main may clear the job meanwhile, so
+ * the callback reports only what it owns: the job's id.) */
 static void on_done(gj_job *job, void *payload)
 {
     (void)payload;
-    gj_job_status st;
-    if (gj_job_get_status(job, &st, NULL) == 0)
-        printf("  [callback on a worker] job %" PRIu64 " is %s\n", gj_job_id(job),
-               gj_job_status_name(st));
+    printf("  [callback on a worker] job %" PRIu64 " finished\n", gj_job_id(job));
 }
 
 static gj_job *submit(gj_client *client, gj_request *req, gj_error *err)
