@@ -44,6 +44,9 @@ typedef enum gj_bolt_dir {
 /* PULL / DISCARD: all records; the last statement. */
 #define GJ_BOLT_ALL (-1)
 
+/* A decoded message.  The fields are owned by it; a caller may take one over
+ * (a RECORD's list becomes the row) by setting the slot to NULL before
+ * gj__bolt_msg_clear(). */
 typedef struct gj_bolt_msg {
     uint8_t tag;
     unsigned n_fields;

@@ -167,7 +167,7 @@ function sameTemporal(got, want) {
 
 // ---- the repertoire -------------------------------------------------------------------
 
-async function repertoire(d, label, { version, gql }) {
+async function repertoire(d, label, { version, gql, url }) {
     await check(`${label}: negotiates Bolt ${version}`, async () => {
         const info = await d.getServerInfo();
         assert.equal(`${info.protocolVersion.major}.${info.protocolVersion.minor}`, version);
@@ -374,6 +374,26 @@ async function repertoire(d, label, { version, gql }) {
         assert.equal(r2.summary.notifications[0].code, 'Neo.ClientNotification.Statement.UnknownRelationshipTypeWarning');
         const r3 = await d.executeQuery("MATCH (n:Person) RETURN n");
         assert.equal(r3.summary.notifications.length, 0);
+        if (version >= '5.2') {
+            // Notification filters: per session (RUN / BEGIN extra) ...
+            const s = d.session({ notificationFilter: { minimumSeverityLevel: 'OFF' } });
+            const off = await s.run('MATCH (n:NoSuchLabel) RETURN n');
+            assert.equal(off.summary.notifications.length, 0);
+            await s.close();
+            const s2 = d.session({ notificationFilter: { disabledClassifications: ['UNRECOGNIZED'] } });
+            const off2 = await s2.executeRead(tx => tx.run('MATCH (n:NoSuchLabel) RETURN n'));
+            assert.equal(off2.summary.notifications.length, 0);
+            await s2.close();
+            // ... and per connection (HELLO).
+            await withDriver(url, { notificationFilter: { minimumSeverityLevel: 'OFF' } }, async d2 => {
+                const off3 = await d2.executeQuery('MATCH (n:NoSuchLabel) RETURN n');
+                assert.equal(off3.summary.notifications.length, 0);
+                const s3 = d2.session({ notificationFilter: { minimumSeverityLevel: 'WARNING' } });
+                const on = await s3.run('MATCH (n:NoSuchLabel) RETURN n');   // RUN overrides HELLO
+                assert.equal(on.summary.notifications.length, 1);
+                await s3.close();
+            });
+        }
     });
 
     await check(`${label}: tx_timeout terminates a slow transaction`, async () => {
@@ -413,12 +433,12 @@ async function tlsFiles(dir) {
 async function main() {
     // Bolt 5.x through the manifest handshake.
     await withServer(['--seed'], async srv => {
-        await withDriver(srv.url('bolt'), {}, d => repertoire(d, 'bolt 5.8', { version: '5.8', gql: true }));
+        await withDriver(srv.url('bolt'), {}, d => repertoire(d, 'bolt 5.8', { version: '5.8', gql: true, url: srv.url('bolt') }));
     });
 
     // Bolt 4.4 only (the driver asks for the utc patch).
     await withServer(['--seed', '--versions', '4.4'], async srv => {
-        await withDriver(srv.url('bolt'), {}, d => repertoire(d, 'bolt 4.4', { version: '4.4', gql: false }));
+        await withDriver(srv.url('bolt'), {}, d => repertoire(d, 'bolt 4.4', { version: '4.4', gql: false, url: srv.url('bolt') }));
     });
 
     // 5.x through the legacy handshake; 5.0 (credentials in HELLO, no LOGON).
@@ -431,7 +451,7 @@ async function main() {
         });
     });
     await withServer(['--seed', '--versions', '5.0', '--no-manifest'], async srv => {
-        await withDriver(srv.url('bolt'), {}, d => repertoire(d, 'bolt 5.0', { version: '5.0', gql: false }));
+        await withDriver(srv.url('bolt'), {}, d => repertoire(d, 'bolt 5.0', { version: '5.0', gql: false, url: srv.url('bolt') }));
     });
 
     // Authentication.

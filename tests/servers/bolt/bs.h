@@ -192,6 +192,8 @@ typedef struct bs_session {
     bool tx_read_mode;                /* BEGIN {mode: "r"} */
     uint64_t bookmark;                /* auto-commit: the bookmark of the streamed query */
     int64_t tx_timeout_ms;            /* tx_timeout of the transaction / auto-commit query (0 = none) */
+    bool notifications_off;           /* HELLO's notification filter drops UNRECOGNIZED warnings */
+    bool tx_notifications_off;        /* ... as overridden by BEGIN */
     bs_result *results[16];           /* open result streams (qid = index) */
     size_t n_results;
     int64_t last_qid;
@@ -231,6 +233,8 @@ const gj_value *bs_result_fields(const bs_result *r);
 /* Next row (list; new reference) or NULL at the end. */
 gj_value *bs_result_next(bs_result *r);
 bool bs_result_done(const bs_result *r);
+/* Drop the result's notifications (a notification filter asked for it). */
+void bs_result_drop_notifications(bs_result *r);
 /* Summary entries for the final SUCCESS (type, stats, plan/profile, ...):
  * put into map.  wrote = the query changed the store. */
 void bs_result_summary(const bs_result *r, const gj_ps_config *ps, gj_value *map, bool *wrote);

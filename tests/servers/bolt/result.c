@@ -60,6 +60,11 @@ const gj_value *bs_result_fields(const bs_result *r) { return r->fields; }
 long bs_result_sleep_ms(const bs_result *r) { return r->sleep_ms; }
 const char *bs_result_text(const bs_result *r) { return r->text; }
 
+void bs_result_drop_notifications(bs_result *r)
+{
+    r->notify = false;
+}
+
 bool bs_result_done(const bs_result *r)
 {
     if (r->explain)

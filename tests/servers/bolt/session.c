@@ -162,6 +162,35 @@ static int authenticate(bs_session *s, const gj_value *auth)
     return 0;
 }
 
+/* ---- notification filters (5.2+) ---- */
+
+/* -1 = the extra map says nothing, 0 = notifications on, 1 = the warnings
+ * this server sends (UNRECOGNIZED, WARNING) are filtered out. */
+static int notification_filter(const bs_session *s, const gj_value *extra)
+{
+    if (!gj__bolt_version_at_least(&s->ps, 5, 2))
+        return -1;
+    int result = -1;
+    const char *sev;
+    if (str_is(extra, "notifications_minimum_severity", &sev))
+        result = !strcmp(sev, "OFF");
+    const char *keys[] = { "notifications_disabled_categories", "notifications_disabled_classifications" };
+    for (size_t k = 0; k < 2; k++) {
+        const gj_value *l = gj_value_map_get(extra, keys[k]);
+        if (!l || gj_value_type(l) != GJ_TLIST)
+            continue;
+        if (result < 0)
+            result = 0;
+        for (size_t i = 0; i < gj_value_size(l); i++) {
+            const char *c;
+            size_t n;
+            if (gj_value_string_get(gj_value_list_at(l, i), &c, &n) == 0 && n == 12 && !memcmp(c, "UNRECOGNIZED", 12))
+                result = 1;
+        }
+    }
+    return result;
+}
+
 /* ---- HELLO / LOGON / LOGOFF ---- */
 
 static int on_hello(bs_session *s, const gj_value *extra)
@@ -191,6 +220,7 @@ static int on_hello(bs_session *s, const gj_value *extra)
     }
     if (!logon && authenticate(s, extra) != 0)
         return -1;
+    s->notifications_off = notification_filter(s, extra) == 1;
     gj_value *meta = new_map();
     gj_value_map_put_str(meta, "server", gj_value_string(cfg->server_agent));
     char cid[32];
@@ -228,6 +258,7 @@ static int on_hello(bs_session *s, const gj_value *extra)
 
 typedef struct tx_extra {
     bool read_mode;
+    bool notifications_off;
     int64_t timeout_ms;
     char db[BS_NAME_MAX];
 } tx_extra;
@@ -320,6 +351,8 @@ static int parse_tx_extra(bs_session *s, const gj_value *extra, tx_extra *x)
     if (check_db(s, db) || check_bookmarks(s, gj_value_map_get(extra, "bookmarks")))
         return -1;
     x->read_mode = !strcmp(mode, "r");
+    int filter = notification_filter(s, extra);
+    x->notifications_off = filter < 0 ? s->notifications_off : filter == 1;
     snprintf(x->db, sizeof x->db, "%s", *db ? db : "neo4j");
     return 0;
 }
@@ -336,6 +369,7 @@ static int on_run(bs_session *s, gj_bolt_msg *m)
     if (in_tx) {
         memset(&x, 0, sizeof x);
         x.read_mode = s->tx_read_mode;
+        x.notifications_off = s->tx_notifications_off;
         if (s->n_results >= sizeof s->results / sizeof s->results[0]) {
             failure(s, REQUEST_INVALID, "08N06", "Too many open results in this transaction");
             return 0;
@@ -358,6 +392,8 @@ static int on_run(bs_session *s, gj_bolt_msg *m)
         failure(s, fail.code, fail.gql, fail.message);
         return 0;
     }
+    if (x.notifications_off)
+        bs_result_drop_notifications(r);
     bool wrote;
     gj_value *tmp = new_map();
     bs_result_summary(r, &s->ps, tmp, &wrote);
@@ -532,6 +568,7 @@ static int on_begin(bs_session *s, gj_bolt_msg *m)
     s->tx = bs_store_begin(&s->srv->store);
     s->tx_wrote = false;
     s->tx_read_mode = x.read_mode;
+    s->tx_notifications_off = x.notifications_off;
     s->tx_timeout_ms = x.timeout_ms;
     snprintf(s->db, sizeof s->db, "%s", x.db);
     s->state = BS_TX_READY;
