@@ -2,7 +2,8 @@
 libgraphjob_internal_la_SOURCES += \
 	lib/core/internal.h lib/core/settings.h lib/core/sink.h lib/core/pool.h \
 	lib/backend/backend.h
-libgraphjob_internal_la_SOURCES += lib/core/error.c lib/core/log.c lib/core/clock.c lib/core/version.c
+libgraphjob_internal_la_SOURCES += lib/core/error.c lib/core/log.c lib/core/clock.c lib/core/version.c \
+	lib/core/json_in.c lib/core/json_in.h
 libgraphjob_internal_la_SOURCES += \
 	lib/core/request.c lib/core/request_internal.h \
 	lib/core/sink.c lib/core/sink_internal.h \
@@ -54,3 +55,11 @@ endif
 check_PROGRAMS += examples/config_check
 examples_config_check_SOURCES = examples/config_check.c
 examples_config_check_LDADD = libgraphjob.la
+
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/json_in_test
+TESTS += tests/unit/json_in_test
+tests_unit_json_in_test_SOURCES = tests/unit/json_in_test.cc
+tests_unit_json_in_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_json_in_test_LDADD = $(GJ_TEST_LIBS)
+endif
