@@ -549,6 +549,204 @@ TEST_F(BoltTest, NoCommonVersionAndRoutingUnsupported)
     EXPECT_NE(std::string::npos, std::string(err.msg()).find("routing")) << err.msg();
 }
 
+TEST_F(BoltTest, WriteBookmarkThenReadWithIt)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("CREATE (n:Person {name: 'Ada'}) RETURN n"), &res, err)) << err.msg();
+    const gj_value *meta = gj_result_meta(res);
+    std::string bookmark = str_of(gj_value_map_get(meta, "bookmark"));
+    EXPECT_EQ(0u, bookmark.find("FB:")) << bookmark;
+    EXPECT_EQ("neo4j", str_of(gj_value_map_get(meta, "db")));
+    EXPECT_TRUE(gj_value_map_get(meta, "stats")) << "write statistics";
+    const gj_value *node = gj_value_list_at(gj_result_row(res, 0), 0);
+    EXPECT_EQ(GJ_TNODE, gj_value_type(node));
+    EXPECT_TRUE(gj_value_element_element_id(node)) << "element ids on 5.x";
+    gj_result_free(res);
+
+    gj_request *req = query("MATCH (n:Person) WHERE n.name = 'Ada' RETURN n.name AS name");
+    ASSERT_EQ(0, gj_request_set_option(req, "bookmarks", gj_value_string(bookmark.c_str())));
+    ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+    ASSERT_EQ(0, gj_request_set_database(req, "neo4j"));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    EXPECT_EQ("Ada", str_of(gj_value_list_at(gj_result_row(res, 0), 0)));
+    gj_result_free(res);
+
+    // A bookmark from the future: the server's transient error comes back.
+    req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "bookmarks", gj_value_string("FB:refserver:999999")));
+    ASSERT_EQ(GJ_ESERVER, run(client, req, &res, err));
+    EXPECT_STREQ("Neo.TransientError.Transaction.BookmarkTimeout", gj_error_server_code(err.e));
+}
+
+TEST_F(BoltTest, UnknownDatabaseIsServerError)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_database(req, "nowhere"));
+    ASSERT_EQ(GJ_ESERVER, run(client, req, &res, err));
+    EXPECT_STREQ("Neo.ClientError.Database.DatabaseNotFound", gj_error_server_code(err.e));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("nowhere")) << err.msg();
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from"));
+}
+
+TEST_F(BoltTest, ExplainGivesPlan)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("EXPLAIN RETURN 1 AS x"), &res, err)) << err.msg();
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    const gj_value *plan = gj_value_map_get(gj_result_meta(res), "plan");
+    ASSERT_TRUE(plan);
+    EXPECT_EQ(GJ_TMAP, gj_value_type(plan));
+    gj_result_free(res);
+}
+
+TEST_F(BoltTest, TxTimeoutEnforcedByServer)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("CALL apoc.util.sleep(3000)");
+    ASSERT_EQ(0, gj_request_set_option(req, "tx_timeout", gj_value_int(100)));
+    ASSERT_EQ(GJ_ESERVER, run(client, req, &res, err));
+    EXPECT_STREQ("Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration", gj_error_server_code(err.e));
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+}
+
+TEST_F(BoltTest, BearerToken)
+{
+    start({ "--bearer", "s3cr3t-token" });
+    gj_value *opts = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&opts, 1));
+    ASSERT_EQ(0, gj_value_map_put_str(opts, "auth_scheme", gj_value_string("bearer")));
+    Err err;
+    for (const char *token : { "s3cr3t-token", "bad-token" }) {
+        gj_config *cfg = nullptr;
+        ASSERT_EQ(0, gj_config_from_url(&cfg, url_for(*server, "bolt", std::string("x:") + token).c_str(), err.e));
+        ASSERT_EQ(0, gj_config_set_value(cfg, "default", "options", opts, err.e)) << err.msg();
+        ASSERT_EQ(0, gj_config_set_string(cfg, "default", "acquire_timeout", "1s", err.e)) << err.msg();
+        ASSERT_EQ(0, gj_client_new(&client, cfg, err.e)) << err.msg();
+        gj_config_free(cfg);
+        gj_result *res;
+        int rc = run(client, query("RETURN 1 AS x"), &res, err);
+        if (strcmp(token, "bad-token") == 0) {
+            EXPECT_EQ(GJ_EAUTH, rc);
+            EXPECT_EQ(std::string::npos, std::string(err.msg()).find(token)) << err.msg();
+        } else {
+            EXPECT_EQ(0, rc) << err.msg();
+            gj_result_free(res);
+        }
+        gj_client_free(client);
+        client = nullptr;
+    }
+    gj_value_unref(opts);
+}
+
+TEST_F(BoltTest, NoAuth)
+{
+    start({ "--no-auth" });
+    client = make_client("bolt://127.0.0.1:" + std::to_string(server->port()));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+}
+
+TEST_F(BoltTest, LivenessCheckPingsWithReset)
+{
+    start();
+    client = make_client(url_for(*server), { { "liveness_check", "0" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+        gj_result_free(res);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the worker goes idle
+    }
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+}
+
+TEST_F(BoltTest, RecvTimeoutHintBoundsWaits)
+{
+    start({ "--recv-timeout-hint", "1", "--fault", "stall:on=PULL,count=1" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_timeout(req, 0));   // none: only the hint bounds the wait
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(GJ_ETIMEDOUT, run(client, req, &res, err));
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(took, std::chrono::milliseconds(900));
+    EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+void on_done(gj_job *, void *payload)
+{
+    ++*static_cast<std::atomic<int> *>(payload);
+}
+
+TEST_F(BoltTest, ManyJobsOnFourConnections)
+{
+    start();
+    Err err;
+    gj_config *cfg = nullptr;
+    ASSERT_EQ(0, gj_config_from_url(&cfg, url_for(*server).c_str(), err.e));
+    ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", 4, err.e));
+    ASSERT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", 4, err.e));
+    ASSERT_EQ(0, gj_client_new(&client, cfg, err.e)) << err.msg();
+    gj_config_free(cfg);
+    std::atomic<int> callbacks{ 0 };
+    int ok = 0, failed = 0;
+    std::vector<gj_job *> jobs;
+    for (int i = 0; i < 200; i++) {
+        gj_request *req = query(i % 10 == 9 ? "RETRUN 1" : "UNWIND range(1, 100) AS x RETURN x");
+        gj_submit_options so = GJ_SUBMIT_OPTIONS_INIT;
+        so.on_done = on_done;
+        so.payload = &callbacks;
+        gj_job *job = nullptr;
+        ASSERT_EQ(0, gj_client_submit(client, req, &so, &job, err.e)) << err.msg();
+        gj_request_unref(req);
+        jobs.push_back(job);
+    }
+    for (gj_job *job : jobs) {
+        EXPECT_EQ(0, gj_job_wait(job, 30000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        int rc = gj_job_result(job, &res, err.e);
+        if (rc == 0 && gj_result_row_count(res) == 100)
+            ok++;
+        else if (rc == GJ_ESERVER && gj_error_server_code(err.e) &&
+                 strcmp(gj_error_server_code(err.e), "Neo.ClientError.Statement.SyntaxError") == 0)
+            failed++;
+        gj_result_free(res);
+        gj_job_unref(job);
+    }
+    EXPECT_EQ(180, ok);
+    EXPECT_EQ(20, failed);
+    EXPECT_EQ(200, callbacks.load());
+    EXPECT_LE(server->count_in_log("HELLO from"), 4u);
+}
+
 // A listener that answers like an HTTP server.
 TEST(BoltHandshake, HttpPortIsNamed)
 {
@@ -660,6 +858,27 @@ TEST_F(BoltTlsTest, SelfSignedAcceptedWithSsc)
     ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
     EXPECT_EQ(20000u, gj_result_row_count(res));
     gj_result_free(res);
+}
+
+TEST_F(BoltTlsTest, ClientCertificateLoaded)
+{
+    client = make_client(url_for(*server, "bolt+s"), { { "ssl_cafile", dir + "/ca.pem" },
+                                                       { "ssl_certfile", dir + "/other.pem" },
+                                                       { "ssl_keyfile", dir + "/other.key" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    gj_client_free(client);
+    // A key that does not match the certificate is refused before connecting.
+    client = make_client(url_for(*server, "bolt+s"), { { "ssl_cafile", dir + "/ca.pem" },
+                                                       { "ssl_certfile", dir + "/other.pem" },
+                                                       { "ssl_keyfile", dir + "/server.key" },
+                                                       { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    ASSERT_EQ(GJ_ETLS, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("server.key")) << err.msg();
 }
 
 TEST_F(BoltTlsTest, CancelOverTls)

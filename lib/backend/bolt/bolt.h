@@ -55,7 +55,9 @@ struct gj_conn {
     uint8_t pending[GJ_BOLT_MAX_PENDING];
     unsigned n_pending;
 
-    atomic_bool interrupted;         /* recorded by interrupt(), consumed by execute() */
+    /* Recorded by interrupt(), consumed by execute(): 0 or 1.  A whole
+     * aligned word, so no merged load of its neighbours touches it. */
+    _Atomic uint64_t interrupted;
     bool broken;                     /* I/O or protocol failure: not reusable */
 };
 

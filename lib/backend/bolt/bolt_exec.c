@@ -35,7 +35,7 @@ typedef struct exec_state {
 
 void gj__bolt_interrupt(gj_conn *c)
 {
-    atomic_store(&c->interrupted, true);
+    atomic_store(&c->interrupted, 1);
     uint64_t one = 1;
     if (c->wake_fd >= 0 && write(c->wake_fd, &one, sizeof one) < 0) {
         /* the counter is already non-zero: the wait wakes anyway */
@@ -44,12 +44,12 @@ void gj__bolt_interrupt(gj_conn *c)
 
 bool gj__bolt_usable(gj_conn *c)
 {
-    return !c->broken && c->n_pending == 0 && !atomic_load(&c->interrupted);
+    return !c->broken && c->n_pending == 0 && atomic_load(&c->interrupted) == 0;
 }
 
 static bool consume_interrupt(gj_conn *c)
 {
-    if (!atomic_exchange(&c->interrupted, false))
+    if (atomic_exchange(&c->interrupted, 0) == 0)
         return false;
     gj__bolt_wake_drain(c);
     return true;

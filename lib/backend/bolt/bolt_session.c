@@ -407,7 +407,7 @@ static int bolt_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_se
     c->fd = -1;
     c->wake_fd = -1;
     c->log = log;
-    atomic_init(&c->interrupted, false);
+    atomic_init(&c->interrupted, 0);
     if (strchr(ep->host, ':'))
         snprintf(c->endpoint, sizeof c->endpoint, "[%s]:%d", ep->host, ep->port);
     else
