@@ -21,3 +21,11 @@ tests_integration_arango_test_LDADD = $(GJ_TEST_LIBS)
 EXTRA_tests_integration_arango_test_DEPENDENCIES = tests/servers/arango/arango-refserver
 endif
 endif
+
+if HAVE_GTEST
+check_PROGRAMS += tests/unit/arango_json_test
+TESTS += tests/unit/arango_json_test
+tests_unit_arango_json_test_SOURCES = tests/unit/arango_json_test.cc
+tests_unit_arango_json_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_unit_arango_json_test_LDADD = $(GJ_TEST_LIBS)
+endif

@@ -774,6 +774,120 @@ TEST_F(ArangoTest, PythonArangoAsyncWalkThrough)
     gj_result_free(res);
 }
 
+TEST_F(ArangoTest, StreamTransaction)
+{
+    start();
+    ASSERT_EQ(0, run(op("collection.create", nullptr, { { "name", gj_value_string("acct") } })))
+        << err.msg();
+    gj_value *write = nullptr;
+    gj_value_new_list(&write, 1);
+    gj_value_list_append(write, gj_value_string("acct"));
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("transaction.begin", nullptr,
+                        { { "collections", map_of({ { "write", write } }) } }),
+                     &res))
+        << err.msg();
+    std::string trx = as_str(gj_value_map_get(gj_value_map_get(gj_result_row(res, 0), "result"), "id"));
+    gj_result_free(res);
+    ASSERT_FALSE(trx.empty());
+    ASSERT_EQ(0, run(op("document.insert", nullptr,
+                        { { "collection", gj_value_string("acct") },
+                          { "document", map_of({ { "_key", gj_value_string("x") } }) },
+                          { "trx", gj_value_string(trx.c_str()) } })))
+        << err.msg();
+    // Not visible outside the transaction yet.
+    ASSERT_EQ(0, run(op("collection.count", nullptr, { { "name", gj_value_string("acct") } }), &res));
+    EXPECT_EQ(0, as_int(gj_value_map_get(gj_result_row(res, 0), "count")));
+    gj_result_free(res);
+    gj_request *q = op("query", "FOR d IN acct RETURN d._key", { { "trx", gj_value_string(trx.c_str()) } });
+    ASSERT_EQ(0, run(q, &res)) << err.msg();
+    EXPECT_EQ(1u, gj_result_row_count(res));
+    gj_result_free(res);
+    ASSERT_EQ(0, run(op("transaction.commit", nullptr, { { "id", gj_value_string(trx.c_str()) } })))
+        << err.msg();
+    ASSERT_EQ(0, run(op("collection.count", nullptr, { { "name", gj_value_string("acct") } }), &res));
+    EXPECT_EQ(1, as_int(gj_value_map_get(gj_result_row(res, 0), "count")));
+    gj_result_free(res);
+    EXPECT_EQ(GJ_ESERVER, run(op("transaction.abort", nullptr, { { "id", gj_value_string(trx.c_str()) } })));
+    EXPECT_EQ(1653, gj_error_server_number(err.e)) << err.msg();
+    EXPECT_EQ(GJ_ESERVER, run(op("transaction.status", nullptr, { { "id", gj_value_string("999999") } })));
+    EXPECT_EQ(1655, gj_error_server_number(err.e)) << err.msg();
+}
+
+// python-arango's async walk-through with server-side async jobs
+// (x-arango-async: store) under each job.
+TEST_F(ArangoTest, PythonArangoWalkThroughServerSide)
+{
+    start();
+    ASSERT_EQ(0, run(op("collection.create", nullptr, { { "name", gj_value_string("students") } })))
+        << err.msg();
+    clear_requests();
+    auto store = [] { return gj_value_string("store"); };
+    gj_job *j1 = submit(op("document.insert", nullptr,
+                           { { "collection", gj_value_string("students") },
+                             { "document", map_of({ { "_key", gj_value_string("Neal") } }) },
+                             { "async", store() } }));
+    gj_job *j2 = submit(op("document.insert", nullptr,
+                           { { "collection", gj_value_string("students") },
+                             { "document", map_of({ { "_key", gj_value_string("Lily") } }) },
+                             { "async", store() } }));
+    gj_job *j3 = submit(op("query", "FOR i IN 1..50 RETURN i",
+                           { { "async", store() }, { "batchSize", gj_value_int(20) } }));
+    gj_job *j4 = submit(op("query", "INVALID QUERY", { { "async", store() } }));
+    for (gj_job *j : { j1, j2, j3, j4 })
+        ASSERT_EQ(0, gj_job_wait(j, 10000, err.e)) << err.msg();
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, gj_job_result(j1, &res, err.e)) << err.msg();
+    EXPECT_EQ("Neal", as_str(gj_value_map_get(gj_result_row(res, 0), "_key")));
+    EXPECT_NE("<not a string>", as_str(gj_value_map_get(gj_result_meta(res), "async_id")));
+    gj_result_free(res);
+    ASSERT_EQ(0, gj_job_result(j3, &res, err.e)) << err.msg();
+    EXPECT_EQ(50u, gj_result_row_count(res));
+    gj_result_free(res);
+    EXPECT_EQ(GJ_ESERVER, gj_job_result(j4, &res, err.e));
+    EXPECT_EQ(1501, gj_error_server_number(err.e)) << err.msg();
+    EXPECT_EQ(400, gj_error_http_status(err.e));
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_cancel(j2, err.e));
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_clear(j1, err.e));
+    size_t cleared = 0;
+    ASSERT_EQ(0, gj_client_clear_jobs(client, 0, &cleared, err.e));
+    EXPECT_EQ(1u, cleared);
+    for (gj_job *j : { j1, j2, j3, j4 })
+        gj_job_unref(j);
+    // Every job went through the server's job API and was fetched once.
+    auto lines = requests();
+    EXPECT_EQ(4u, count_requests("PUT /_api/job/")) << ::testing::PrintToString(lines);
+    EXPECT_EQ(2u, count_requests("POST /_api/document/students 202")) << ::testing::PrintToString(lines);
+    EXPECT_EQ(2u, count_requests("POST /_api/cursor/")) << ::testing::PrintToString(lines);
+    std::string body;
+    server->request("GET", "/_api/job/done", "", &body, true);
+    EXPECT_EQ("[]", body);
+
+    // Cancel of a running server job: the job is cancelled and deleted.
+    clear_requests();
+    gj_job *slow = submit(op("query", "RETURN SLEEP(10)", { { "async", store() } }));
+    auto t0 = Clock::now();
+    while (Clock::now() - t0 < std::chrono::seconds(5) && count_requests("GET /_api/job/") == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto c0 = Clock::now();
+    ASSERT_EQ(0, gj_job_cancel(slow, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(slow, 5000, err.e)) << err.msg();
+    EXPECT_LT(Clock::now() - c0, std::chrono::seconds(2));
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(slow, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    gj_job_unref(slow);
+    lines = requests();
+    bool cancel_seen = false;
+    for (auto &l : lines)
+        cancel_seen |= l.find("/cancel 200") != std::string::npos;
+    EXPECT_TRUE(cancel_seen) << ::testing::PrintToString(lines);
+    body.clear();
+    server->request("GET", "/_api/job/pending", "", &body, true);
+    EXPECT_EQ("[]", body);
+    EXPECT_EQ(GJ_EINVAL, run(op("version", nullptr, { { "async", gj_value_string("sometimes") } })));
+}
+
 TEST_F(ArangoTest, ParallelWorkersShareThePool)
 {
     start_server();

@@ -42,11 +42,22 @@
  *   collection.drop | count | truncate   name
  *   collection.properties  name, properties (a map: PUT; absent: GET)
  *   collection.list   excludeSystem (default true); one row per collection
+ *   transaction.begin   collections (map: read, write, exclusive), allowImplicit,
+ *                lockTimeout, waitForSync, maxTransactionSize; row: the reply,
+ *                whose result.id is the id to pass as option trx
+ *   transaction.commit | abort | status   id
  *   version      details (bool)
  *   http         method (GET, POST, PUT, PATCH, DELETE), path ("/_api/..."
  *                relative to /_db/{database}), query (a map of strings, ints,
  *                bools), body (any value, sent as JSON); the reply body is the
  *                row, meta http_status
+ * Every operation also takes async: "store" — ArangoDB's server-side async
+ * job: the request is sent with x-arango-async: store, the job is polled on
+ * the same connection (so on the coordinator that accepted it) with
+ * GET /_api/job/{id}, its stored reply fetched with PUT /_api/job/{id} and
+ * used as the reply (an AQL cursor's later batches go to the same
+ * coordinator); meta async_id is the server job's id; cancel or timeout
+ * sends PUT /_api/job/{id}/cancel and DELETE /_api/job/{id}.
  * Replies of the non-AQL operations are one row: the reply body as a value.
  * An option an operation does not know fails with GJ_EINVAL naming it.
  * Server errors: GJ_ESERVER (GJ_EAUTH for 401) with errorNum as server code
@@ -115,13 +126,8 @@ int gj__arango_check_options(const gj_request *req, const char *op,
         size_t k = 0;
         while (known[k] && strcmp(known[k], key) != 0)
             k++;
-        if (!known[k]) {
-            if (strcmp(key, "async") == 0)
-                return gj__error_set(err, GJ_EUNSUPPORTED,
-                                     "op %s: option async (server-side async jobs) is not "
-                                     "implemented by the arango backend", op);
+        if (!known[k] && strcmp(key, "async") != 0)   /* async: every op (execute) */
             return gj__error_set(err, GJ_EINVAL, "op %s: unknown option %.64s", op, key);
-        }
     }
     return 0;
 }
@@ -239,6 +245,8 @@ static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_setti
     SET(CURLOPT_CONNECTTIMEOUT_MS, (long)ct);
     SET(CURLOPT_WRITEFUNCTION, gj__arango_on_write);
     SET(CURLOPT_WRITEDATA, c);
+    SET(CURLOPT_HEADERFUNCTION, gj__arango_on_header);
+    SET(CURLOPT_HEADERDATA, c);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -319,6 +327,18 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
         return gj__error_set(err, GJ_ECANCELLED, "%s: cancelled before it started",
                              c->hostport);
     }
+    const gj_value *async = gj_request_option(req, "async");
+    c->async_store = false;
+    c->async_id[0] = '\0';
+    if (async) {
+        const char *mode = NULL;
+        bool on = false;
+        if (gj_value_string_get(async, &mode, NULL) == 0 && strcmp(mode, "store") == 0)
+            c->async_store = true;
+        else if (!(gj_value_bool_get(async, &on) == 0 && !on))
+            return gj__error_set(err, GJ_EINVAL, "option async: only \"store\" (or false) "
+                                 "is supported; a detached job is GJ_SUBMIT_DETACHED");
+    }
     int64_t timeout = gj__sink_response_timeout(sink);
     int64_t deadline = timeout > 0 ? gj__now_ms() + timeout : INT64_MAX;
     const char *op = gj_request_op(req);
@@ -329,12 +349,20 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
         rc = gj__arango_op_document(c, req, op + 9, sink, deadline, err);
     else if (strncmp(op, "collection.", 11) == 0)
         rc = gj__arango_op_collection(c, req, op + 11, sink, deadline, err);
+    else if (strncmp(op, "transaction.", 12) == 0)
+        rc = gj__arango_op_transaction(c, req, op + 12, sink, deadline, err);
     else if (strcmp(op, "version") == 0)
         rc = gj__arango_op_version(c, req, sink, deadline, err);
     else if (strcmp(op, "http") == 0)
         rc = gj__arango_op_http(c, req, sink, deadline, err);
     else
         rc = gj__error_set(err, GJ_EUNSUPPORTED, "arango backend has no operation %.64s", op);
+    c->async_store = false;
+    if (rc == 0 && c->async_id[0]) {
+        gj_value *id = gj_value_string(c->async_id);
+        if (!id || gj__sink_meta(sink, "async_id", id))
+            rc = gj__error_set(err, GJ_ENOMEM, "out of memory for the result");
+    }
     if (rc == GJ_ECANCELLED)
         c->broken = true;
     return rc;

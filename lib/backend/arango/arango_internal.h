@@ -38,6 +38,12 @@ struct gj_conn {
     size_t len, cap;
     bool too_big;
 
+    /* Server-side async (x-arango-async: store) for the next call of an
+     * operation (set by execute, taken by gj__arango_perform), and the id
+     * of the server job it made. */
+    bool async_store;
+    char async_id[64];
+
     atomic_bool interrupt_req;   /* set by interrupt(), consumed by execute() */
     bool broken;                 /* transport error or aborted transfer */
 };
@@ -67,8 +73,15 @@ extern const gj_backend gj_arango_backend;
 
 /* CURLOPT_WRITEFUNCTION: appends to c->buf up to c->max_body. */
 size_t gj__arango_on_write(char *data, size_t size, size_t nmemb, void *payload);
+/* CURLOPT_HEADERFUNCTION: keeps x-arango-async-id in c->async_id. */
+size_t gj__arango_on_header(char *data, size_t size, size_t nmemb, void *payload);
 
-/* Perform a call.  Returns 0 with the reply (any HTTP status), or
+/* Perform a call.  When c->async_store is set (it is cleared here), the call
+ * is sent with x-arango-async: store, the server job is polled
+ * (GET /_api/job/{id}, pausing up to 100 ms, interruptibly) and its stored
+ * reply fetched (PUT /_api/job/{id}) as this call's reply; an interrupt or
+ * timeout cancels and deletes the server job.
+ * Returns 0 with the reply (any HTTP status), or
  * GJ_ECANCELLED (interrupt: the record is left set for the caller to consume),
  * GJ_ETIMEDOUT, GJ_EIO, GJ_ECONNECT, GJ_ETLS, GJ_ETOOBIG, GJ_EPROTOCOL
  * (the body is not JSON when it says so), GJ_ENOMEM; err names host:port.
@@ -107,6 +120,8 @@ int gj__arango_op_document(gj_conn *c, const gj_request *req, const char *verb,
                            gj_sink *sink, int64_t deadline, gj_error *err);
 int gj__arango_op_collection(gj_conn *c, const gj_request *req, const char *verb,
                              gj_sink *sink, int64_t deadline, gj_error *err);
+int gj__arango_op_transaction(gj_conn *c, const gj_request *req, const char *verb,
+                              gj_sink *sink, int64_t deadline, gj_error *err);
 int gj__arango_op_version(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t deadline,
                           gj_error *err);
 int gj__arango_op_http(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t deadline,

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* How long one curl_multi_poll waits at most (interrupts wake it at once). */
@@ -72,6 +73,26 @@ size_t gj__arango_on_write(char *data, size_t size, size_t nmemb, void *payload)
     memcpy(c->buf + c->len, data, n);
     c->len += n;
     c->buf[c->len] = '\0';
+    return n;
+}
+
+size_t gj__arango_on_header(char *data, size_t size, size_t nmemb, void *payload)
+{
+    gj_conn *c = payload;
+    size_t n = size * nmemb;
+    static const char name[] = "x-arango-async-id:";
+    if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+        const char *v = data + sizeof name - 1, *end = data + n;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        size_t len = 0;
+        while (v + len < end && v[len] >= '0' && v[len] <= '9')
+            len++;
+        if (len > 0 && len < sizeof c->async_id) {
+            memcpy(c->async_id, v, len);
+            c->async_id[len] = '\0';
+        }
+    }
     return n;
 }
 
@@ -163,8 +184,8 @@ static int curl_error(gj_conn *c, CURLcode cc, gj_error *err)
 }
 
 /* One HTTP exchange without retries. */
-static int exchange(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
-                    gj_error *err)
+static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
+                    gj__arango_reply *reply, gj_error *err)
 {
     int rc = 0;
     struct curl_slist *headers = NULL, *h;
@@ -218,6 +239,8 @@ static int exchange(gj_conn *c, const gj__arango_call *call, gj__arango_reply *r
         }
         headers = h;
     }
+    if (async_store)
+        ADD_HEADER("x-arango-async: store");
     if (call->if_match) {
         if (strlen(call->if_match) > GJ__ARANGO_MAX_NAME || strpbrk(call->if_match, "\r\n\"")) {
             rc = gj__error_set(err, GJ_EINVAL, "option rev: not a revision");
@@ -316,7 +339,7 @@ static int jwt_login(gj_conn *c, int64_t deadline_ms, gj_error *err)
     gj__arango_reply reply = { 0, NULL };
     free(c->jwt);
     c->jwt = NULL;
-    int rc = exchange(c, &call, &reply, err);
+    int rc = exchange(c, &call, false, &reply, err);
     /* The serialised text holds the password: wipe it. */
     memset((char *)text, 0, n);
     json_object_put(o);
@@ -358,8 +381,9 @@ static void pause_ms(int64_t ms)
     nanosleep(&ts, NULL);
 }
 
-int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
-                       gj_error *err)
+/* One call with JWT renewal and 503 retries. */
+static int perform_once(gj_conn *c, const gj__arango_call *call, bool async_store,
+                        gj__arango_reply *reply, gj_error *err)
 {
     bool renewed = false;
     int retries = 0;
@@ -367,7 +391,7 @@ int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply
     for (;;) {
         reply->json = NULL;
         reply->status = 0;
-        int rc = exchange(c, call, reply, err);
+        int rc = exchange(c, call, async_store, reply, err);
         if (rc)
             return rc;
         if (reply->status == 401 && c->use_jwt && !renewed) {
@@ -393,6 +417,110 @@ int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply
         }
         return 0;
     }
+}
+
+/* Sleep up to ms, woken early by interrupt(). */
+static void wait_interruptibly(gj_conn *c, int64_t ms)
+{
+    if (ms > 0 && !atomic_load(&c->interrupt_req))
+        curl_multi_poll(c->multi, NULL, 0, (int)ms, NULL);
+}
+
+/* Cancel and delete a server job (best effort, short deadline). */
+static void drop_server_job(gj_conn *c, const char *db, const char *id)
+{
+    char path[96];
+    gj__arango_reply r = { 0, NULL };
+    int64_t dl = gj__now_ms() + 2000;
+    snprintf(path, sizeof path, "/_api/job/%s/cancel", id);
+    gj__arango_call cancel = { "PUT", db, path, NULL, 0, NULL, NULL, false, dl };
+    int rc = perform_once(c, &cancel, false, &r, NULL);
+    gj__arango_reply_clear(&r);
+    snprintf(path, sizeof path, "/_api/job/%s", id);
+    gj__arango_call del = { "DELETE", db, path, NULL, 0, NULL, NULL, true, dl };
+    int rc2 = perform_once(c, &del, false, &r, NULL);
+    gj__log(c->log, rc || rc2 ? GJ_LOG_WARN : GJ_LOG_DEBUG,
+            "arango %s: server job %s cancelled and deleted%s", c->hostport, id,
+            rc || rc2 ? " (not confirmed)" : "");
+    gj__arango_reply_clear(&r);
+}
+
+/* The call was accepted as server job c->async_id: wait for it and fetch
+ * its stored reply into *reply. */
+static int await_server_job(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
+                            gj_error *err)
+{
+    char id[64], path[96];
+    snprintf(id, sizeof id, "%s", c->async_id);
+    if (!id[0]) {
+        c->broken = true;
+        return gj__error_set(err, GJ_EPROTOCOL,
+                             "%s: HTTP 202 for x-arango-async: store without x-arango-async-id",
+                             c->hostport);
+    }
+    gj__log(c->log, GJ_LOG_DEBUG, "arango %s: %s %s is server job %s", c->hostport,
+            call->method, call->path, id);
+    snprintf(path, sizeof path, "/_api/job/%s", id);
+    int64_t pause = 1;
+    int rc = 0;
+    for (;;) {
+        gj__arango_call poll = { "GET", call->db, path, NULL, 0, NULL, NULL, true,
+                                 call->deadline_ms };
+        rc = perform_once(c, &poll, false, reply, err);
+        if (rc)
+            break;
+        long st = reply->status;
+        gj__arango_reply_clear(reply);
+        if (st == 200)
+            break;
+        if (st != 204) {
+            c->broken = true;
+            return gj__error_set(err, GJ_EPROTOCOL,
+                                 "%s: server job %s answered HTTP %ld to GET %s", c->hostport,
+                                 id, st, path);
+        }
+        int64_t left = call->deadline_ms == INT64_MAX ? INT64_MAX : call->deadline_ms - gj__now_ms();
+        if (left <= 0) {
+            rc = gj__error_set(err, GJ_ETIMEDOUT, "%s: server job %s not done within the timeout",
+                               c->hostport, id);
+            break;
+        }
+        wait_interruptibly(c, pause < left ? pause : left);
+        if (atomic_load(&c->interrupt_req)) {
+            rc = gj__error_set(err, GJ_ECANCELLED, "%s: server job %s interrupted", c->hostport,
+                               id);
+            break;
+        }
+        pause = pause * 2 > 100 ? 100 : pause * 2;
+    }
+    if (rc == GJ_ECANCELLED || rc == GJ_ETIMEDOUT) {
+        /* Clean up with the interrupt record set aside, then put it back for
+         * the operation to consume. */
+        bool interrupted = gj__arango_take_interrupt(c);
+        drop_server_job(c, call->db, id);
+        if (interrupted)
+            atomic_store(&c->interrupt_req, true);
+        return rc;
+    }
+    if (rc)
+        return rc;
+    gj__arango_call fetch = { "PUT", call->db, path, NULL, 0, NULL, NULL, false,
+                              call->deadline_ms };
+    return perform_once(c, &fetch, false, reply, err);
+}
+
+int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
+                       gj_error *err)
+{
+    bool async_store = c->async_store;
+    c->async_store = false;
+    if (async_store)
+        c->async_id[0] = '\0';
+    int rc = perform_once(c, call, async_store, reply, err);
+    if (rc || !async_store || reply->status != 202)
+        return rc;
+    gj__arango_reply_clear(reply);
+    return await_server_job(c, call, reply, err);
 }
 
 int gj__arango_reply_error(gj_conn *c, const gj__arango_reply *reply, const char *what,

@@ -429,3 +429,56 @@ out:
     free(path);
     return rc;
 }
+
+/* ---- stream transactions -------------------------------------------------- */
+
+static const char *const transaction_options[] = {
+    "id", "collections", "allowImplicit", "lockTimeout", "waitForSync", "maxTransactionSize",
+    NULL
+};
+
+int gj__arango_op_transaction(gj_conn *c, const gj_request *req, const char *verb,
+                              gj_sink *sink, int64_t deadline, gj_error *err)
+{
+    char op[48];
+    snprintf(op, sizeof op, "transaction.%.32s", verb);
+    int rc = gj__arango_check_options(req, op, transaction_options, err);
+    if (rc)
+        return rc;
+    const char *db = gj__arango_database(c, req);
+    if (strcmp(verb, "begin") == 0) {
+        if (gj_request_option(req, "id"))
+            return gj__error_set(err, GJ_EINVAL, "op %s: option id is for commit/abort/status", op);
+        const gj_value *coll = gj_request_option(req, "collections");
+        if (!coll || gj_value_type(coll) != GJ_TMAP)
+            return gj__error_set(err, GJ_EINVAL,
+                                 "op %s needs option collections (a map of read/write/exclusive)",
+                                 op);
+        /* The body is the options as given. */
+        char *body = NULL;
+        size_t body_len = 0;
+        if ((rc = gj__arango_value_to_text(gj_request_options(req), &body, &body_len, err)))
+            return rc;
+        gj__arango_call call = { "POST", db, "/_api/transaction/begin", body, body_len, NULL,
+                                 NULL, false, deadline };
+        rc = run(c, &call, op, sink, false, err);
+        gj_free(body);
+        return rc;
+    }
+    const char *method = strcmp(verb, "commit") == 0   ? "PUT"
+                         : strcmp(verb, "abort") == 0  ? "DELETE"
+                         : strcmp(verb, "status") == 0 ? "GET"
+                                                       : NULL;
+    if (!method)
+        return gj__error_set(err, GJ_EUNSUPPORTED, "arango backend has no operation %s", op);
+    const char *id = NULL;
+    if ((rc = required_string(req, "id", op, &id, err)))
+        return rc;
+    if (strspn(id, "0123456789") != strlen(id) || strlen(id) > 32)
+        return gj__error_set(err, GJ_EINVAL, "op %s: option id is not a transaction id", op);
+    char path[64];
+    snprintf(path, sizeof path, "/_api/transaction/%s", id);
+    gj__arango_call call = { method, db, path, NULL, 0, NULL, NULL, strcmp(method, "PUT") != 0,
+                             deadline };
+    return run(c, &call, op, sink, false, err);
+}
