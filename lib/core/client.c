@@ -1,6 +1,7 @@
 /*
- * The client: targets and their pools, the bounded submit queue, the worker
- * threads, the event fd and the housekeeping thread.
+ * The client: targets and their pools, submit, shutdown, the event fd, the
+ * counters and the housekeeping thread.  The queue and the workers are in
+ * executor.c, the registry and the queries by id in registry.c.
  *
  * The queue is a doubly linked list under one mutex.  Workers take one job
  * at a time (so no job waits behind another while a worker is idle), and
@@ -18,273 +19,6 @@
 #include <unistd.h>
 
 #define GJ__KEEPER_PERIOD_MS 1000
-
-/* ---- queue --------------------------------------------------------------- */
-
-static void queue_link_tail(gj_client *c, gj_job *job)
-{
-    job->qnext = NULL;
-    job->qprev = c->qtail;
-    if (c->qtail)
-        c->qtail->qnext = job;
-    else
-        c->qhead = job;
-    c->qtail = job;
-}
-
-/* Under qmu: a queued job leaves the queue (to a worker, or cancelled). */
-static void queue_unlink(gj_client *c, gj_job *job)
-{
-    if (job->qprev)
-        job->qprev->qnext = job->qnext;
-    else
-        c->qhead = job->qnext;
-    if (job->qnext)
-        job->qnext->qprev = job->qprev;
-    else
-        c->qtail = job->qprev;
-    job->qnext = job->qprev = NULL;
-    atomic_fetch_and_explicit(&job->state, ~GJ__ST_INQUEUE, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->deq, 1, memory_order_release);
-}
-
-/* Under qmu: move whatever submitters pushed onto the queue, oldest first. */
-static void drain_inbox(gj_client *c)
-{
-    if (!atomic_load_explicit(&c->inbox, memory_order_relaxed))
-        return;
-    gj_job *stack = atomic_exchange_explicit(&c->inbox, NULL, memory_order_acquire);
-    gj_job *fifo = NULL;
-    while (stack) { /* reverse: the stack holds the newest first */
-        gj_job *next = stack->qnext;
-        stack->qnext = fifo;
-        fifo = stack;
-        stack = next;
-    }
-    while (fifo) {
-        gj_job *next = fifo->qnext;
-        queue_link_tail(c, fifo);
-        fifo = next;
-    }
-}
-
-bool gj__queue_remove(gj_client *c, gj_job *job)
-{
-    bool removed = false;
-    pthread_mutex_lock(&c->qmu);
-    if (atomic_load_explicit(&job->state, memory_order_relaxed) & GJ__ST_INQUEUE) {
-        drain_inbox(c);
-        queue_unlink(c, job);
-        removed = true;
-    }
-    pthread_mutex_unlock(&c->qmu);
-    return removed;
-}
-
-/* Under qmu: wake one idle worker unless one is already on its way. */
-static void wake_one(gj_client *c)
-{
-    if (atomic_load(&c->idle) > c->wakeups) {
-        c->wakeups++;
-        pthread_cond_signal(&c->qcv);
-    }
-}
-
-bool gj__client_on_worker(const gj_client *c)
-{
-    pthread_t self = pthread_self();
-    for (unsigned i = 0; i < c->n_workers; i++)
-        if (pthread_equal(c->workers[i].thread, self))
-            return true;
-    return false;
-}
-
-/* ---- running a job -------------------------------------------------------- */
-
-typedef struct worker_conn {
-    gj_target *target;
-    gj_conn *conn;
-} worker_conn;
-
-static void drop_conn(worker_conn *wc)
-{
-    if (wc->conn)
-        gj__pool_release(wc->target->pool, wc->conn);
-    wc->conn = NULL;
-    wc->target = NULL;
-}
-
-/* Finish a job that failed with `code` (detail in err). */
-static void finish_failed(gj_worker *w, gj_job *job, int code, gj_error *err)
-{
-    gj_error *e = gj_error_new();
-    if (!e) {
-        /* No memory even for the error: the job cannot carry an outcome. */
-        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
-        return;
-    }
-    if (gj_error_code(err) == 0)
-        gj__error_set(err, code, "%s", gj_strerror(code));
-    gj__error_move(e, err);
-    gj__job_finish(job, w, GJ__PH_DONE, NULL, e);
-}
-
-/* The running connection is published to cancel through the HASCONN bit
- * with sequentially consistent read-modify-writes; cancel sets CANCEL_REQ
- * first and reads HASCONN under the job's stripe lock.  A worker that sees
- * CANCEL_REQ when it (un)publishes passes through that lock once, so it never
- * lets go of a connection while interrupt() runs on it. */
-static bool publish_conn(gj_client *c, gj_job *job, gj_conn *conn)
-{
-    job->u.conn = conn;
-    unsigned old = atomic_fetch_or(&job->state, GJ__ST_HASCONN);
-    if (!(old & GJ__ST_CANCEL_REQ))
-        return true;
-    atomic_fetch_and(&job->state, ~GJ__ST_HASCONN);
-    gj_stripe *s = gj__job_stripe(c, job);
-    pthread_mutex_lock(&s->mu);
-    pthread_mutex_unlock(&s->mu);
-    job->u.conn = NULL;
-    return false;
-}
-
-static void unpublish_conn(gj_client *c, gj_job *job)
-{
-    unsigned old = atomic_fetch_and(&job->state, ~GJ__ST_HASCONN);
-    if (old & GJ__ST_CANCEL_REQ) {
-        gj_stripe *s = gj__job_stripe(c, job);
-        pthread_mutex_lock(&s->mu);
-        pthread_mutex_unlock(&s->mu);
-    }
-    job->u.conn = NULL;
-}
-
-static bool cancel_requested(const gj_job *job)
-{
-    return atomic_load_explicit(&job->state, memory_order_acquire) & GJ__ST_CANCEL_REQ;
-}
-
-static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
-{
-    gj_target *t = job->target;
-    gj_client *c = t->client;
-    int rc;
-
-    if (cancel_requested(job)) {
-        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
-        return;
-    }
-    /* TAKEN -> RUNNING: gj_job_started() is true from here. */
-    atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__PH_TAKEN, memory_order_acq_rel);
-
-    if (wc->conn && wc->target != t)
-        drop_conn(wc);
-    if (!wc->conn) {
-        gj_error_clear(err);
-        rc = gj__pool_acquire(t->pool, gj__deadline_ms(t->settings.acquire_timeout_ms),
-                              &wc->conn, err);
-        if (rc) {
-            wc->conn = NULL;
-            if (cancel_requested(job)) {
-                gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
-                return;
-            }
-            gj__error_prefix(err, "job %llu", (unsigned long long)job->id);
-            finish_failed(w, job, rc, err);
-            return;
-        }
-        wc->target = t;
-    }
-
-    if (!publish_conn(c, job, wc->conn)) {
-        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
-        return;
-    }
-    gj_request *req = job->req;
-    int64_t timeout = req->timeout_ms >= 0 ? req->timeout_ms : t->settings.response_timeout_ms;
-    gj_sink sink;
-    gj__sink_init(&sink, req->row_fn, req->row_payload, &job->state, GJ__ST_CANCEL_REQ, timeout);
-    gj_error_clear(err);
-    atomic_fetch_add_explicit(&w->running, 1, memory_order_relaxed);
-    rc = t->backend->execute(wc->conn, req, &sink, err);
-    atomic_fetch_sub_explicit(&w->running, 1, memory_order_relaxed);
-    unpublish_conn(c, job); /* no interrupt after this point */
-
-    if (t->backend->usable && !t->backend->usable(wc->conn))
-        drop_conn(wc);
-
-    gj_result *res = NULL;
-    if (rc == 0 && !gj__sink_empty(&sink) && gj__sink_take_result(&sink, &res) != 0)
-        rc = gj__error_set(err, GJ_ENOMEM, "job %llu: out of memory for its result",
-                           (unsigned long long)job->id);
-    gj__sink_clear(&sink);
-    if (rc == GJ_ECANCELLED)
-        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
-    else if (rc)
-        finish_failed(w, job, rc, err);
-    else
-        gj__job_finish(job, w, GJ__PH_DONE, res, NULL);
-}
-
-/* How many times an idle worker looks at the inbox before sleeping. */
-#define GJ__IDLE_SPINS 100
-
-static void *worker_main(void *arg)
-{
-    gj_worker *w = arg;
-    gj_client *c = w->client;
-    worker_conn wc = { NULL, NULL };
-    gj_error *err = gj_error_new();
-
-    pthread_mutex_lock(&c->qmu);
-    for (;;) {
-        if (!c->qhead)
-            drain_inbox(c);
-        if (!c->qhead) {
-            /* Going idle: give the connection back so others can use it. */
-            if (wc.conn) {
-                pthread_mutex_unlock(&c->qmu);
-                drop_conn(&wc);
-                pthread_mutex_lock(&c->qmu);
-                continue;
-            }
-            if (c->stopping)
-                break;
-            /* A short look for new work before a sleep and a wake-up. */
-            pthread_mutex_unlock(&c->qmu);
-            for (int i = 0; i < GJ__IDLE_SPINS &&
-                 !atomic_load_explicit(&c->inbox, memory_order_relaxed); i++)
-                for (int k = 0; k < 16; k++) /* spaced reads: less traffic on the inbox line */
-                    gj__cpu_relax();
-            pthread_mutex_lock(&c->qmu);
-            if (atomic_load_explicit(&c->inbox, memory_order_relaxed) || c->stopping)
-                continue;
-            /* Announce idleness, then look again (sequentially consistent,
-             * mirrored in submit: push, then read idle), so a job pushed
-             * meanwhile either is seen here or wakes us. */
-            atomic_fetch_add(&c->idle, 1);
-            if (!atomic_load(&c->inbox))
-                pthread_cond_wait(&c->qcv, &c->qmu);
-            atomic_fetch_sub(&c->idle, 1);
-            if (c->wakeups)
-                c->wakeups--;
-            continue;
-        }
-        /* One job at a time: a job never waits behind another one that a
-         * busy worker holds while an idle worker could run it. */
-        gj_job *job = c->qhead;
-        queue_unlink(c, job);
-        atomic_fetch_add_explicit(&job->state, GJ__PH_TAKEN, memory_order_relaxed);
-        if (c->qhead)
-            wake_one(c);
-        pthread_mutex_unlock(&c->qmu);
-        run_job(w, job, &wc, err);
-        pthread_mutex_lock(&c->qmu);
-    }
-    pthread_mutex_unlock(&c->qmu);
-    gj_error_free(err);
-    return NULL;
-}
 
 /* ---- housekeeping ---------------------------------------------------------- */
 
@@ -422,7 +156,7 @@ int gj__client_new_with_backends(gj_client **out, const gj_config *cfg,
         goto fail_nomem;
     for (unsigned i = 0; i < cfg->workers; i++) {
         c->workers[i].client = c;
-        if (pthread_create(&c->workers[i].thread, NULL, worker_main, &c->workers[i]) != 0) {
+        if (pthread_create(&c->workers[i].thread, NULL, gj__worker_main, &c->workers[i]) != 0) {
             rc = gj__error_set(err, GJ_ENOMEM, "could not start worker thread %u of %u",
                                i + 1, cfg->workers);
             goto fail;
@@ -464,44 +198,17 @@ int gj_client_new_url(gj_client **out, const char *url, gj_error *err)
 
 /* ---- shutdown ------------------------------------------------------------------ */
 
-/* Collect (with a reference) every registered job that is not terminal. */
-static gj_job *collect_pending(gj_client *c)
+static bool pick_pending(const gj_job *job, void *arg)
 {
-    gj_job *list = NULL;
-    gj_registry *r = &c->registry;
-    pthread_mutex_lock(&r->mu);
-    for (size_t ci = 0; ci < r->n_chunks; ci++) {
-        gj_reg_chunk *chunk = r->chunks[ci];
-        if (!chunk)
-            continue;
-        for (size_t k = 0; k < GJ__REG_CHUNK; k++) {
-            gj_job *job = chunk->slot[k];
-            if (job && !GJ__TERMINAL(atomic_load_explicit(&job->state, memory_order_acquire))) {
-                gj_job_ref(job);
-                job->qprev = list; /* qprev is free outside the queue */
-                list = job;
-            }
-        }
-    }
-    pthread_mutex_unlock(&r->mu);
-    return list;
+    (void)arg;
+    return !GJ__TERMINAL(atomic_load_explicit(&job->state, memory_order_acquire));
 }
 
 static void client_destroy(gj_client *c)
 {
     /* Stop taking work; cancel what is queued (callbacks run here). */
     atomic_store(&c->shutting_down, true);
-    pthread_mutex_lock(&c->qmu);
-    c->stopping = true;
-    drain_inbox(c);
-    gj_job *queued = c->qhead;
-    c->qhead = c->qtail = NULL;
-    for (gj_job *j = queued; j; j = j->qnext)
-        atomic_fetch_add(&c->deq, 1);
-    for (gj_job *j = queued; j; j = j->qnext)
-        atomic_fetch_and_explicit(&j->state, ~GJ__ST_INQUEUE, memory_order_relaxed);
-    pthread_cond_broadcast(&c->qcv);
-    pthread_mutex_unlock(&c->qmu);
+    gj_job *queued = gj__executor_stop(c);
     while (queued) {
         gj_job *next = queued->qnext;
         queued->qnext = queued->qprev = NULL;
@@ -510,8 +217,8 @@ static void client_destroy(gj_client *c)
         queued = next;
     }
 
-    /* Interrupt what runs or sits in a worker's batch. */
-    for (gj_job *j = collect_pending(c); j;) {
+    /* Interrupt what runs, or was taken by a worker and not started yet. */
+    for (gj_job *j = gj__registry_collect(&c->registry, pick_pending, NULL); j;) {
         gj_job *next = j->qprev;
         j->qprev = NULL;
         gj__job_cancel(j, false, NULL);
@@ -593,27 +300,6 @@ static gj_target *find_target(gj_client *c, const char *name)
     return NULL;
 }
 
-/* Count one more queued job unless qcap are queued.  deq is read only when
- * the cached view says the queue may be full (deq_seen never exceeds deq, so
- * the bound holds). */
-static bool reserve_queue_place(gj_client *c)
-{
-    size_t enq = atomic_fetch_add_explicit(&c->enq, 1, memory_order_relaxed);
-    size_t seen = atomic_load_explicit(&c->deq_seen, memory_order_relaxed);
-    if (enq - seen < c->qcap)
-        return true;
-    size_t deq = atomic_load_explicit(&c->deq, memory_order_acquire);
-    size_t cur = seen;
-    while (cur < deq && !atomic_compare_exchange_weak_explicit(&c->deq_seen, &cur, deq,
-                                                               memory_order_relaxed,
-                                                               memory_order_relaxed))
-        ;
-    if (enq - deq < c->qcap)
-        return true;
-    atomic_fetch_sub_explicit(&c->enq, 1, memory_order_relaxed);
-    return false;
-}
-
 int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opts,
                      gj_job **out, gj_error *err)
 {
@@ -646,7 +332,7 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
     atomic_store_explicit(&job->refs, out ? 3 : 2, memory_order_relaxed);
 
     /* Reserve a queue place first, so a full queue costs no registry work. */
-    if (!reserve_queue_place(c)) {
+    if (!gj__executor_reserve(c)) {
         atomic_fetch_add_explicit(&c->rejected, 1, memory_order_relaxed);
         atomic_store_explicit(&job->refs, 1, memory_order_relaxed);
         gj_job_unref(job);
@@ -654,25 +340,12 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
                              "retry later or raise queue_size", c->qcap);
     }
     if (gj__registry_insert(&c->registry, job) != 0) {
-        atomic_fetch_sub_explicit(&c->enq, 1, memory_order_relaxed);
+        gj__executor_unreserve(c);
         atomic_store_explicit(&job->refs, 1, memory_order_relaxed);
         gj_job_unref(job);
         return gj__error_set(err, GJ_ENOMEM, "out of memory registering a job");
     }
-
-    /* Push onto the inbox (INQUEUE first: cancel may look right away). */
-    atomic_fetch_or_explicit(&job->state, GJ__ST_INQUEUE, memory_order_relaxed);
-    gj_job *top = atomic_load_explicit(&c->inbox, memory_order_relaxed);
-    do {
-        job->qnext = top;
-    } while (!atomic_compare_exchange_weak_explicit(&c->inbox, &top, job,
-                                                    memory_order_seq_cst,
-                                                    memory_order_relaxed));
-    if (atomic_load(&c->idle)) {
-        pthread_mutex_lock(&c->qmu);
-        wake_one(c);
-        pthread_mutex_unlock(&c->qmu);
-    }
+    gj__executor_push(c, job);
     if (out)
         *out = job;
     return 0;
@@ -699,109 +372,6 @@ int gj_client_execute(gj_client *c, gj_request *req, int64_t timeout_ms, gj_resu
         rc = gj_job_result(job, out, err);
     gj_job_unref(job);
     return rc;
-}
-
-/* ---- registry queries -------------------------------------------------------------- */
-
-int gj_client_job(gj_client *c, uint64_t id, gj_job **out, gj_error *err)
-{
-    if (!c || !out)
-        return gj__error_set(err, GJ_EINVAL, "gj_client_job: client and out are required");
-    *out = NULL;
-    gj_job *job = gj__registry_get(&c->registry, id);
-    if (!job)
-        return gj__error_set(err, GJ_ENOTFOUND, "job %llu not found", (unsigned long long)id);
-    *out = job;
-    return 0;
-}
-
-int gj_client_list_jobs(gj_client *c, gj_job_status status, size_t max_count,
-                        uint64_t **ids, size_t *count, gj_error *err)
-{
-    if (!c || !ids || !count)
-        return gj__error_set(err, GJ_EINVAL, "gj_client_list_jobs: client, ids and count are required");
-    *ids = NULL;
-    *count = 0;
-    if (status != GJ_JOB_PENDING && status != GJ_JOB_DONE)
-        return gj__error_set(err, GJ_EINVAL, "gj_client_list_jobs: status must be "
-                             "GJ_JOB_PENDING or GJ_JOB_DONE");
-    gj_registry *r = &c->registry;
-    pthread_mutex_lock(&r->mu);
-    size_t cap = r->live;
-    if (max_count && max_count < cap)
-        cap = max_count;
-    uint64_t *list = cap ? malloc(cap * sizeof *list) : NULL;
-    if (cap && !list) {
-        pthread_mutex_unlock(&r->mu);
-        return gj__error_set(err, GJ_ENOMEM, "out of memory listing jobs");
-    }
-    size_t n = 0;
-    for (size_t ci = 0; ci < r->n_chunks && n < cap; ci++) {
-        gj_reg_chunk *chunk = r->chunks[ci];
-        if (!chunk)
-            continue;
-        for (size_t k = 0; k < GJ__REG_CHUNK && n < cap; k++) {
-            gj_job *job = chunk->slot[k];
-            if (!job)
-                continue;
-            unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
-            if (st & GJ__ST_GONE)
-                continue;
-            if (GJ__TERMINAL(st) == (status == GJ_JOB_DONE))
-                list[n++] = job->id;
-        }
-    }
-    pthread_mutex_unlock(&r->mu);
-    if (!n) {
-        free(list);
-        list = NULL;
-    }
-    *ids = list;
-    *count = n;
-    return 0;
-}
-
-int gj_client_clear_jobs(gj_client *c, int64_t before_ms, size_t *cleared, gj_error *err)
-{
-    if (cleared)
-        *cleared = 0;
-    if (!c)
-        return gj__error_set(err, GJ_EINVAL, "gj_client_clear_jobs: client is NULL");
-    /* Collect under the lock, clear outside it (freeing results can take time). */
-    gj_job *list = NULL;
-    gj_registry *r = &c->registry;
-    pthread_mutex_lock(&r->mu);
-    for (size_t ci = 0; ci < r->n_chunks; ci++) {
-        gj_reg_chunk *chunk = r->chunks[ci];
-        if (!chunk)
-            continue;
-        for (size_t k = 0; k < GJ__REG_CHUNK; k++) {
-            gj_job *job = chunk->slot[k];
-            if (!job)
-                continue;
-            unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
-            if (!GJ__TERMINAL(st) || (st & GJ__ST_GONE))
-                continue;
-            if (before_ms && job->finished_at >= before_ms)
-                continue;
-            gj_job_ref(job);
-            job->qprev = list;
-            list = job;
-        }
-    }
-    pthread_mutex_unlock(&r->mu);
-    size_t n = 0;
-    while (list) {
-        gj_job *next = list->qprev;
-        list->qprev = NULL;
-        if (gj__job_cancel(list, true, NULL) == 0)
-            n++;
-        gj_job_unref(list);
-        list = next;
-    }
-    if (cleared)
-        *cleared = n;
-    return 0;
 }
 
 /* ---- events and stats ---------------------------------------------------------------- */

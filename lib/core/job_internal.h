@@ -93,6 +93,11 @@ int gj__registry_insert(gj_registry *r, gj_job *job);
 void gj__registry_remove_locked(gj_registry *r, uint64_t id);
 /* Lookup + ref, or NULL. */
 gj_job *gj__registry_get(gj_registry *r, uint64_t id);
+/* Under the registry lock, in id order: take a reference to every job for
+ * which pick() is true and return them as a list linked through qprev (the
+ * highest id first).  pick() must not call back into the registry. */
+gj_job *gj__registry_collect(gj_registry *r, bool (*pick)(const gj_job *job, void *arg),
+                             void *arg);
 
 /* ---- the client ---------------------------------------------------------- */
 struct gj_target {
@@ -186,10 +191,21 @@ int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err);
  * call did it.  Drops the registry's reference. */
 bool gj__job_make_gone(gj_job *job);
 
-/* client.c */
+/* executor.c */
 bool gj__client_on_worker(const gj_client *c);
 /* Unlink a queued job; true if it was in the queue. */
 bool gj__queue_remove(gj_client *c, gj_job *job);
+/* Count one more queued job unless queue_size are queued (false: full). */
+bool gj__executor_reserve(gj_client *c);
+void gj__executor_unreserve(gj_client *c);
+/* Queue a registered, reserved job and wake an idle worker if there is one. */
+void gj__executor_push(gj_client *c, gj_job *job);
+/* Stop the workers taking jobs; returns the queued jobs (linked through
+ * qnext, no longer queued) for the caller to cancel. */
+gj_job *gj__executor_stop(gj_client *c);
+void *gj__worker_main(void *worker);
+
+/* client.c */
 
 /* For tests: a client with extra backends (e.g. the test backend) besides the
  * built-in ones. */

@@ -1,0 +1,343 @@
+/*
+ * The executor: the submit queue and the worker threads.
+ *
+ * Submitters push onto a lock-free inbox (a stack, one CAS per job) and
+ * count against the queue bound with their own counter (see
+ * gj__executor_push).  Workers, under the queue mutex, move the inbox in
+ * FIFO order onto a doubly linked queue and take one job at a time from its
+ * head, so no job waits behind another while a worker is idle.  Cancel
+ * unlinks a queued job under the same mutex.  A worker keeps the connection
+ * it acquired while more work for the same target follows, and gives it back
+ * before it sleeps.
+ */
+#include "core/job_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- queue --------------------------------------------------------------- */
+
+static void queue_link_tail(gj_client *c, gj_job *job)
+{
+    job->qnext = NULL;
+    job->qprev = c->qtail;
+    if (c->qtail)
+        c->qtail->qnext = job;
+    else
+        c->qhead = job;
+    c->qtail = job;
+}
+
+/* Under qmu: a queued job leaves the queue (to a worker, or cancelled). */
+static void queue_unlink(gj_client *c, gj_job *job)
+{
+    if (job->qprev)
+        job->qprev->qnext = job->qnext;
+    else
+        c->qhead = job->qnext;
+    if (job->qnext)
+        job->qnext->qprev = job->qprev;
+    else
+        c->qtail = job->qprev;
+    job->qnext = job->qprev = NULL;
+    atomic_fetch_and_explicit(&job->state, ~GJ__ST_INQUEUE, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->deq, 1, memory_order_release);
+}
+
+/* Under qmu: move whatever submitters pushed onto the queue, oldest first. */
+static void drain_inbox(gj_client *c)
+{
+    if (!atomic_load_explicit(&c->inbox, memory_order_relaxed))
+        return;
+    gj_job *stack = atomic_exchange_explicit(&c->inbox, NULL, memory_order_acquire);
+    gj_job *fifo = NULL;
+    while (stack) { /* reverse: the stack holds the newest first */
+        gj_job *next = stack->qnext;
+        stack->qnext = fifo;
+        fifo = stack;
+        stack = next;
+    }
+    while (fifo) {
+        gj_job *next = fifo->qnext;
+        queue_link_tail(c, fifo);
+        fifo = next;
+    }
+}
+
+bool gj__queue_remove(gj_client *c, gj_job *job)
+{
+    bool removed = false;
+    pthread_mutex_lock(&c->qmu);
+    if (atomic_load_explicit(&job->state, memory_order_relaxed) & GJ__ST_INQUEUE) {
+        drain_inbox(c);
+        queue_unlink(c, job);
+        removed = true;
+    }
+    pthread_mutex_unlock(&c->qmu);
+    return removed;
+}
+
+/* Under qmu: wake one idle worker unless one is already on its way. */
+static void wake_one(gj_client *c)
+{
+    if (atomic_load(&c->idle) > c->wakeups) {
+        c->wakeups++;
+        pthread_cond_signal(&c->qcv);
+    }
+}
+
+bool gj__client_on_worker(const gj_client *c)
+{
+    pthread_t self = pthread_self();
+    for (unsigned i = 0; i < c->n_workers; i++)
+        if (pthread_equal(c->workers[i].thread, self))
+            return true;
+    return false;
+}
+
+/* ---- running a job -------------------------------------------------------- */
+
+typedef struct worker_conn {
+    gj_target *target;
+    gj_conn *conn;
+} worker_conn;
+
+static void drop_conn(worker_conn *wc)
+{
+    if (wc->conn)
+        gj__pool_release(wc->target->pool, wc->conn);
+    wc->conn = NULL;
+    wc->target = NULL;
+}
+
+/* Finish a job that failed with `code` (detail in err). */
+static void finish_failed(gj_worker *w, gj_job *job, int code, gj_error *err)
+{
+    gj_error *e = gj_error_new();
+    if (!e) {
+        /* No memory even for the error: the job cannot carry an outcome. */
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+        return;
+    }
+    if (gj_error_code(err) == 0)
+        gj__error_set(err, code, "%s", gj_strerror(code));
+    gj__error_move(e, err);
+    gj__job_finish(job, w, GJ__PH_DONE, NULL, e);
+}
+
+/* The running connection is published to cancel through the HASCONN bit
+ * with sequentially consistent read-modify-writes; cancel sets CANCEL_REQ
+ * first and reads HASCONN under the job's stripe lock.  A worker that sees
+ * CANCEL_REQ when it (un)publishes passes through that lock once, so it never
+ * lets go of a connection while interrupt() runs on it. */
+static bool publish_conn(gj_client *c, gj_job *job, gj_conn *conn)
+{
+    job->u.conn = conn;
+    unsigned old = atomic_fetch_or(&job->state, GJ__ST_HASCONN);
+    if (!(old & GJ__ST_CANCEL_REQ))
+        return true;
+    atomic_fetch_and(&job->state, ~GJ__ST_HASCONN);
+    gj_stripe *s = gj__job_stripe(c, job);
+    pthread_mutex_lock(&s->mu);
+    pthread_mutex_unlock(&s->mu);
+    job->u.conn = NULL;
+    return false;
+}
+
+static void unpublish_conn(gj_client *c, gj_job *job)
+{
+    unsigned old = atomic_fetch_and(&job->state, ~GJ__ST_HASCONN);
+    if (old & GJ__ST_CANCEL_REQ) {
+        gj_stripe *s = gj__job_stripe(c, job);
+        pthread_mutex_lock(&s->mu);
+        pthread_mutex_unlock(&s->mu);
+    }
+    job->u.conn = NULL;
+}
+
+static bool cancel_requested(const gj_job *job)
+{
+    return atomic_load_explicit(&job->state, memory_order_acquire) & GJ__ST_CANCEL_REQ;
+}
+
+static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
+{
+    gj_target *t = job->target;
+    gj_client *c = t->client;
+    int rc;
+
+    if (cancel_requested(job)) {
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+        return;
+    }
+    /* TAKEN -> RUNNING: gj_job_started() is true from here. */
+    atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__PH_TAKEN, memory_order_acq_rel);
+
+    if (wc->conn && wc->target != t)
+        drop_conn(wc);
+    if (!wc->conn) {
+        gj_error_clear(err);
+        rc = gj__pool_acquire(t->pool, gj__deadline_ms(t->settings.acquire_timeout_ms),
+                              &wc->conn, err);
+        if (rc) {
+            wc->conn = NULL;
+            if (cancel_requested(job)) {
+                gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+                return;
+            }
+            gj__error_prefix(err, "job %llu", (unsigned long long)job->id);
+            finish_failed(w, job, rc, err);
+            return;
+        }
+        wc->target = t;
+    }
+
+    if (!publish_conn(c, job, wc->conn)) {
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+        return;
+    }
+    gj_request *req = job->req;
+    int64_t timeout = req->timeout_ms >= 0 ? req->timeout_ms : t->settings.response_timeout_ms;
+    gj_sink sink;
+    gj__sink_init(&sink, req->row_fn, req->row_payload, &job->state, GJ__ST_CANCEL_REQ, timeout);
+    gj_error_clear(err);
+    atomic_fetch_add_explicit(&w->running, 1, memory_order_relaxed);
+    rc = t->backend->execute(wc->conn, req, &sink, err);
+    atomic_fetch_sub_explicit(&w->running, 1, memory_order_relaxed);
+    unpublish_conn(c, job); /* no interrupt after this point */
+
+    if (t->backend->usable && !t->backend->usable(wc->conn))
+        drop_conn(wc);
+
+    gj_result *res = NULL;
+    if (rc == 0 && !gj__sink_empty(&sink) && gj__sink_take_result(&sink, &res) != 0)
+        rc = gj__error_set(err, GJ_ENOMEM, "job %llu: out of memory for its result",
+                           (unsigned long long)job->id);
+    gj__sink_clear(&sink);
+    if (rc == GJ_ECANCELLED)
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+    else if (rc)
+        finish_failed(w, job, rc, err);
+    else
+        gj__job_finish(job, w, GJ__PH_DONE, res, NULL);
+}
+
+/* How many times an idle worker looks at the inbox before sleeping. */
+#define GJ__IDLE_SPINS 100
+
+void *gj__worker_main(void *arg)
+{
+    gj_worker *w = arg;
+    gj_client *c = w->client;
+    worker_conn wc = { NULL, NULL };
+    gj_error *err = gj_error_new();
+
+    pthread_mutex_lock(&c->qmu);
+    for (;;) {
+        if (!c->qhead)
+            drain_inbox(c);
+        if (!c->qhead) {
+            /* Going idle: give the connection back so others can use it. */
+            if (wc.conn) {
+                pthread_mutex_unlock(&c->qmu);
+                drop_conn(&wc);
+                pthread_mutex_lock(&c->qmu);
+                continue;
+            }
+            if (c->stopping)
+                break;
+            /* A short look for new work before a sleep and a wake-up. */
+            pthread_mutex_unlock(&c->qmu);
+            for (int i = 0; i < GJ__IDLE_SPINS &&
+                 !atomic_load_explicit(&c->inbox, memory_order_relaxed); i++)
+                for (int k = 0; k < 16; k++) /* spaced reads: less traffic on the inbox line */
+                    gj__cpu_relax();
+            pthread_mutex_lock(&c->qmu);
+            if (atomic_load_explicit(&c->inbox, memory_order_relaxed) || c->stopping)
+                continue;
+            /* Announce idleness, then look again (sequentially consistent,
+             * mirrored in submit: push, then read idle), so a job pushed
+             * meanwhile either is seen here or wakes us. */
+            atomic_fetch_add(&c->idle, 1);
+            if (!atomic_load(&c->inbox))
+                pthread_cond_wait(&c->qcv, &c->qmu);
+            atomic_fetch_sub(&c->idle, 1);
+            if (c->wakeups)
+                c->wakeups--;
+            continue;
+        }
+        /* One job at a time: a job never waits behind another one that a
+         * busy worker holds while an idle worker could run it. */
+        gj_job *job = c->qhead;
+        queue_unlink(c, job);
+        atomic_fetch_add_explicit(&job->state, GJ__PH_TAKEN, memory_order_relaxed);
+        if (c->qhead)
+            wake_one(c);
+        pthread_mutex_unlock(&c->qmu);
+        run_job(w, job, &wc, err);
+        pthread_mutex_lock(&c->qmu);
+    }
+    pthread_mutex_unlock(&c->qmu);
+    gj_error_free(err);
+    return NULL;
+}
+
+/* ---- submit side ------------------------------------------------------------ */
+
+bool gj__executor_reserve(gj_client *c)
+{
+    size_t enq = atomic_fetch_add_explicit(&c->enq, 1, memory_order_relaxed);
+    size_t seen = atomic_load_explicit(&c->deq_seen, memory_order_relaxed);
+    if (enq - seen < c->qcap)
+        return true;
+    size_t deq = atomic_load_explicit(&c->deq, memory_order_acquire);
+    size_t cur = seen;
+    while (cur < deq && !atomic_compare_exchange_weak_explicit(&c->deq_seen, &cur, deq,
+                                                               memory_order_relaxed,
+                                                               memory_order_relaxed))
+        ;
+    if (enq - deq < c->qcap)
+        return true;
+    atomic_fetch_sub_explicit(&c->enq, 1, memory_order_relaxed);
+    return false;
+}
+
+void gj__executor_unreserve(gj_client *c)
+{
+    atomic_fetch_sub_explicit(&c->enq, 1, memory_order_relaxed);
+}
+
+void gj__executor_push(gj_client *c, gj_job *job)
+{
+    /* INQUEUE first: a cancel may look right away. */
+    atomic_fetch_or_explicit(&job->state, GJ__ST_INQUEUE, memory_order_relaxed);
+    gj_job *top = atomic_load_explicit(&c->inbox, memory_order_relaxed);
+    do {
+        job->qnext = top;
+    } while (!atomic_compare_exchange_weak_explicit(&c->inbox, &top, job,
+                                                    memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    /* Sequentially consistent, mirrored in gj__worker_main: a worker that
+     * is about to sleep either sees this job or is counted in idle here. */
+    if (atomic_load(&c->idle)) {
+        pthread_mutex_lock(&c->qmu);
+        wake_one(c);
+        pthread_mutex_unlock(&c->qmu);
+    }
+}
+
+gj_job *gj__executor_stop(gj_client *c)
+{
+    pthread_mutex_lock(&c->qmu);
+    c->stopping = true;
+    drain_inbox(c);
+    gj_job *queued = c->qhead;
+    c->qhead = c->qtail = NULL;
+    for (gj_job *j = queued; j; j = j->qnext) {
+        atomic_fetch_and_explicit(&j->state, ~GJ__ST_INQUEUE, memory_order_relaxed);
+        atomic_fetch_add(&c->deq, 1);
+    }
+    pthread_cond_broadcast(&c->qcv);
+    pthread_mutex_unlock(&c->qmu);
+    return queued;
+}
