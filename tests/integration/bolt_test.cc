@@ -747,46 +747,122 @@ TEST_F(BoltTest, ManyJobsOnFourConnections)
     EXPECT_LE(server->count_in_log("HELLO from"), 4u);
 }
 
-// A listener that answers like an HTTP server.
+// A listener that reads the 20-byte Bolt opening and answers `reply`.
+class FakeListener {
+public:
+    explicit FakeListener(std::string reply) : reply_(std::move(reply))
+    {
+        lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t sl = sizeof sa;
+        if (lfd_ < 0 || bind(lfd_, (sockaddr *)&sa, sizeof sa) != 0 || listen(lfd_, 4) != 0 ||
+            getsockname(lfd_, (sockaddr *)&sa, &sl) != 0)
+            return;
+        port_ = ntohs(sa.sin_port);
+        thread_ = std::thread([this] {
+            int fd = accept(lfd_, nullptr, nullptr);
+            if (fd < 0)
+                return;
+            char buf[20];
+            size_t have = 0;
+            while (have < sizeof buf) {
+                ssize_t n = read(fd, buf + have, sizeof buf - have);
+                if (n <= 0)
+                    break;
+                have += (size_t)n;
+            }
+            if (write(fd, reply_.data(), reply_.size()) < 0) {
+            }
+            close(fd);
+        });
+    }
+    ~FakeListener()
+    {
+        if (lfd_ >= 0)
+            shutdown(lfd_, SHUT_RDWR);
+        if (thread_.joinable())
+            thread_.join();
+        if (lfd_ >= 0)
+            close(lfd_);
+    }
+    int port() const { return port_; }
+
+private:
+    std::string reply_;
+    int lfd_ = -1;
+    int port_ = 0;
+    std::thread thread_;
+};
+
 TEST(BoltHandshake, HttpPortIsNamed)
 {
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(lfd, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(0, bind(lfd, (sockaddr *)&sa, sizeof sa));
-    ASSERT_EQ(0, listen(lfd, 4));
-    socklen_t sl = sizeof sa;
-    ASSERT_EQ(0, getsockname(lfd, (sockaddr *)&sa, &sl));
-    int port = ntohs(sa.sin_port);
-    std::thread t([lfd] {
-        int fd = accept(lfd, nullptr, nullptr);
-        if (fd < 0)
-            return;
-        char buf[20];
-        size_t have = 0;
-        while (have < sizeof buf) {
-            ssize_t n = read(fd, buf + have, sizeof buf - have);
-            if (n <= 0)
-                break;
-            have += (size_t)n;
-        }
-        const char reply[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
-        if (write(fd, reply, sizeof reply - 1) < 0) {
-        }
-        close(fd);
-    });
-    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(port),
-                                     { { "acquire_timeout", "1s" } });
+    FakeListener fake("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    ASSERT_GT(fake.port(), 0);
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()),
+                                    { { "acquire_timeout", "1s" } });
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
     EXPECT_EQ(GJ_EPROTOCOL, run(client, query("RETURN 1 AS x"), &res, err));
     EXPECT_NE(std::string::npos, std::string(err.msg()).find("HTTP port")) << err.msg();
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find(std::to_string(fake.port()))) << err.msg();
     gj_client_free(client);
-    t.join();
-    close(lfd);
+}
+
+TEST(BoltHandshake, NoCommonVersion)
+{
+    FakeListener fake(std::string(4, '\0'));
+    ASSERT_GT(fake.port(), 0);
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()),
+                                    { { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    EXPECT_EQ(GJ_EUNSUPPORTED, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("no common Bolt version")) << err.msg();
+    gj_client_free(client);
+}
+
+TEST(BoltHandshake, VersionNotOfferedIsProtocolError)
+{
+    FakeListener fake(std::string("\0\0\0\3", 4));   // Bolt 3.0
+    ASSERT_GT(fake.port(), 0);
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()),
+                                    { { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    EXPECT_EQ(GJ_EPROTOCOL, run(client, query("RETURN 1 AS x"), &res, err));
+    gj_client_free(client);
+}
+
+TEST_F(BoltTest, GarbageAnswerIsProtocolErrorAndConnectionDropped)
+{
+    start({ "--fault", "garbage:on=PULL,count=1" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    int rc = run(client, query("RETURN 1 AS x"), &res, err);
+    EXPECT_TRUE(rc == GJ_EPROTOCOL || rc == GJ_EIO) << gj_code_name(rc) << ": " << err.msg();
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find(std::to_string(server->port()))) << err.msg();
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log("HELLO from"));
+}
+
+TEST_F(BoltTest, ServerClosingOnRunIsIoError)
+{
+    start({ "--fault", "close:on=RUN,count=1" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    EXPECT_EQ(GJ_EIO, run(client, query("RETURN 1 AS x"), &res, err));
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
 }
 
 // ---- TLS -------------------------------------------------------------------------

@@ -384,7 +384,8 @@ int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error 
         rc = gj__bolt_write_pull(&c->wbuf, GJ_BOLT_PULL, st.fetch, GJ_BOLT_ALL, err);
     if (rc) {
         gj__ps_buf_reset(&c->wbuf);   /* nothing was sent: still usable */
-        return gj__error_prefix(err, "bolt %s", c->endpoint) ? rc : rc;
+        gj__error_prefix(err, "bolt %s", c->endpoint);
+        return rc;
     }
     gj__bolt_push_pending(c, GJ_BOLT_RUN, NULL);
     gj__bolt_push_pending(c, GJ_BOLT_PULL, NULL);

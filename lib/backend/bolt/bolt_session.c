@@ -17,7 +17,8 @@
 int gj__bolt_broken(gj_conn *c, int rc, gj_error *err)
 {
     c->broken = true;
-    return gj__error_prefix(err, "bolt %s", c->endpoint) ? rc : rc;
+    gj__error_prefix(err, "bolt %s", c->endpoint);
+    return rc;
 }
 
 int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err)
@@ -96,7 +97,7 @@ int gj__bolt_failure(gj_conn *c, const gj_value *meta, int code, gj_error *err)
     se.message = message ? message : "the server reported a failure without a message";
     se.extra = (diag && gj_value_type(diag) == GJ_TMAP) ? gj_value_ref(diag) : NULL;
     int rc = gj__error_set_server(err, &se);
-    gj__error_prefix(err, "bolt %s", c->endpoint);
+    gj__error_prefix(err, "%s", c->endpoint);   /* "host:port: bolt [code, GQL status] message" */
     return rc;
 }
 
@@ -142,7 +143,7 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
     uint8_t word[4];
     rc = read_exact(c, word, 4, deadline_ms, err);
     if (rc)
-        return gj__error_prefix(err, "during the Bolt handshake") ? rc : rc;
+        return rc;
     uint32_t w = ((uint32_t)word[0] << 24) | ((uint32_t)word[1] << 16) | ((uint32_t)word[2] << 8) | word[3];
     if (w == GJ_BOLT_HTTP)
         return gj__error_set(err, GJ_EPROTOCOL,

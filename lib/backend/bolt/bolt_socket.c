@@ -228,6 +228,10 @@ static int tls_handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
             if (vr != X509_V_OK)
                 return gj__error_set(err, GJ_ETLS, "bolt %s: TLS certificate verification failed: %s",
                                      c->endpoint, X509_verify_cert_error_string(vr));
+            if (ERR_peek_error() == 0)
+                return gj__error_set(err, GJ_ETLS,
+                                     "bolt %s: TLS handshake failed: the server closed the connection "
+                                     "(is TLS enabled on that port?)", c->endpoint);
             return gj__error_set(err, GJ_ETLS, "bolt %s: TLS handshake failed: %s", c->endpoint,
                                  ssl_reason(why, sizeof why));
         }
