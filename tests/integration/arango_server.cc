@@ -55,7 +55,11 @@ ArangoServer::ArangoServer(const std::vector<std::string> &args)
         return;
     }
     pid_ = pid;
-    /* Read "PORT n\n" within 10 s. */
+    size_t want = 1;
+    for (size_t i = 0; i + 1 < args.size(); i++)
+        if (args[i] == "--coordinators")
+            want = (size_t)atoi(args[i + 1].c_str());
+    /* Read a "PORT n\n" line per coordinator within 10 s. */
     std::string line;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -78,8 +82,13 @@ ArangoServer::ArangoServer(const std::vector<std::string> &args)
         }
         if (ch == '\n') {
             if (line.rfind("PORT ", 0) == 0)
-                port_ = atoi(line.c_str() + 5);
-            break;
+                ports_.push_back(atoi(line.c_str() + 5));
+            line.clear();
+            if (ports_.size() >= want) {
+                port_ = ports_[0];
+                break;
+            }
+            continue;
         }
         if (line.size() < 256)
             line += ch;
@@ -114,12 +123,14 @@ static size_t collect(char *d, size_t s, size_t n, void *p)
 }
 
 long ArangoServer::request(const std::string &method, const std::string &path,
-                           const std::string &body, std::string *out, bool auth) const
+                           const std::string &body, std::string *out, bool auth,
+                           size_t coordinator) const
 {
     CURL *c = curl_easy_init();
     if (!c)
         return -1;
-    std::string u = "http://127.0.0.1:" + std::to_string(port_) + path;
+    int port = coordinator < ports_.size() ? ports_[coordinator] : port_;
+    std::string u = "http://127.0.0.1:" + std::to_string(port) + path;
     std::string sink;
     curl_easy_setopt(c, CURLOPT_URL, u.c_str());
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

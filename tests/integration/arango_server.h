@@ -20,6 +20,8 @@ public:
 
     bool ok() const { return port_ > 0; }
     int port() const { return port_; }
+    /* Every coordinator's port (--coordinators N prints N PORT lines). */
+    const std::vector<int> &ports() const { return ports_; }
     const std::string &error() const { return error_; }
     /* "http://root:pw@127.0.0.1:PORT" with the given password. */
     std::string url(const std::string &password = "pw") const;
@@ -27,11 +29,12 @@ public:
     /* A request to the server with libcurl (no auth: /_refserver paths).
      * Returns the HTTP status, body in *body. */
     long request(const std::string &method, const std::string &path, const std::string &body,
-                 std::string *out, bool auth = false) const;
+                 std::string *out, bool auth = false, size_t coordinator = 0) const;
 
 private:
     pid_t pid_ = -1;
     int port_ = 0;
+    std::vector<int> ports_;
     std::string error_;
 };
 

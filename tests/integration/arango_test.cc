@@ -152,10 +152,10 @@ protected:
         return job;
     }
     /* The refserver's request log, as "METHOD path status" lines. */
-    std::vector<std::string> requests()
+    std::vector<std::string> requests(size_t coordinator = 0)
     {
         std::string body;
-        EXPECT_EQ(200, server->request("GET", "/_refserver/requests", "", &body));
+        EXPECT_EQ(200, server->request("GET", "/_refserver/requests", "", &body, false, coordinator));
         std::vector<std::string> out;
         /* A tiny scan of {"method":"X","database":..,"path":"Y",...,"status":N}. */
         size_t pos = 0;
@@ -179,10 +179,10 @@ protected:
         }
         return out;
     }
-    size_t count_requests(const std::string &prefix)
+    size_t count_requests(const std::string &prefix, size_t coordinator = 0)
     {
         size_t n = 0;
-        for (auto &r : requests())
+        for (auto &r : requests(coordinator))
             n += r.rfind(prefix, 0) == 0;
         return n;
     }
@@ -701,6 +701,13 @@ TEST_F(ArangoTest, Https)
     // Verification off.
     start_client("pw", nullptr, 1, base + "?ssl_verify=false");
     EXPECT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+    gj_client_free(client);
+    client = nullptr;
+    // HTTP/2 offered through ALPN; the server only speaks HTTP/1.1.
+    gj_value *h2 = map_of({ { "http2", gj_value_bool(true) } });
+    start_client("pw", h2, 1, base + "?ssl_cafile=" + cert);
+    gj_value_unref(h2);
+    EXPECT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
     unlink(cert.c_str());
     unlink(key.c_str());
     rmdir(dir);
@@ -886,6 +893,75 @@ TEST_F(ArangoTest, PythonArangoWalkThroughServerSide)
     server->request("GET", "/_api/job/pending", "", &body, true);
     EXPECT_EQ("[]", body);
     EXPECT_EQ(GJ_EINVAL, run(op("version", nullptr, { { "async", gj_value_string("sometimes") } })));
+}
+
+TEST_F(ArangoTest, CoordinatorsRoundRobinCursorsStayHome)
+{
+    start_server({ "--coordinators", "2" });
+    ASSERT_EQ(2u, server->ports().size());
+    std::string url = "http://root:pw@127.0.0.1:" + std::to_string(server->ports()[0]) +
+                      ",127.0.0.1:" + std::to_string(server->ports()[1]);
+    start_client("pw", nullptr, 4, url);
+    // Server-side async jobs and their cursors stay on their coordinator.
+    std::vector<gj_job *> jobs;
+    for (int i = 0; i < 8; i++)
+        jobs.push_back(submit(op("query", "FOR i IN 1..50 RETURN i",
+                                 { { "batchSize", gj_value_int(10) },
+                                   { "async", gj_value_string("store") } })));
+    for (auto *j : jobs) {
+        ASSERT_EQ(0, gj_job_wait(j, 20000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, gj_job_result(j, &res, err.e)) << err.msg();
+        EXPECT_EQ(50u, gj_result_row_count(res));
+        gj_result_free(res);
+        gj_job_unref(j);
+    }
+    for (size_t k = 0; k < 2; k++) {
+        for (auto &l : requests(k))
+            EXPECT_EQ(std::string::npos, l.find(" 404")) << l;
+        server->request("DELETE", "/_refserver/requests", "", nullptr, false, k);
+    }
+    jobs.clear();
+    for (int i = 0; i < 24; i++)
+        jobs.push_back(submit(op("query", "FOR i IN 1..100 RETURN i", { { "batchSize", gj_value_int(25) } })));
+    for (auto *j : jobs) {
+        ASSERT_EQ(0, gj_job_wait(j, 20000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, gj_job_result(j, &res, err.e)) << err.msg();
+        EXPECT_EQ(100u, gj_result_row_count(res));
+        gj_result_free(res);
+        gj_job_unref(j);
+    }
+    // Both coordinators served cursors, and no batch went to the wrong one.
+    size_t total = 0;
+    for (size_t k = 0; k < 2; k++) {
+        auto lines = requests(k);
+        size_t created = 0;
+        for (auto &l : lines) {
+            EXPECT_EQ(std::string::npos, l.find(" 404")) << l;
+            created += l.rfind("POST /_api/cursor 201", 0) == 0;
+        }
+        total += created;
+        EXPECT_GT(created, 0u) << "coordinator " << k;
+    }
+    EXPECT_EQ(24u, total);
+}
+
+TEST_F(ArangoTest, MaxMessageSizeAndLiveness)
+{
+    start_server();
+    start_client("pw", nullptr, 1, server->url() + "?max_message_size=4096&liveness_check=0");
+    EXPECT_EQ(GJ_ETOOBIG, run(op("query", "FOR i IN 1..10000 RETURN i", { { "batchSize", gj_value_int(5000) } })));
+    EXPECT_NE(std::string::npos, err.msg().find("4096")) << err.msg();
+    clear_requests();
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(0, run(op("query", "RETURN 1"))) << err.msg();
+        // Let the worker go idle and give the connection back to the pool.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    // A new connection after the oversized reply, then a liveness ping
+    // (GET /_api/version) before each reuse from the pool.
+    EXPECT_GE(count_requests("GET /_api/version 200"), 3u) << ::testing::PrintToString(requests());
 }
 
 TEST_F(ArangoTest, ParallelWorkersShareThePool)
