@@ -95,7 +95,8 @@ for stage in "${stages[@]}"; do
   valgrind)
     run "build" configure_build "$top/build" --enable-werror
     (cd "$top/build" && make -j"$jobs" check TESTS= >/dev/null 2>&1)
-    for t in job_test error_test value_test json_test config_test pool_test stress_test; do
+    for t in job_test error_test value_test json_test json_in_test config_test pool_test stress_test \
+             packstream_test chunk_test bolt_msg_test; do
       [ -x "$top/build/tests/unit/$t" ] || continue
       run "valgrind $t" env GJ_STRESS_JOBS=2000 valgrind -q --error-exitcode=9 --leak-check=full \
           --errors-for-leak-kinds=definite,indirect "$top/build/tests/unit/$t" --gtest_brief=1
