@@ -12,6 +12,7 @@
  */
 #include "core/job_internal.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,15 +67,25 @@ static void drain_inbox(gj_client *c)
 
 bool gj__queue_remove(gj_client *c, gj_job *job)
 {
-    bool removed = false;
     pthread_mutex_lock(&c->qmu);
-    if (atomic_load_explicit(&job->state, memory_order_relaxed) & GJ__ST_INQUEUE) {
+    for (;;) {
+        if (!(atomic_load_explicit(&job->state, memory_order_acquire) & GJ__ST_INQUEUE)) {
+            pthread_mutex_unlock(&c->qmu);
+            return false;
+        }
         drain_inbox(c);
-        queue_unlink(c, job);
-        removed = true;
+        if (job->qprev || c->qhead == job)
+            break;
+        /* INQUEUE is set just before the push's CAS: the submitting thread
+         * is between the two (a cancel found the job by id meanwhile).  Let
+         * it finish; it waits for nothing. */
+        pthread_mutex_unlock(&c->qmu);
+        sched_yield();
+        pthread_mutex_lock(&c->qmu);
     }
+    queue_unlink(c, job);
     pthread_mutex_unlock(&c->qmu);
-    return removed;
+    return true;
 }
 
 /* Under qmu: wake one idle worker unless one is already on its way. */
