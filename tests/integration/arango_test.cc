@@ -11,6 +11,9 @@
 #include <thread>
 #include <vector>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "arango_server.h"
 
@@ -498,6 +501,25 @@ TEST_F(ArangoTest, WrongPasswordIsAuthError)
     EXPECT_EQ(std::string::npos, err.msg().find("wrong")) << err.msg();
     for (auto &l : log.lines)
         EXPECT_EQ(std::string::npos, l.find(":wrong@")) << l;
+}
+
+TEST_F(ArangoTest, RefusedConnectionNamesTheEndpoint)
+{
+    // A port nobody listens on: bind, read the port, close.
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(0, bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a));
+    socklen_t len = sizeof a;
+    ASSERT_EQ(0, getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len));
+    int port = ntohs(a.sin_port);
+    close(fd);
+    start_server();
+    start_client("pw", nullptr, 1, "http://root:pw@127.0.0.1:" + std::to_string(port));
+    EXPECT_EQ(GJ_ECONNECT, run(op("query", "RETURN 1"))) << err.msg();
+    EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:" + std::to_string(port))) << err.msg();
 }
 
 TEST_F(ArangoTest, JwtAuthentication)

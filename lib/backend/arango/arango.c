@@ -233,11 +233,16 @@ static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_setti
     if (!c->easy || !c->multi)
         return gj__error_set(err, GJ_ENOMEM, "cannot create a curl handle for %s", c->hostport);
     CURL *e = c->easy;
-    int64_t ct = deadline_ms == INT64_MAX ? ts->connect_timeout_ms : deadline_ms - gj__now_ms();
-    if (ts->connect_timeout_ms > 0 && ct > ts->connect_timeout_ms)
-        ct = ts->connect_timeout_ms;
-    if (ct <= 0)
-        return gj__error_set(err, GJ_ETIMEDOUT, "no time left to connect to %s", c->hostport);
+    /* The connect timeout: connect_timeout, cut to what is left before the
+     * deadline; 0 = curl's default. */
+    int64_t ct = ts->connect_timeout_ms > 0 ? ts->connect_timeout_ms : 0;
+    if (deadline_ms != INT64_MAX) {
+        int64_t left = deadline_ms - gj__now_ms();
+        if (left <= 0)
+            return gj__error_set(err, GJ_ETIMEDOUT, "no time left to connect to %s", c->hostport);
+        if (ct == 0 || left < ct)
+            ct = left;
+    }
     CURLcode cc = CURLE_OK;
 #define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(e, opt, val); } while (0)
     SET(CURLOPT_NOSIGNAL, 1L);

@@ -5,6 +5,7 @@
  */
 #include "backend/arango/arango_internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +16,8 @@
 /* 503 retries of idempotent calls, and the first pause. */
 #define RETRIES_503 2
 #define RETRY_PAUSE_MS 50
+/* A response buffer larger than this is released before the next request. */
+#define BUF_KEEP ((size_t)1 << 20)
 
 void gj__arango_reply_clear(gj__arango_reply *r)
 {
@@ -272,6 +275,12 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
     curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST,
                      strcmp(call->method, "GET") == 0 || strcmp(call->method, "POST") == 0
                          ? NULL : call->method);
+    /* Do not keep a large buffer from an earlier big reply. */
+    if (c->cap > BUF_KEEP) {
+        free(c->buf);
+        c->buf = NULL;
+        c->cap = 0;
+    }
     c->len = 0;
     c->too_big = false;
     CURLcode cc = CURLE_OK;
@@ -286,6 +295,12 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     reply->status = status;
     reply->json = NULL;
+    if (c->len > INT_MAX) {
+        c->broken = true;
+        rc = gj__error_set(err, GJ_ETOOBIG, "%s: response of %zu bytes is too large to parse",
+                           c->hostport, c->len);
+        goto out;
+    }
     if (c->len > 0) {
         json_tokener *tok = json_tokener_new_ex(GJ__ARANGO_MAX_DEPTH);
         if (!tok) {

@@ -1,6 +1,6 @@
 /*
  * ArangoDB backend: the operations beyond AQL — documents, collections,
- * server version and a generic HTTP request.  Each reply body becomes one
+ * stream transactions, server version and a generic HTTP request.  Each reply body becomes one
  * row (document.insert of an array and collection.list: one row per item).
  */
 #include "backend/arango/arango_internal.h"
