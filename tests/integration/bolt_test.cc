@@ -747,6 +747,110 @@ TEST_F(BoltTest, ManyJobsOnFourConnections)
     EXPECT_LE(server->count_in_log("HELLO from"), 4u);
 }
 
+gj_value *statements(std::initializer_list<const char *> texts)
+{
+    gj_value *l = nullptr;
+    EXPECT_EQ(0, gj_value_new_list(&l, texts.size()));
+    for (const char *t : texts)
+        EXPECT_EQ(0, gj_value_list_append(l, gj_value_string(t)));
+    return l;
+}
+
+TEST_F(BoltTest, TransactionCommitsAllStatements)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = nullptr;
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", "MATCH (n:Tx) RETURN n.v AS v"));
+    gj_value *m = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&m, 2));
+    ASSERT_EQ(0, gj_value_map_put_str(m, "query", gj_value_string("CREATE (n:Tx {v: $v})")));
+    gj_value *params = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&params, 1));
+    ASSERT_EQ(0, gj_value_map_put_str(params, "v", gj_value_int(2)));
+    ASSERT_EQ(0, gj_value_map_put_str(m, "params", params));
+    gj_value *list = statements({ "CREATE (n:Tx {v: 1})" });
+    ASSERT_EQ(0, gj_value_list_append(list, m));
+    ASSERT_EQ(0, gj_request_set_option(req, "statements", list));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(2u, gj_result_row_count(res));
+    EXPECT_EQ("v", str_of(gj_value_list_at(gj_result_fields(res), 0)));
+    EXPECT_EQ(0u, str_of(gj_value_map_get(gj_result_meta(res), "bookmark")).find("FB:"));
+    gj_result_free(res);
+    // Committed: visible to the next auto-commit query.
+    ASSERT_EQ(0, run(client, query("MATCH (n:Tx) RETURN n.v AS v"), &res, err)) << err.msg();
+    EXPECT_EQ(2u, gj_result_row_count(res));
+    gj_result_free(res);
+}
+
+TEST_F(BoltTest, TransactionFailureRollsBack)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = nullptr;
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", nullptr));
+    ASSERT_EQ(0, gj_request_set_option(req, "statements",
+                                       statements({ "CREATE (n:Gone {v: 1})", "RETRUN 1", "RETURN 2 AS x" })));
+    ASSERT_EQ(GJ_ESERVER, run(client, req, &res, err));
+    EXPECT_STREQ("Neo.ClientError.Statement.SyntaxError", gj_error_server_code(err.e));
+    ASSERT_EQ(0, run(client, query("MATCH (n:Gone) RETURN n.v AS v"), &res, err)) << err.msg();
+    EXPECT_EQ(0u, gj_result_row_count(res)) << "the CREATE was rolled back";
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from"));
+
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", nullptr));
+    ASSERT_EQ(GJ_EINVAL, run(client, req, &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("statements")) << err.msg();
+}
+
+TEST_F(BoltTest, TransactionRetriesTransientErrors)
+{
+    start();
+    client = make_client(url_for(*server), { { "max_conns", "2" } }, 2);
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("CREATE (n:Seed)"), &res, err)) << err.msg();
+    std::string bm = str_of(gj_value_map_get(gj_result_meta(res), "bookmark"));
+    gj_result_free(res);
+    long n = strtol(bm.c_str() + bm.rfind(':') + 1, nullptr, 10);
+    std::string next = "FB:refserver:" + std::to_string(n + 1);
+
+    // Gives up after max_retries: 1 + 2 attempts.
+    gj_request *req = nullptr;
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", "RETURN 1 AS x"));
+    ASSERT_EQ(0, gj_request_set_option(req, "bookmarks", gj_value_string("FB:refserver:999999")));
+    ASSERT_EQ(0, gj_request_set_option(req, "max_retries", gj_value_int(2)));
+    ASSERT_EQ(GJ_ESERVER, run(client, req, &res, err));
+    EXPECT_STREQ("Neo.TransientError.Transaction.BookmarkTimeout", gj_error_server_code(err.e));
+    EXPECT_EQ(3u, server->count_in_log("FAILURE Neo.TransientError.Transaction.BookmarkTimeout")) << server->log();
+
+    // Succeeds once another write catches the database up with the bookmark.
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", "RETURN 1 AS x"));
+    ASSERT_EQ(0, gj_request_set_option(req, "bookmarks", gj_value_string(next.c_str())));
+    ASSERT_EQ(0, gj_request_set_option(req, "max_retries", gj_value_int(6)));
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+    gj_request_unref(req);
+    auto t0 = std::chrono::steady_clock::now();
+    while (server->count_in_log("FAILURE Neo.TransientError.Transaction.BookmarkTimeout") < 4 &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_EQ(0, run(client, query("CREATE (n:CatchUp)"), &res, err)) << err.msg();
+    gj_result_free(res);
+    ASSERT_EQ(0, gj_job_wait(job, 20000, err.e));
+    ASSERT_EQ(0, gj_job_result(job, &res, err.e)) << err.msg();
+    EXPECT_EQ(1u, gj_result_row_count(res));
+    gj_result_free(res);
+    gj_job_unref(job);
+}
+
 // A listener that reads the 20-byte Bolt opening and answers `reply`.
 class FakeListener {
 public:

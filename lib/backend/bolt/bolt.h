@@ -23,7 +23,10 @@
 #define GJ_BOLT_DEFAULT_PORT 7687
 #define GJ_BOLT_DEFAULT_FETCH 1000
 #define GJ_BOLT_RECV_BUF 65536u
-#define GJ_BOLT_MAX_PENDING 16u   /* requests in flight on one connection */
+#define GJ_BOLT_MAX_PENDING 128u  /* requests in flight on one connection */
+#define GJ_BOLT_MAX_TX_STATEMENTS 50u  /* statements in one "transaction" request */
+/* A pending entry's flag: its records / fields / summary go to the sink. */
+#define GJ_BOLT_DELIVER 0x80u
 
 typedef struct ssl_st gj_bolt_ssl;
 typedef struct ssl_ctx_st gj_bolt_ssl_ctx;
@@ -51,7 +54,7 @@ struct gj_conn {
     gj_ps_buf wbuf;
 
     /* Requests written whose summary (SUCCESS / FAILURE / IGNORED) has not
-     * been read yet, oldest first. */
+     * been read yet, oldest first: the tag, | GJ_BOLT_DELIVER. */
     uint8_t pending[GJ_BOLT_MAX_PENDING];
     unsigned n_pending;
 

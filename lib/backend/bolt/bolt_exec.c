@@ -3,6 +3,21 @@
  * again while has_more; FAILURE, a stopping row callback and an interrupt
  * all end with RESET so the connection stays usable.
  *
+ * Operations:
+ *   "query"        one auto-commit statement: the request's text and params
+ *   "transaction"  several statements in one explicit transaction, pipelined
+ *                  in one write: BEGIN, RUN + PULL per statement, COMMIT.
+ *                  The statements are the option "statements" (a list of
+ *                  strings or of maps {query, params}) followed by the
+ *                  request's text with its params, if any.  The result holds
+ *                  the last statement's fields, rows and summary, plus
+ *                  COMMIT's bookmark.  Any FAILURE rolls everything back
+ *                  (RESET).  A transient error (Neo.TransientError.*, but not
+ *                  Terminated / LockClientStopped) is retried up to
+ *                  "max_retries" times (default 3) with exponential backoff
+ *                  from 100 ms, unless rows were already given to a row
+ *                  callback.
+ *
  * Request options (gj_request_set_option):
  *   fetch_size   int > 0 or -1 (all): records per PULL (default 1000)
  *   mode         "r"/"read" or "w"/"write" (default write)
@@ -10,9 +25,11 @@
  *   tx_timeout   int, milliseconds
  *   tx_metadata  map
  *   imp_user     string: impersonate this user (4.4+)
+ *   statements, max_retries   op "transaction" only (above)
  */
 #include "backend/bolt/bolt.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +48,8 @@ typedef struct exec_state {
     bool stopped;      /* the row callback asked to stop */
     bool failed;       /* err holds the server's FAILURE (or a sink error) */
     int fail_code;
+    bool transient;    /* the FAILURE may be retried */
+    size_t rows;       /* rows given to the sink */
 } exec_state;
 
 void gj__bolt_interrupt(gj_conn *c)
@@ -104,7 +123,8 @@ static int opt_error(gj_conn *c, gj_error *err, const char *key, const char *wan
 }
 
 /* Build RUN's extra map from the request; *fetch gets PULL's n. */
-static int build_extra(gj_conn *c, const gj_request *req, gj_value **out, int64_t *fetch, gj_error *err)
+static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **out, int64_t *fetch,
+                       gj_error *err)
 {
     gj_value *extra = NULL;
     if (gj_value_new_map(&extra, 6))
@@ -161,6 +181,12 @@ static int build_extra(gj_conn *c, const gj_request *req, gj_value **out, int64_
                 rc = opt_error(c, err, key, "a map");
             else if (gj_value_size(v))
                 rc = gj_value_map_put_str(extra, "tx_metadata", gj_value_ref(v));
+        } else if (tx && strcmp(key, "statements") == 0) {
+            /* checked by write_statements */
+        } else if (tx && strcmp(key, "max_retries") == 0) {
+            int64_t n = 0;
+            if (gj_value_int_get(v, &n) || n < 0 || n > 10)
+                rc = opt_error(c, err, key, "an integer from 0 to 10");
         } else if (strcmp(key, "imp_user") == 0) {
             if (t != GJ_TSTRING)
                 rc = opt_error(c, err, key, "a string");
@@ -169,7 +195,8 @@ static int build_extra(gj_conn *c, const gj_request *req, gj_value **out, int64_
         } else {
             rc = gj__error_set(err, GJ_EINVAL,
                                "bolt %s: unknown option '%s' (known: fetch_size, mode, bookmarks, "
-                               "tx_timeout, tx_metadata, imp_user)", c->endpoint, key);
+                               "tx_timeout, tx_metadata, imp_user%s)", c->endpoint, key,
+                               tx ? ", statements, max_retries" : "");
         }
         if (rc == GJ_ENOMEM)
             rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
@@ -215,10 +242,11 @@ static int begin_reset(exec_state *st)
     return rc;
 }
 
-static int on_record(exec_state *st, gj_bolt_msg *m)
+static int on_record(exec_state *st, gj_bolt_msg *m, bool deliver)
 {
-    if (st->stopped || st->cancelled || st->failed || st->reset_sent)
+    if (!deliver || st->stopped || st->cancelled || st->failed || st->reset_sent)
         return 0;
+    st->rows++;
     gj_value *row = m->fields[0];
     m->fields[0] = NULL;
     int rc = gj__sink_row(st->sink, row);
@@ -248,10 +276,19 @@ static void forward_meta(exec_state *st, const gj_value *meta, bool final)
     }
 }
 
-static int on_success(exec_state *st, uint8_t tag, gj_bolt_msg *m)
+static int on_success(exec_state *st, uint8_t entry, gj_bolt_msg *m)
 {
     gj_conn *c = st->c;
     const gj_value *meta = m->fields[0];
+    uint8_t tag = entry & ~GJ_BOLT_DELIVER;
+    if (tag == GJ_BOLT_COMMIT) {
+        const gj_value *bm = gj_value_map_get(meta, "bookmark");
+        if (bm && !st->cancelled && gj__sink_meta(st->sink, "bookmark", gj_value_ref(bm)))
+            sink_fail(st, GJ_ENOMEM);
+        return 0;
+    }
+    if (!(entry & GJ_BOLT_DELIVER))
+        return 0;
     if (tag == GJ_BOLT_RUN) {
         gj_value *fields = (gj_value *)gj_value_map_get(meta, "fields");
         if (fields && gj_value_type(fields) == GJ_TLIST && !st->cancelled) {
@@ -272,7 +309,7 @@ static int on_success(exec_state *st, uint8_t tag, gj_bolt_msg *m)
         gj_error *e = st->err;
         int rc = gj__bolt_write_pull(&c->wbuf, GJ_BOLT_PULL, st->fetch, GJ_BOLT_ALL, e);
         if (!rc)
-            rc = gj__bolt_push_pending(c, GJ_BOLT_PULL, e);
+            rc = gj__bolt_push_pending(c, GJ_BOLT_PULL | GJ_BOLT_DELIVER, e);
         if (!rc)
             rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), e);
         if (rc)
@@ -282,6 +319,14 @@ static int on_success(exec_state *st, uint8_t tag, gj_bolt_msg *m)
     if (!st->cancelled && !st->stopped)
         forward_meta(st, meta, true);
     return 0;
+}
+
+static bool is_transient(const gj_error *err)
+{
+    const char *code = gj_error_server_code(err);
+    return code && strncmp(code, "Neo.TransientError.", 19) == 0 &&
+           strcmp(code, "Neo.TransientError.Transaction.Terminated") != 0 &&
+           strcmp(code, "Neo.TransientError.Transaction.LockClientStopped") != 0;
 }
 
 static int read_responses(exec_state *st)
@@ -319,13 +364,14 @@ static int read_responses(exec_state *st)
         gj_error_free(tmp);
         if (m.tag == GJ_BOLT_RECORD) {
             uint8_t head = c->n_pending ? c->pending[0] : 0;
-            if (head != GJ_BOLT_PULL) {
+            if ((head & ~GJ_BOLT_DELIVER) != GJ_BOLT_PULL) {
                 gj__bolt_msg_clear(&m);
                 c->broken = true;
                 return gj__error_set(st->err, GJ_EPROTOCOL, "bolt %s: RECORD in answer to %s",
-                                     c->endpoint, head ? gj__bolt_msg_name(head, GJ_BOLT_REQUEST) : "nothing");
+                                     c->endpoint,
+                                     head ? gj__bolt_msg_name(head & ~GJ_BOLT_DELIVER, GJ_BOLT_REQUEST) : "nothing");
             }
-            rc = on_record(st, &m);
+            rc = on_record(st, &m, head & GJ_BOLT_DELIVER);
         } else {
             uint8_t tag = gj__bolt_pop_pending(c);
             if (m.tag == GJ_BOLT_SUCCESS) {
@@ -338,6 +384,7 @@ static int read_responses(exec_state *st)
                     if (!st->failed && !st->cancelled && !st->stopped) {
                         st->failed = true;
                         st->fail_code = gj__bolt_failure(c, m.fields[0], GJ_ESERVER, st->err);
+                        st->transient = is_transient(st->err);
                     }
                     rc = begin_reset(st);
                 }
@@ -353,45 +400,10 @@ static int read_responses(exec_state *st)
     return 0;
 }
 
-int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+/* The end of an attempt: the code execute returns. */
+static int finish(exec_state *st, int rc)
 {
-    if (consume_interrupt(c))
-        return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
-    if (c->broken || c->n_pending)
-        return gj__error_set(err, GJ_EIO, "bolt %s: connection is not usable", c->endpoint);
-    const char *op = gj_request_op(req);
-    if (!op || strcmp(op, GJ_OP_QUERY) != 0)
-        return gj__error_set(err, GJ_EUNSUPPORTED, "bolt %s: operation '%s' is not supported (only \"query\")",
-                             c->endpoint, op ? op : "(null)");
-    const char *text = gj_request_text(req);
-    if (!text)
-        return gj__error_set(err, GJ_EINVAL, "bolt %s: a query needs text", c->endpoint);
-
-    exec_state st;
-    memset(&st, 0, sizeof st);
-    st.c = c;
-    st.sink = sink;
-    st.err = err;
-    st.timeout_ms = gj__sink_response_timeout(sink);
-
-    gj_value *extra = NULL;
-    int rc = build_extra(c, req, &extra, &st.fetch, err);
-    if (rc)
-        return rc;
-    rc = gj__bolt_write_run(&c->wbuf, &c->ps, text, strlen(text), gj_request_params(req), extra, err);
-    gj_value_unref(extra);
-    if (!rc)
-        rc = gj__bolt_write_pull(&c->wbuf, GJ_BOLT_PULL, st.fetch, GJ_BOLT_ALL, err);
-    if (rc) {
-        gj__ps_buf_reset(&c->wbuf);   /* nothing was sent: still usable */
-        gj__error_prefix(err, "bolt %s", c->endpoint);
-        return rc;
-    }
-    gj__bolt_push_pending(c, GJ_BOLT_RUN, NULL);
-    gj__bolt_push_pending(c, GJ_BOLT_PULL, NULL);
-    rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st.timeout_ms), err);
-    if (!rc)
-        rc = read_responses(&st);
+    gj_conn *c = st->c;
     if (rc) {
         c->broken = true;
         return rc;
@@ -399,17 +411,208 @@ int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error 
     /* An interrupt that came once everything was read: the connection is
      * idle and READY, so the record is simply consumed. */
     if (consume_interrupt(c))
-        st.cancelled = true;
-    if (st.cancelled)
-        return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
-    if (st.stopped)
-        return gj__error_set(err, GJ_EABORTED, "bolt %s: the row callback asked to stop", c->endpoint);
-    if (st.failed)
-        return st.fail_code;
+        st->cancelled = true;
+    if (st->cancelled)
+        return gj__error_set(st->err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+    if (st->stopped)
+        return gj__error_set(st->err, GJ_EABORTED, "bolt %s: the row callback asked to stop", c->endpoint);
+    if (st->failed)
+        return st->fail_code;
     if (c->server_agent) {
         gj_value *s = gj_value_string(c->server_agent);
-        if (!s || gj__sink_meta(sink, "server", s))
-            return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the result", c->endpoint);
+        if (!s || gj__sink_meta(st->sink, "server", s))
+            return gj__error_set(st->err, GJ_ENOMEM, "bolt %s: out of memory for the result", c->endpoint);
     }
     return 0;
+}
+
+/* Write RUN + PULL for one statement; flags GJ_BOLT_DELIVER for the one
+ * whose result is kept. */
+static int write_statement(exec_state *st, const char *text, size_t len, const gj_value *params,
+                           const gj_value *extra, int64_t n, uint8_t flags)
+{
+    gj_conn *c = st->c;
+    int rc = gj__bolt_write_run(&c->wbuf, &c->ps, text, len, params, extra, st->err);
+    if (!rc)
+        rc = gj__bolt_write_pull(&c->wbuf, GJ_BOLT_PULL, n, GJ_BOLT_ALL, st->err);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_RUN | flags, st->err);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_PULL | flags, st->err);
+    return rc;
+}
+
+static int run_query(exec_state *st, const gj_request *req)
+{
+    gj_conn *c = st->c;
+    const char *text = gj_request_text(req);
+    if (!text)
+        return gj__error_set(st->err, GJ_EINVAL, "bolt %s: a query needs text", c->endpoint);
+    gj_value *extra = NULL;
+    int rc = build_extra(c, req, false, &extra, &st->fetch, st->err);
+    if (rc)
+        return rc;
+    rc = write_statement(st, text, strlen(text), gj_request_params(req), extra, st->fetch, GJ_BOLT_DELIVER);
+    gj_value_unref(extra);
+    if (rc) {
+        gj__ps_buf_reset(&c->wbuf);   /* nothing was sent: still usable */
+        c->n_pending = 0;
+        gj__error_prefix(st->err, "bolt %s", c->endpoint);
+        return rc;
+    }
+    rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), st->err);
+    if (!rc)
+        rc = read_responses(st);
+    return finish(st, rc);
+}
+
+/* The statements of a transaction request, checked before anything is
+ * written. */
+static int check_statements(gj_conn *c, const gj_request *req, size_t *count, gj_error *err)
+{
+    const gj_value *list = gj_request_option(req, "statements");
+    size_t n = 0;
+    if (list) {
+        if (gj_value_type(list) != GJ_TLIST)
+            return opt_error(c, err, "statements", "a list of strings or of maps {query, params}");
+        for (size_t i = 0; i < gj_value_size(list); i++) {
+            const gj_value *item = gj_value_list_at(list, i);
+            gj_type t = gj_value_type(item);
+            const gj_value *q = t == GJ_TMAP ? gj_value_map_get(item, "query") : item;
+            const gj_value *p = t == GJ_TMAP ? gj_value_map_get(item, "params") : NULL;
+            if (gj_value_type(q) != GJ_TSTRING || (p && gj_value_type(p) != GJ_TMAP && gj_value_type(p) != GJ_TNULL))
+                return gj__error_set(err, GJ_EINVAL,
+                                     "bolt %s: statement %zu of option 'statements' must be a string or a map "
+                                     "{query: string, params: map}", c->endpoint, i);
+        }
+        n = gj_value_size(list);
+    }
+    if (gj_request_text(req))
+        n++;
+    if (n == 0)
+        return gj__error_set(err, GJ_EINVAL, "bolt %s: a transaction needs statements (option 'statements' "
+                             "or the request's text)", c->endpoint);
+    if (n > GJ_BOLT_MAX_TX_STATEMENTS)
+        return gj__error_set(err, GJ_EINVAL, "bolt %s: %zu statements in one transaction (at most %u)",
+                             c->endpoint, n, GJ_BOLT_MAX_TX_STATEMENTS);
+    *count = n;
+    return 0;
+}
+
+static int write_transaction(exec_state *st, const gj_request *req, const gj_value *extra, size_t count)
+{
+    gj_conn *c = st->c;
+    int rc = gj__bolt_write_map(&c->wbuf, &c->ps, GJ_BOLT_BEGIN, extra, st->err);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_BEGIN, st->err);
+    const gj_value *list = gj_request_option(req, "statements");
+    size_t listed = list ? gj_value_size(list) : 0;
+    for (size_t i = 0; !rc && i < listed; i++) {
+        const gj_value *item = gj_value_list_at(list, i);
+        bool map = gj_value_type(item) == GJ_TMAP;
+        const gj_value *q = map ? gj_value_map_get(item, "query") : item;
+        const gj_value *p = map ? gj_value_map_get(item, "params") : NULL;
+        if (p && gj_value_type(p) == GJ_TNULL)
+            p = NULL;
+        const char *text;
+        size_t len;
+        gj_value_string_get(q, &text, &len);
+        rc = write_statement(st, text, len, p, NULL, -1, i + 1 == count ? GJ_BOLT_DELIVER : 0);
+    }
+    const char *text = gj_request_text(req);
+    if (!rc && text)
+        rc = write_statement(st, text, strlen(text), gj_request_params(req), NULL, -1, GJ_BOLT_DELIVER);
+    if (!rc)
+        rc = gj__bolt_write_empty(&c->wbuf, GJ_BOLT_COMMIT, st->err);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_COMMIT, st->err);
+    if (rc) {
+        gj__ps_buf_reset(&c->wbuf);
+        c->n_pending = 0;
+        gj__error_prefix(st->err, "bolt %s", c->endpoint);
+    }
+    return rc;
+}
+
+/* Sleep before a retry; GJ_ECANCELLED when interrupted meanwhile. */
+static int backoff(gj_conn *c, unsigned attempt)
+{
+    int64_t ms = INT64_C(100) << (attempt < 6 ? attempt : 6);
+    ms = ms / 2 + (int64_t)((uint64_t)gj__now_ns() % (uint64_t)ms);   /* jitter: 50..150 % */
+    int64_t until = gj__now_ms() + ms;
+    for (;;) {
+        if (consume_interrupt(c))
+            return GJ_ECANCELLED;
+        int64_t left = until - gj__now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = { c->wake_fd, POLLIN, 0 };
+        poll(&p, 1, (int)left);
+    }
+}
+
+static int run_transaction(exec_state *st, const gj_request *req)
+{
+    gj_conn *c = st->c;
+    size_t count = 0;
+    int64_t retries = 3;
+    const gj_value *mr = gj_request_option(req, "max_retries");
+    if (mr)
+        gj_value_int_get(mr, &retries);
+    gj_value *extra = NULL;
+    int rc = check_statements(c, req, &count, st->err);
+    if (!rc)
+        rc = build_extra(c, req, true, &extra, &st->fetch, st->err);
+    if (rc)
+        return rc;
+    for (unsigned attempt = 0;; attempt++) {
+        rc = write_transaction(st, req, extra, count);
+        if (rc)
+            break;
+        rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), st->err);
+        if (!rc)
+            rc = read_responses(st);
+        rc = finish(st, rc);
+        if (rc != GJ_ESERVER || !st->transient || st->rows > 0 || attempt >= retries)
+            break;
+        gj__log(c->log, GJ_LOG_INFO, "bolt %s: transient error, retry %u of %lld: %s", c->endpoint,
+                attempt + 1, (long long)retries, gj_error_message(st->err));
+        if (backoff(c, attempt) == GJ_ECANCELLED) {
+            rc = gj__error_set(st->err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+            break;
+        }
+        gj_sink *sink = st->sink;
+        gj_error *err = st->err;
+        int64_t timeout = st->timeout_ms;
+        memset(st, 0, sizeof *st);
+        st->c = c;
+        st->sink = sink;
+        st->err = err;
+        st->timeout_ms = timeout;
+        gj_error_clear(err);
+    }
+    gj_value_unref(extra);
+    return rc;
+}
+
+int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+{
+    if (consume_interrupt(c))
+        return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+    if (c->broken || c->n_pending)
+        return gj__error_set(err, GJ_EIO, "bolt %s: connection is not usable", c->endpoint);
+    exec_state st;
+    memset(&st, 0, sizeof st);
+    st.c = c;
+    st.sink = sink;
+    st.err = err;
+    st.timeout_ms = gj__sink_response_timeout(sink);
+    const char *op = gj_request_op(req);
+    if (op && strcmp(op, GJ_OP_QUERY) == 0)
+        return run_query(&st, req);
+    if (op && strcmp(op, "transaction") == 0)
+        return run_transaction(&st, req);
+    return gj__error_set(err, GJ_EUNSUPPORTED,
+                         "bolt %s: operation '%s' is not supported (\"query\" or \"transaction\")", c->endpoint,
+                         op ? op : "(null)");
 }
