@@ -538,15 +538,117 @@ TEST_F(BoltTest, OptionsReachTheServer)
     EXPECT_EQ(1u, server->count_in_log("HELLO from"));
 }
 
-TEST_F(BoltTest, NoCommonVersionAndRoutingUnsupported)
+// ---- neo4j:// routing -----------------------------------------------------------
+
+TEST_F(BoltTest, RoutingOnOneServer)
 {
     start();
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
     Err err;
     gj_result *res;
-    client = make_client(url_for(*server, "neo4j"), { { "acquire_timeout", "1s" } });
+    ASSERT_EQ(0, run(client, query("CREATE (n:R {v: 1}) RETURN n.v AS v"), &res, err)) << err.msg();
+    EXPECT_EQ(1, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    gj_request *req = query("MATCH (n:R) RETURN n.v AS v");
+    ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(1u, gj_result_row_count(res));
+    gj_result_free(res);
+    // The seed is router, reader and writer: one session.
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+}
+
+TEST_F(BoltTest, RoutingWritesToWriterReadsFromReaders)
+{
+    start({ "--members", "3" }, 3);
+    client = make_client(url_for(*server, "neo4j"));
     ASSERT_TRUE(client);
-    ASSERT_EQ(GJ_EUNSUPPORTED, run(client, query("RETURN 1 AS x"), &res, err));
-    EXPECT_NE(std::string::npos, std::string(err.msg()).find("routing")) << err.msg();
+    Err err;
+    gj_result *res;
+    // Only member 0 takes writes; the others answer NotALeader.
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(0, run(client, query("CREATE (n:C {v: 7})"), &res, err)) << err.msg();
+        gj_result_free(res);
+    }
+    EXPECT_EQ(0u, server->count_in_log("NotALeader")) << server->log();
+    for (int i = 0; i < 4; i++) {
+        gj_request *req = query("MATCH (n:C) RETURN n.v AS v");
+        ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+        ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+        EXPECT_EQ(3u, gj_result_row_count(res));
+        gj_result_free(res);
+    }
+    // Member 0 (seed, router, writer) and both readers (round robin).
+    EXPECT_EQ(3u, server->count_in_log("HELLO from")) << server->log();
+}
+
+TEST_F(BoltTest, RoutingSkipsUnreachableReader)
+{
+    start({ "--route", "self", "--write", "self", "--read", "127.0.0.1:1,self" });
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    for (int i = 0; i < 3; i++) {
+        gj_request *req = query("RETURN 1 AS x");
+        ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+        ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+        gj_result_free(res);
+    }
+}
+
+TEST_F(BoltTest, RoutingRetriesRefusedWriteOnce)
+{
+    start({ "--read-only" });
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_ESERVER, run(client, query("CREATE (n:X)"), &res, err));
+    EXPECT_STREQ("Neo.ClientError.Cluster.NotALeader", gj_error_server_code(err.e));
+    EXPECT_EQ(2u, server->count_in_log("FAILURE Neo.ClientError.Cluster.NotALeader")) << server->log();
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+}
+
+TEST_F(BoltTest, RoutingCancel)
+{
+    start({ "--members", "2" }, 2);
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_request *req = query("CALL apoc.util.sleep(60000)");
+    ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+    gj_request_unref(req);
+    auto t0 = std::chrono::steady_clock::now();
+    while (server->count_in_log("RUN CALL") == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(job, 10000, err.e)) << err.msg();
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    gj_job_unref(job);
+    gj_result *res;
+    req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log("HELLO from")) << "the reader's session was reused";
+}
+
+TEST_F(BoltTest, RoutingWrongPassword)
+{
+    start();
+    client = make_client(url_for(*server, "neo4j", "neo4j:wrong"), { { "acquire_timeout", "1s" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_EAUTH, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_STREQ("Neo.ClientError.Security.Unauthorized", gj_error_server_code(err.e));
 }
 
 TEST_F(BoltTest, WriteBookmarkThenReadWithIt)

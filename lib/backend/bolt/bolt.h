@@ -7,6 +7,8 @@
  *   bolt_session.c  handshake (manifest v1 + ranges), HELLO / LOGON, message
  *                   read/write helpers, ping, close, the vtable
  *   bolt_exec.c     execute (RUN + PULL, streaming, FAILURE -> RESET), interrupt
+ *   bolt_route.c    neo4j:// routing: ROUTE, the routing table, one session
+ *                   per cluster member, reads to readers and writes to writers
  *
  * A connection is used by one thread at a time (the worker running a job),
  * except interrupt(), which may come from any thread: it only sets an atomic
@@ -29,9 +31,11 @@
 #define GJ_BOLT_DELIVER 0x80u
 
 typedef struct ssl_st gj_bolt_ssl;
+typedef struct gj_bolt_router gj_bolt_router;
 typedef struct ssl_ctx_st gj_bolt_ssl_ctx;
 
 struct gj_conn {
+    gj_bolt_router *router;          /* non-NULL: a routed (neo4j://) connection, none of the rest used */
     int fd;
     int wake_fd;                     /* eventfd written by interrupt() */
     gj_bolt_ssl_ctx *ssl_ctx;
@@ -92,6 +96,13 @@ void gj__bolt_wake_drain(gj_conn *c);
 
 /* ---- bolt_session.c ---- */
 
+/* One direct session (TCP, TLS, handshake, HELLO with the routing context
+ * {address: routing_address} when not NULL, LOGON). */
+int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
+                          const gj_logger *log, const char *routing_address, int64_t deadline_ms, gj_error *err);
+int gj__bolt_session_ping(gj_conn *c, int64_t deadline_ms);
+void gj__bolt_session_close(gj_conn *c);   /* GOODBYE when healthy, then free */
+
 /* Send what is in c->wbuf (then empty it). */
 int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err);
 
@@ -125,5 +136,14 @@ bool gj__bolt_usable(gj_conn *c);
  * execute after a FAILURE / cancel / stop, and by ping).  0 when the
  * connection is back to READY. */
 int gj__bolt_reset(gj_conn *c, int64_t deadline_ms, gj_error *err);
+
+/* ---- bolt_route.c ---- */
+int gj__bolt_router_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
+                         const gj_logger *log, int64_t deadline_ms, gj_error *err);
+int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
+void gj__bolt_router_interrupt(gj_conn *c);
+bool gj__bolt_router_usable(gj_conn *c);
+int gj__bolt_router_ping(gj_conn *c, int64_t deadline_ms);
+void gj__bolt_router_close(gj_conn *c);
 
 #endif

@@ -309,13 +309,22 @@ static int roundtrip_map(gj_conn *c, uint8_t tag, const gj_value *map, int fail_
                          gj__bolt_msg_name(m.tag, GJ_BOLT_RESPONSE), gj__bolt_msg_name(tag, GJ_BOLT_REQUEST));
 }
 
-static int hello(gj_conn *c, const gj_target_settings *ts, int64_t deadline_ms, gj_error *err)
+static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_address, int64_t deadline_ms,
+                 gj_error *err)
 {
     bool logon = gj__bolt_version_at_least(&c->ps, 5, 1);
     gj_value *extra = NULL;
     if (gj_value_new_map(&extra, 8))
         return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", c->endpoint);
     int rc = gj_value_map_put_str(extra, "user_agent", gj_value_string(USER_AGENT));
+    if (routing_address) {
+        gj_value *routing = NULL;
+        rc |= gj_value_new_map(&routing, 1);
+        if (routing) {
+            rc |= gj_value_map_put_str(routing, "address", gj_value_string(routing_address));
+            rc |= gj_value_map_put_str(extra, "routing", routing);
+        }
+    }
     if (gj__bolt_version_at_least(&c->ps, 5, 3)) {
         gj_value *agent = bolt_agent();
         rc |= agent ? gj_value_map_put_str(extra, "bolt_agent", agent) : GJ_ENOMEM;
@@ -393,15 +402,10 @@ static void bolt_free(gj_conn *c)
     free(c);
 }
 
-static int bolt_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
-                        const gj_logger *log, int64_t deadline_ms, gj_error *err)
+int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
+                          const gj_logger *log, const char *routing_address, int64_t deadline_ms, gj_error *err)
 {
     *out = NULL;
-    const char *scheme = ts->scheme ? ts->scheme : "bolt";
-    if (strncmp(scheme, "neo4j", 5) == 0)
-        return gj__error_set(err, GJ_EUNSUPPORTED,
-                             "bolt %s:%d: %s:// routing is not supported yet; use bolt://, bolt+s:// or "
-                             "bolt+ssc:// to connect directly", ep->host, ep->port, scheme);
     gj_conn *c = calloc(1, sizeof *c);
     if (!c)
         return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
@@ -430,7 +434,7 @@ static int bolt_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_se
     if (!rc)
         rc = handshake(c, deadline_ms, err);
     if (!rc)
-        rc = hello(c, ts, deadline_ms, err);
+        rc = hello(c, ts, routing_address, deadline_ms, err);
     if (rc) {
         bolt_free(c);
         return rc;
@@ -442,7 +446,7 @@ static int bolt_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_se
     return 0;
 }
 
-static int bolt_ping(gj_conn *c, int64_t deadline_ms)
+int gj__bolt_session_ping(gj_conn *c, int64_t deadline_ms)
 {
     if (c->broken)
         return GJ_EIO;
@@ -455,7 +459,7 @@ static int bolt_ping(gj_conn *c, int64_t deadline_ms)
     return rc;
 }
 
-static void bolt_close(gj_conn *c)
+void gj__bolt_session_close(gj_conn *c)
 {
     if (!c)
         return;
@@ -468,6 +472,50 @@ static void bolt_close(gj_conn *c)
     bolt_free(c);
 }
 
+static bool routed_scheme(const gj_target_settings *ts)
+{
+    return ts->scheme && strncmp(ts->scheme, "neo4j", 5) == 0;
+}
+
+static int bolt_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
+                        const gj_logger *log, int64_t deadline_ms, gj_error *err)
+{
+    if (routed_scheme(ts))
+        return gj__bolt_router_open(out, ep, ts, log, deadline_ms, err);
+    return gj__bolt_session_open(out, ep, ts, log, NULL, deadline_ms, err);
+}
+
+static int bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+{
+    return c->router ? gj__bolt_router_execute(c, req, sink, err) : gj__bolt_execute(c, req, sink, err);
+}
+
+static void bolt_interrupt(gj_conn *c)
+{
+    if (c->router)
+        gj__bolt_router_interrupt(c);
+    else
+        gj__bolt_interrupt(c);
+}
+
+static bool bolt_usable(gj_conn *c)
+{
+    return c->router ? gj__bolt_router_usable(c) : gj__bolt_usable(c);
+}
+
+static int bolt_ping(gj_conn *c, int64_t deadline_ms)
+{
+    return c->router ? gj__bolt_router_ping(c, deadline_ms) : gj__bolt_session_ping(c, deadline_ms);
+}
+
+static void bolt_close(gj_conn *c)
+{
+    if (c && c->router)
+        gj__bolt_router_close(c);
+    else
+        gj__bolt_session_close(c);
+}
+
 static const char *const bolt_schemes[] = {
     "bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc", NULL
 };
@@ -477,9 +525,9 @@ const gj_backend gj_bolt_backend = {
     .schemes = bolt_schemes,
     .default_port = GJ_BOLT_DEFAULT_PORT,
     .connect = bolt_connect,
-    .execute = gj__bolt_execute,
-    .interrupt = gj__bolt_interrupt,
-    .usable = gj__bolt_usable,
+    .execute = bolt_execute,
+    .interrupt = bolt_interrupt,
+    .usable = bolt_usable,
     .ping = bolt_ping,
     .close = bolt_close,
     .max_inflight = 1,
