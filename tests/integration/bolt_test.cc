@@ -337,6 +337,22 @@ TEST_F(BoltTest, RowCallbackStreamsAndStops)
     EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
 }
 
+TEST_F(BoltTest, MillionRowsThroughCallback)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    RowCount all;
+    gj_request *req = query("UNWIND range(1, 1000000) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &all));
+    ASSERT_EQ(0, run(client, req, &res, err, 120000)) << err.msg();
+    EXPECT_EQ(1000000, all.rows.load());
+    EXPECT_EQ(INT64_C(500000500000), all.sum.load());
+    gj_result_free(res);
+}
+
 TEST_F(BoltTest, SyntaxErrorKeepsServerIdentityAndConnection)
 {
     start();
@@ -953,6 +969,35 @@ TEST_F(BoltTest, TransactionRetriesTransientErrors)
     gj_job_unref(job);
 }
 
+TEST_F(BoltTest, CancelDuringTransactionBackoff)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_request *req = nullptr;
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", "RETURN 1 AS x"));
+    ASSERT_EQ(0, gj_request_set_option(req, "bookmarks", gj_value_string("FB:refserver:999999")));
+    ASSERT_EQ(0, gj_request_set_option(req, "max_retries", gj_value_int(10)));
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+    gj_request_unref(req);
+    auto t0 = std::chrono::steady_clock::now();
+    while (server->count_in_log("BookmarkTimeout") < 3 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(8));
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    gj_job_unref(job);
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from"));
+}
+
 // A listener that reads the 20-byte Bolt opening and answers `reply`.
 class FakeListener {
 public:
@@ -1161,6 +1206,20 @@ TEST_F(BoltTlsTest, ClientCertificateLoaded)
     ASSERT_TRUE(client);
     ASSERT_EQ(GJ_ETLS, run(client, query("RETURN 1 AS x"), &res, err));
     EXPECT_NE(std::string::npos, std::string(err.msg()).find("server.key")) << err.msg();
+}
+
+TEST_F(BoltTlsTest, RoutingOverTls)
+{
+    client = make_client(url_for(*server, "neo4j+s", "neo4j:password", "localhost"),
+                         { { "ssl_cafile", dir + "/ca.pem" } });
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("RETURN 'routed' AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ("routed", str_of(gj_value_list_at(gj_result_row(res, 0), 0)));
+    gj_result_free(res);
 }
 
 TEST_F(BoltTlsTest, CancelOverTls)
