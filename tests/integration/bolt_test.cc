@@ -733,6 +733,27 @@ TEST_F(BoltTest, ExplainGivesPlan)
     gj_result_free(res);
 }
 
+TEST_F(BoltTest, Impersonation)
+{
+    start({ "--add-user", "alice:pw" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "imp_user", gj_value_string("alice")));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    gj_result_free(res);
+    req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "imp_user", gj_value_string("mallory")));
+    ASSERT_EQ(GJ_ESERVER, run(client, req, &res, err));
+    EXPECT_STREQ("Neo.ClientError.Security.Forbidden", gj_error_server_code(err.e));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("mallory")) << err.msg();
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from"));
+}
+
 TEST_F(BoltTest, TxTimeoutEnforcedByServer)
 {
     start();
