@@ -1,0 +1,1 @@
+# mk/bench_arango.mk — bench/arango (issue 4 benchmark).

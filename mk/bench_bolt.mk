@@ -1,0 +1,1 @@
+# mk/bench_bolt.mk — bench/bolt (issue 3 benchmark).
