@@ -575,6 +575,23 @@ TEST_F(BoltTest, RoutingOnOneServer)
     EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
 }
 
+TEST_F(BoltTest, RoutingOn44)
+{
+    start({ "--versions", "4.4", "--members", "2" }, 2);
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("CREATE (n:R44) RETURN 1 AS one"), &res, err)) << err.msg();
+    gj_result_free(res);
+    gj_request *req = query("MATCH (n:R44) RETURN count(n) AS c");
+    ASSERT_EQ(0, gj_request_set_option(req, "mode", gj_value_string("r")));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(1, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log("(Bolt 4.4")) << server->log();
+}
+
 TEST_F(BoltTest, RoutingWritesToWriterReadsFromReaders)
 {
     start({ "--members", "3" }, 3);
