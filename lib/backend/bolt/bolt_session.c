@@ -1,6 +1,12 @@
 /*
  * Bolt session: handshake (manifest v1 + ranges), HELLO / LOGON, message
  * reading and writing, ping, close, and the backend's vtable.
+ *
+ * Authentication: the target option "auth_scheme" ("none", "basic",
+ * "bearer"); without it, basic when the URL has a user name, bearer (the
+ * password is the token) when it has only a password, else none.
+ * Credentials go in HELLO up to Bolt 5.0 and in LOGON from 5.1; they are
+ * never logged and the maps holding them are released at once.
  */
 #include "backend/bolt/bolt.h"
 #include "codec/bolt_handshake.h"
