@@ -6,7 +6,8 @@
  * "bearer"); without it, basic when the URL has a user name, bearer (the
  * password is the token) when it has only a password, else none.
  * Credentials go in HELLO up to Bolt 5.0 and in LOGON from 5.1; they are
- * never logged and the maps holding them are released at once.
+ * never logged, the maps holding them are released at once and the send
+ * buffer that carried them is wiped.
  */
 #include "backend/bolt/bolt.h"
 #include "codec/bolt_handshake.h"
@@ -354,6 +355,8 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
     gj_value *meta = NULL;
     rc = roundtrip_map(c, GJ_BOLT_HELLO, extra, GJ_ESERVER, &meta, deadline_ms, err);
     gj_value_unref(extra);   /* holds the credentials: dropped at once */
+    if (c->wbuf.data)
+        explicit_bzero(c->wbuf.data, c->wbuf.cap);
     if (rc)
         return rc;
     const char *s;
@@ -389,6 +392,8 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
     if (!rc)
         rc = roundtrip_map(c, GJ_BOLT_LOGON, auth, GJ_EAUTH, &meta, deadline_ms, err);
     gj_value_unref(auth);
+    if (c->wbuf.data)
+        explicit_bzero(c->wbuf.data, c->wbuf.cap);
     if (!rc)
         gj_value_unref(meta);
     return rc;
