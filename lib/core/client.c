@@ -423,7 +423,7 @@ int gj_client_get_stats(gj_client *c, gj_client_stats *stats)
         stats->cancelled += atomic_load(&c->workers[i].cancelled);
         stats->running += atomic_load(&c->workers[i].running);
     }
-    size_t deq = atomic_load(&c->deq);
+    size_t deq = gj__executor_dequeued(c);
     size_t enq = atomic_load(&c->enq);
     stats->queued = enq > deq ? enq - deq : 0;
     return 0;

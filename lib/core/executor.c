@@ -29,8 +29,9 @@ static void queue_link_tail(gj_client *c, gj_job *job)
     c->qtail = job;
 }
 
-/* Under qmu: a queued job leaves the queue (to a worker, or cancelled). */
-static void queue_unlink(gj_client *c, gj_job *job)
+/* Under qmu: take a job out of the list (the caller updates its state
+ * and the dequeued count). */
+static void queue_unlink_only(gj_client *c, gj_job *job)
 {
     if (job->qprev)
         job->qprev->qnext = job->qnext;
@@ -41,6 +42,12 @@ static void queue_unlink(gj_client *c, gj_job *job)
     else
         c->qtail = job->qprev;
     job->qnext = job->qprev = NULL;
+}
+
+/* Under qmu: a queued job is cancelled out of the queue. */
+static void queue_unlink(gj_client *c, gj_job *job)
+{
+    queue_unlink_only(c, job);
     atomic_fetch_and_explicit(&job->state, ~GJ__ST_INQUEUE, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->deq, 1, memory_order_release);
 }
@@ -280,8 +287,10 @@ void *gj__worker_main(void *arg)
         /* One job at a time: a job never waits behind another one that a
          * busy worker holds while an idle worker could run it. */
         gj_job *job = c->qhead;
-        queue_unlink(c, job);
-        atomic_fetch_add_explicit(&job->state, GJ__PH_TAKEN, memory_order_relaxed);
+        queue_unlink_only(c, job);
+        /* QUEUED+INQUEUE -> TAKEN in one step. */
+        atomic_fetch_add_explicit(&job->state, GJ__PH_TAKEN - GJ__ST_INQUEUE, memory_order_relaxed);
+        atomic_fetch_add_explicit(&w->taken, 1, memory_order_release);
         if (c->qhead)
             wake_one(c);
         pthread_mutex_unlock(&c->qmu);
@@ -295,13 +304,21 @@ void *gj__worker_main(void *arg)
 
 /* ---- submit side ------------------------------------------------------------ */
 
+size_t gj__executor_dequeued(gj_client *c)
+{
+    size_t n = atomic_load_explicit(&c->deq, memory_order_acquire);
+    for (unsigned i = 0; i < c->n_workers; i++)
+        n += atomic_load_explicit(&c->workers[i].taken, memory_order_acquire);
+    return n;
+}
+
 bool gj__executor_reserve(gj_client *c)
 {
     size_t enq = atomic_fetch_add_explicit(&c->enq, 1, memory_order_relaxed);
     size_t seen = atomic_load_explicit(&c->deq_seen, memory_order_relaxed);
     if (enq - seen < c->qcap)
         return true;
-    size_t deq = atomic_load_explicit(&c->deq, memory_order_acquire);
+    size_t deq = gj__executor_dequeued(c);
     size_t cur = seen;
     while (cur < deq && !atomic_compare_exchange_weak_explicit(&c->deq_seen, &cur, deq,
                                                                memory_order_relaxed,

@@ -111,7 +111,8 @@ typedef struct gj_worker {
     gj_client *client;
     pthread_t thread;
     /* Counters, written only by this worker (read racily for stats). */
-    _Alignas(64) atomic_uint_fast64_t done;
+    _Alignas(64) atomic_size_t taken; /* jobs this worker took from the queue */
+    atomic_uint_fast64_t done;
     atomic_uint_fast64_t failed;
     atomic_uint_fast64_t cancelled;
     atomic_uint_fast64_t running;
@@ -128,18 +129,19 @@ struct gj_client {
      * CAS); workers, under qmu, move the inbox in FIFO order onto the
      * doubly linked queue (qhead..qtail) and take jobs from its head.  Cancel
      * unlinks a queued job under qmu after draining the inbox.  Queued jobs
-     * (inbox + queue) = enq - deq, bounded by qcap: submitters write only
-     * enq and deq_seen (their cached view of deq), workers and cancel only
-     * deq, so the two sides do not write each other's cache lines per job. */
+     * (inbox + queue) = enq - (deq + every worker's taken), bounded by
+     * qcap: submitters write only enq and deq_seen (their cached view of the
+     * dequeued total), each worker only its own taken, cancel deq, so no two
+     * threads write the same cache line per job. */
     _Alignas(64) _Atomic(gj_job *) inbox;
     _Alignas(64) atomic_size_t enq;
     atomic_size_t deq_seen;
-    _Alignas(64) atomic_size_t deq;
+    size_t qcap;             /* queue_size: read by submitters, beside enq */
+    _Alignas(64) atomic_size_t deq;   /* jobs cancelled out of the queue; workers count their own */
     _Alignas(64) atomic_uint idle; /* workers waiting (or about to wait) on qcv */
     _Alignas(64) pthread_mutex_t qmu;
     pthread_cond_t qcv;
     gj_job *qhead, *qtail;
-    size_t qcap;
     unsigned wakeups;        /* signals sent, not yet consumed (under qmu) */
     bool stopping;
 
@@ -198,6 +200,8 @@ bool gj__queue_remove(gj_client *c, gj_job *job);
 /* Count one more queued job unless queue_size are queued (false: full). */
 bool gj__executor_reserve(gj_client *c);
 void gj__executor_unreserve(gj_client *c);
+/* How many jobs left the queue so far (to workers or cancelled). */
+size_t gj__executor_dequeued(gj_client *c);
 /* Queue a registered, reserved job and wake an idle worker if there is one. */
 void gj__executor_push(gj_client *c, gj_job *job);
 /* Stop the workers taking jobs; returns the queued jobs (linked through

@@ -13,8 +13,8 @@
 struct gj_conn {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool interrupted;
-    bool broken;
+    atomic_bool interrupted;  /* written under mu; read without it in usable() */
+    atomic_bool broken;
 };
 
 static atomic_long n_connects, n_closes, n_executes, n_interrupts, n_pings;
@@ -82,6 +82,15 @@ static int tb_sleep(gj_conn *c, int64_t ns)
 static int tb_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     atomic_fetch_add_explicit(&n_executes, 1, memory_order_relaxed);
+    if (gj_value_size(gj_request_options(req)) == 0) {
+        /* A no-op: only an interrupt recorded before it started matters. */
+        if (!atomic_load(&c->interrupted))
+            return 0;
+        pthread_mutex_lock(&c->mu);
+        atomic_store(&c->interrupted, false);
+        pthread_mutex_unlock(&c->mu);
+        return GJ_ECANCELLED;
+    }
     int64_t delay_ns = opt_int(req, "delay_ms") * 1000000 + opt_int(req, "delay_us") * 1000;
     if (delay_ns > 0) {
         int rc = tb_sleep(c, delay_ns);
@@ -167,10 +176,7 @@ static void tb_interrupt(gj_conn *c)
 
 static bool tb_usable(gj_conn *c)
 {
-    pthread_mutex_lock(&c->mu);
-    bool ok = !c->broken && !c->interrupted;
-    pthread_mutex_unlock(&c->mu);
-    return ok;
+    return !atomic_load(&c->broken) && !atomic_load(&c->interrupted);
 }
 
 static int tb_ping(gj_conn *c, int64_t deadline_ms)
