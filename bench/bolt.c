@@ -1,0 +1,792 @@
+/*
+ * bench/bolt — the Bolt backend against the reference server
+ * (tests/servers/bolt/bolt-refserver), each figure printed next to a
+ * baseline measured in the same run, as a ratio (issue 3, "Benchmark"):
+ *
+ *  (a) small queries/s ("RETURN 1 AS x") on one connection (1 worker,
+ *      max_conns 1):
+ *        unpipelined  one job at a time: gj_client_execute (submit + wait);
+ *        queued       all jobs submitted at once, then waited for (the
+ *                     backend runs one job at a time per connection: no
+ *                     pipelining across jobs);
+ *        transaction  op "transaction": BEGIN, S x (RUN + PULL), COMMIT in one
+ *                     write; counted in statements/s.  Goal >= 150 k/s.
+ *  (b) records/s decoded into values for an N-row UNWIND (default 10^6),
+ *      through a row callback and collected into the result.  Goal >= 2 M/s.
+ *      Extra baseline: a raw loop over the codec (dechunk + RECORD decode
+ *      into values) on the same bytes, in memory.
+ *  (c) allocations per record in (b) (malloc + calloc + realloc calls of the
+ *      whole process while the job runs, counted by interposing them in this
+ *      program).  Goal <= 10.
+ *  (d) every workload of (a) and (b) with the official neo4j-driver 6.3
+ *      (bench/bolt.js, run with node): goal >= 3x its throughput.
+ *
+ * Usage: bolt [options] [queries] [transactions] [rows]
+ *   defaults 20000 queries, 5000 transactions of 16 statements, 1000000 rows
+ *   --statements S    statements per transaction (default 16: the reference
+ *                     server keeps at most 16 results open in a transaction)
+ *   --no-js           skip the neo4j-driver side
+ *   --time-limit S    each measured loop stops after S seconds (default 15)
+ *   --callgrind=W     run only workload W once (no JS, no best of 3) with
+ *                     callgrind's counters zeroed before it and dumped after
+ *                     it; W is unpipelined, queued, transaction, records_cb,
+ *                     records_collected or codec.  See bench/README.md.
+ * Times are the best of 3 runs.  Exit status 2 when a goal is missed, 1 on
+ * an error.
+ */
+#include <graphjob.h>
+
+#include "codec/bolt_msg.h"
+#include "codec/chunk.h"
+#include "codec/packstream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
+#endif
+#endif
+#ifndef HAVE_CALLGRIND
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(s) ((void)(s))
+#endif
+
+#ifndef GJ_BENCH_SRCDIR
+#define GJ_BENCH_SRCDIR "."
+#endif
+
+extern char **environ;
+
+#define SMALL_QUERY "RETURN 1 AS x"
+#define WAIT_MS 120000
+
+/* ---- allocation counting ---------------------------------------------------
+ * malloc, calloc and realloc of the whole process (the library included)
+ * are these, which count and forward to glibc.  Not under sanitizers, which
+ * own the allocator. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define COUNT_ALLOCS 0
+#else
+#define COUNT_ALLOCS 1
+#endif
+
+static atomic_long g_allocs;
+
+#if COUNT_ALLOCS
+void *__libc_malloc(size_t n);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t n);
+void *malloc(size_t n);
+void *calloc(size_t n, size_t size);
+void *realloc(void *p, size_t n);
+
+void *malloc(size_t n)
+{
+    atomic_fetch_add_explicit(&g_allocs, 1, memory_order_relaxed);
+    return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    atomic_fetch_add_explicit(&g_allocs, 1, memory_order_relaxed);
+    return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+    atomic_fetch_add_explicit(&g_allocs, 1, memory_order_relaxed);
+    return __libc_realloc(p, n);
+}
+#endif
+
+static long allocs_now(void)
+{
+    return atomic_load_explicit(&g_allocs, memory_order_relaxed);
+}
+
+/* ---- clocks, errors ------------------------------------------------------------ */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Children to stop at exit (also on failure and on SIGINT / SIGTERM). */
+static volatile pid_t g_server_pid = -1;
+static volatile pid_t g_node_pid = -1;
+
+static void stop_pid(volatile pid_t *pid)
+{
+    pid_t p = *pid;
+    if (p <= 0)
+        return;
+    *pid = -1;
+    kill(p, SIGTERM);
+    for (int i = 0; i < 300; i++) {   /* up to 3 s */
+        pid_t r = waitpid(p, NULL, WNOHANG);
+        if (r == p || (r < 0 && errno != EINTR))
+            return;
+        struct timespec ms = { 0, 10000000 };
+        nanosleep(&ms, NULL);
+    }
+    kill(p, SIGKILL);
+    waitpid(p, NULL, 0);
+}
+
+static void stop_children(void)
+{
+    stop_pid(&g_node_pid);
+    stop_pid(&g_server_pid);
+}
+
+static void on_signal(int sig)
+{
+    if (g_node_pid > 0)
+        kill(g_node_pid, SIGKILL);
+    if (g_server_pid > 0)
+        kill(g_server_pid, SIGKILL);
+    _exit(128 + sig);
+}
+
+static void die(const char *what, const gj_error *err)
+{
+    fprintf(stderr, "bench/bolt: %s%s%s\n", what, err ? ": " : "", err ? gj_error_message(err) : "");
+    exit(1);   /* atexit stops the server */
+}
+
+/* ---- child processes -------------------------------------------------------- */
+
+/* Start argv[0] (searched in PATH) with its stdout on a pipe; stderr is
+ * kept, or /dev/null when quiet. */
+static pid_t spawn_piped(char *const argv[], bool quiet, int *out_fd)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+    if (quiet)
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        errno = rc;
+        return -1;
+    }
+    *out_fd = p[0];
+    return pid;
+}
+
+/* Append what fd has to buf (NUL-terminated, at most cap - 1 bytes) until
+ * `until` occurs in it, EOF, or deadline.  0 when found / EOF, -1 on
+ * timeout or a full buffer. */
+static int read_until(int fd, char *buf, size_t cap, size_t *len, const char *until, double deadline)
+{
+    for (;;) {
+        buf[*len] = '\0';
+        if (until && strstr(buf, until))
+            return 0;
+        if (*len + 1 >= cap)
+            return -1;
+        double left = deadline - now_s();
+        if (left <= 0)
+            return -1;
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            continue;   /* the deadline check above ends it */
+        ssize_t got = read(fd, buf + *len, cap - 1 - *len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return until ? -1 : 0;
+        *len += (size_t)got;
+    }
+}
+
+/* The build directory: two levels above this program (<build>/bench/bolt). */
+static void build_dir(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    if (n <= 0) {
+        snprintf(out, cap, ".");
+        return;
+    }
+    out[n] = '\0';
+    for (int i = 0; i < 2; i++) {
+        char *slash = strrchr(out, '/');
+        if (slash)
+            *slash = '\0';
+    }
+}
+
+static int start_server(int *server_fd)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    build_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/tests/servers/bolt/bolt-refserver", dir);
+    char a_host[] = "--host", a_addr[] = "127.0.0.1", a_port[] = "--port", a_zero[] = "0";
+    char *argv[] = { path, a_host, a_addr, a_port, a_zero, NULL };
+    pid_t pid = spawn_piped(argv, true, server_fd);
+    if (pid < 0) {
+        fprintf(stderr, "bench/bolt: cannot start %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    g_server_pid = pid;
+    char buf[256];
+    size_t len = 0;
+    int port = 0;
+    const char *at;
+    if (read_until(*server_fd, buf, sizeof buf, &len, "\n", now_s() + 10) != 0 ||
+        !(at = strstr(buf, "PORT ")) || sscanf(at, "PORT %d", &port) != 1 || port <= 0 || port > 65535) {
+        fprintf(stderr, "bench/bolt: %s printed no \"PORT n\" line within 10 s\n", path);
+        exit(1);
+    }
+    return port;
+}
+
+/* ---- the library side ----------------------------------------------------- */
+
+typedef struct bench {
+    int port;
+    long queries, txs, stmts, rows;
+    double limit_s;
+} bench;
+
+static gj_client *client_new(const bench *b, long queue)
+{
+    char url[96];
+    snprintf(url, sizeof url, "bolt://neo4j:password@127.0.0.1:%d", b->port);
+    gj_error *err = gj_error_new();
+    gj_config *cfg = NULL;
+    gj_client *c = NULL;
+    if (!err || gj_config_from_url(&cfg, url, err) != 0 || gj_config_set_int(cfg, NULL, "workers", 1, err) != 0 ||
+        gj_config_set_int(cfg, NULL, "queue_size", queue < 65536 ? 65536 : queue + 16, err) != 0 ||
+        gj_config_set_int(cfg, "default", "max_conns", 1, err) != 0 || gj_client_new(&c, cfg, err) != 0)
+        die("client", err);
+    gj_config_free(cfg);
+    gj_error_free(err);
+    return c;
+}
+
+static gj_request *request_or_die(const char *op, const char *text)
+{
+    gj_request *r = NULL;
+    if (gj_request_new(&r, op, text) != 0)
+        die("request", NULL);
+    return r;
+}
+
+static void check_small(const gj_result *res, const char *what)
+{
+    int64_t v = 0;
+    if (gj_result_row_count(res) != 1 || gj_value_int_get(gj_value_list_at(gj_result_row(res, 0), 0), &v) != 0 ||
+        v != 1) {
+        fprintf(stderr, "bench/bolt: %s: wrong answer\n", what);
+        exit(1);
+    }
+}
+
+/* One figure of one run: how many things in how long. */
+typedef struct run {
+    double count, seconds;
+    long allocs;
+} run;
+
+static run gj_unpipelined(const bench *b, gj_client *c)
+{
+    gj_request *req = request_or_die(GJ_OP_QUERY, SMALL_QUERY);
+    gj_error *err = gj_error_new();
+    long n = 0;
+    double t0 = now_s();
+    while (n < b->queries && now_s() - t0 < b->limit_s) {
+        gj_result *res;
+        if (gj_client_execute(c, req, WAIT_MS, &res, err) != 0)
+            die("unpipelined query", err);
+        check_small(res, "unpipelined query");
+        gj_result_free(res);
+        n++;
+    }
+    run r = { (double)n, now_s() - t0, 0 };
+    gj_error_free(err);
+    gj_request_unref(req);
+    return r;
+}
+
+/* Submit n jobs of req at once, then wait for each; the result checked by
+ * check (rows in the result: 1). */
+static run gj_queued(const bench *b, gj_client *c, gj_request *req, long n, const char *what)
+{
+    gj_job **jobs = calloc((size_t)n, sizeof *jobs);
+    gj_error *err = gj_error_new();
+    if (!jobs || !err)
+        die("out of memory", NULL);
+    double t0 = now_s();
+    for (long i = 0; i < n; i++)
+        if (gj_client_submit(c, req, NULL, &jobs[i], err) != 0)
+            die(what, err);
+    for (long i = 0; i < n; i++) {
+        int64_t left_ms = (int64_t)((t0 + b->limit_s * 4 - now_s()) * 1000);
+        gj_result *res;
+        if (gj_job_wait(jobs[i], left_ms > 0 ? left_ms : 0, err) != 0 || gj_job_result(jobs[i], &res, err) != 0) {
+            for (long j = i; j < n; j++)
+                gj_job_cancel(jobs[j], NULL);
+            die(what, err);
+        }
+        check_small(res, what);
+        gj_result_free(res);
+        gj_job_unref(jobs[i]);
+    }
+    run r = { (double)n, now_s() - t0, 0 };
+    free(jobs);
+    gj_error_free(err);
+    return r;
+}
+
+static run gj_queued_small(const bench *b, gj_client *c)
+{
+    gj_request *req = request_or_die(GJ_OP_QUERY, SMALL_QUERY);
+    run r = gj_queued(b, c, req, b->queries, "queued query");
+    gj_request_unref(req);
+    return r;
+}
+
+static run gj_transactions(const bench *b, gj_client *c)
+{
+    gj_request *req = request_or_die("transaction", SMALL_QUERY);
+    gj_value *list = NULL;
+    if (gj_value_new_list(&list, (size_t)b->stmts - 1) != 0)
+        die("out of memory", NULL);
+    for (long i = 0; i + 1 < b->stmts; i++)
+        if (gj_value_list_append(list, gj_value_string(SMALL_QUERY)) != 0)
+            die("out of memory", NULL);
+    if (gj_request_set_option(req, "statements", list) != 0)
+        die("option statements", NULL);
+    run r = gj_queued(b, c, req, b->txs, "transaction");
+    r.count *= (double)b->stmts;
+    gj_request_unref(req);
+    return r;
+}
+
+typedef struct row_sum {
+    long rows;
+    long long sum;
+    bool bad;
+} row_sum;
+
+static int sum_row(const gj_value *row, void *payload)
+{
+    row_sum *s = payload;
+    int64_t v = 0;
+    if (gj_value_int_get(gj_value_list_at(row, 0), &v) != 0)
+        s->bad = true;
+    s->rows++;
+    s->sum += v;
+    return 0;
+}
+
+static gj_request *unwind_request(const bench *b)
+{
+    char q[96];
+    snprintf(q, sizeof q, "UNWIND range(1, %ld) AS x RETURN x", b->rows);
+    return request_or_die(GJ_OP_QUERY, q);
+}
+
+static run gj_records_cb(const bench *b, gj_client *c)
+{
+    gj_request *req = unwind_request(b);
+    row_sum s = { 0, 0, false };
+    gj_request_set_row_callback(req, sum_row, &s);
+    gj_error *err = gj_error_new();
+    gj_result *res;
+    long a0 = allocs_now();
+    double t0 = now_s();
+    if (gj_client_execute(c, req, (int64_t)(b->limit_s * 4000), &res, err) != 0)
+        die("UNWIND through a row callback", err);
+    run r = { (double)s.rows, now_s() - t0, allocs_now() - a0 };
+    gj_result_free(res);
+    if (s.bad || s.rows != b->rows || s.sum != (long long)b->rows * (b->rows + 1) / 2)
+        die("UNWIND through a row callback: wrong rows", NULL);
+    gj_error_free(err);
+    gj_request_unref(req);
+    return r;
+}
+
+static run gj_records_collected(const bench *b, gj_client *c)
+{
+    gj_request *req = unwind_request(b);
+    gj_error *err = gj_error_new();
+    gj_result *res;
+    long a0 = allocs_now();
+    double t0 = now_s();
+    if (gj_client_execute(c, req, (int64_t)(b->limit_s * 4000), &res, err) != 0)
+        die("UNWIND collected", err);
+    run r = { (double)gj_result_row_count(res), now_s() - t0, allocs_now() - a0 };
+    int64_t last = 0;
+    if (gj_result_row_count(res) != (size_t)b->rows ||
+        gj_value_int_get(gj_value_list_at(gj_result_row(res, (size_t)b->rows - 1), 0), &last) != 0 ||
+        last != b->rows)
+        die("UNWIND collected: wrong rows", NULL);
+    gj_result_free(res);   /* not timed */
+    gj_error_free(err);
+    gj_request_unref(req);
+    return r;
+}
+
+/* ---- the codec baseline ---------------------------------------------------------
+ * The bytes the server sends for the UNWIND's records (RECORD [x], chunked),
+ * decoded in memory in 64 KiB reads like the backend's, each record's list
+ * taken over as the row value and freed. */
+
+typedef struct codec_stream {
+    gj_ps_buf buf;
+} codec_stream;
+
+static void codec_stream_build(codec_stream *cs, long rows)
+{
+    gj__ps_buf_init(&cs->buf, 0);
+    for (long i = 1; i <= rows; i++) {
+        size_t start = cs->buf.len;
+        gj__ps_put_struct_header(&cs->buf, 1, GJ_BOLT_RECORD);
+        gj__ps_put_list_header(&cs->buf, 1);
+        gj__ps_put_int(&cs->buf, i);
+        if (gj__ps_buf_check(&cs->buf, NULL) != 0 || gj__chunk_frame(&cs->buf, start) != 0)
+            die("codec stream: out of memory", NULL);
+    }
+}
+
+static codec_stream g_codec_stream;
+
+static run codec_decode(const bench *b, gj_client *c)
+{
+    (void)c;
+    gj_ps_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.bolt_major = 5;
+    cfg.bolt_minor = 8;
+    gj_dechunker d;
+    gj__dechunk_init(&d, 64u << 20);
+    const uint8_t *data = g_codec_stream.buf.data;
+    size_t total = g_codec_stream.buf.len, pos = 0;
+    long rows = 0;
+    long long sum = 0;
+    long a0 = allocs_now();
+    double t0 = now_s();
+    while (pos < total) {
+        size_t piece = total - pos < 65536 ? total - pos : 65536;
+        size_t off = 0;
+        while (off < piece) {
+            size_t used = 0;
+            int rc = gj__dechunk_feed(&d, data + pos + off, piece - off, &used, NULL);
+            off += used;
+            if (rc < 0)
+                die("codec: dechunk", NULL);
+            if (rc == 0)
+                break;
+            const uint8_t *msg;
+            size_t len;
+            gj__dechunk_message(&d, &msg, &len);
+            gj_bolt_msg m;
+            int64_t v = 0;
+            if (gj__bolt_msg_decode(&m, msg, len, &cfg, GJ_BOLT_RESPONSE, NULL) != 0 || m.tag != GJ_BOLT_RECORD ||
+                gj_value_int_get(gj_value_list_at(m.fields[0], 0), &v) != 0)
+                die("codec: decode", NULL);
+            gj_value *row = m.fields[0];   /* taken over, as the backend does */
+            m.fields[0] = NULL;
+            gj__bolt_msg_clear(&m);
+            gj_value_unref(row);
+            rows++;
+            sum += v;
+        }
+        pos += piece;
+    }
+    run r = { (double)rows, now_s() - t0, allocs_now() - a0 };
+    gj__dechunk_free(&d);
+    if (rows != b->rows || sum != (long long)b->rows * (b->rows + 1) / 2)
+        die("codec: wrong rows", NULL);
+    return r;
+}
+
+/* ---- the JS side ------------------------------------------------------------- */
+
+typedef struct js_figures {
+    bool ran;
+    double unpipelined, queued, transaction, records_cb, records_collected;
+    char why[160];
+} js_figures;
+
+static double js_value(const char *out, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *at = strstr(out, key);
+    return at ? strtod(at + strlen(key), NULL) : 0;
+}
+
+static void run_js(const bench *b, js_figures *js)
+{
+    char script[PATH_MAX], port[16], q[24], t[24], s[24], rows[24], lim[24];
+    snprintf(script, sizeof script, "%s/bench/bolt.js", GJ_BENCH_SRCDIR);
+    snprintf(port, sizeof port, "%d", b->port);
+    snprintf(q, sizeof q, "%ld", b->queries);
+    snprintf(t, sizeof t, "%ld", b->txs);
+    snprintf(s, sizeof s, "%ld", b->stmts);
+    snprintf(rows, sizeof rows, "%ld", b->rows);
+    snprintf(lim, sizeof lim, "%.0f", b->limit_s);
+    char node[] = "node";
+    char *argv[] = { node, script, port, q, t, s, rows, lim, NULL };
+    int fd;
+    pid_t pid = spawn_piped(argv, false, &fd);
+    if (pid < 0) {
+        snprintf(js->why, sizeof js->why, "cannot run node: %s", strerror(errno));
+        return;
+    }
+    g_node_pid = pid;
+    char out[4096];
+    out[0] = '\n';
+    size_t len = 1;
+    int rc = read_until(fd, out, sizeof out, &len, NULL, now_s() + b->limit_s * 5 + 30);
+    close(fd);
+    int status = 0;
+    if (rc != 0) {
+        stop_pid(&g_node_pid);
+        snprintf(js->why, sizeof js->why, "bolt.js did not finish in time");
+        return;
+    }
+    waitpid(pid, &status, 0);
+    g_node_pid = -1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !strstr(out, "\ndone")) {
+        snprintf(js->why, sizeof js->why, "bolt.js failed (status %d)%s", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                 strstr(out, "\nskip") ? ": neo4j-driver not installed" : "");
+        return;
+    }
+    js->ran = true;
+    js->unpipelined = js_value(out, "unpipelined");
+    js->queued = js_value(out, "queued");
+    js->transaction = js_value(out, "transaction");
+    js->records_cb = js_value(out, "records_cb");
+    js->records_collected = js_value(out, "records_collected");
+}
+
+/* ---- reporting ---------------------------------------------------------------- */
+
+typedef run (*workload_fn)(const bench *b, gj_client *c);
+
+typedef struct workload {
+    const char *name;
+    workload_fn fn;
+} workload;
+
+static const workload WORKLOADS[] = {
+    { "unpipelined", gj_unpipelined },       { "queued", gj_queued_small },
+    { "transaction", gj_transactions },      { "records_cb", gj_records_cb },
+    { "records_collected", gj_records_collected }, { "codec", codec_decode },
+};
+
+/* Best rate of 3 runs; *allocs_per the allocations per item of the best. */
+static double best_of_3(const bench *b, gj_client *c, workload_fn fn, double *allocs_per)
+{
+    double best = 0;
+    for (int i = 0; i < 3; i++) {
+        run r = fn(b, c);
+        double rate = r.count / r.seconds;
+        if (rate > best) {
+            best = rate;
+            if (allocs_per)
+                *allocs_per = r.count > 0 ? (double)r.allocs / r.count : 0;
+        }
+    }
+    return best;
+}
+
+static const char *human(double v, char *buf, size_t cap)
+{
+    if (v >= 1e6)
+        snprintf(buf, cap, "%7.2f M/s", v / 1e6);
+    else
+        snprintf(buf, cap, "%7.1f k/s", v / 1e3);
+    return buf;
+}
+
+/* One row: ours next to the JS driver's, with the 3x goal. */
+static bool js_line(const char *label, double ours, const js_figures *js, double theirs)
+{
+    char a[32], t[32];
+    if (!js->ran) {
+        printf("(d) %-28s gj %s   neo4j-driver: not run (%s)\n", label, human(ours, a, sizeof a), js->why);
+        return true;
+    }
+    double ratio = theirs > 0 ? ours / theirs : 0;
+    bool ok = ratio >= 3;
+    printf("(d) %-28s gj %s   neo4j-driver %s   ratio %6.2f  (goal >= 3) %s\n", label, human(ours, a, sizeof a),
+           human(theirs, t, sizeof t), ratio, ok ? "ok" : "MISSED");
+    return ok;
+}
+
+static int callgrind_mode(const bench *b, const char *name)
+{
+    for (size_t i = 0; i < sizeof WORKLOADS / sizeof WORKLOADS[0]; i++) {
+        if (strcmp(WORKLOADS[i].name, name) != 0)
+            continue;
+        gj_client *c = client_new(b, b->queries > b->txs ? b->queries : b->txs);
+        /* Connect first, so only the measured loop is in the dump. */
+        gj_result *res;
+        gj_request *req = request_or_die(GJ_OP_QUERY, SMALL_QUERY);
+        if (gj_client_execute(c, req, WAIT_MS, &res, NULL) != 0)
+            die("first query", NULL);
+        gj_result_free(res);
+        gj_request_unref(req);
+        CALLGRIND_ZERO_STATS;
+        run r = WORKLOADS[i].fn(b, c);
+        CALLGRIND_DUMP_STATS_AT(name);
+        printf("callgrind %s: %.0f items in %.3f s, %.2f allocations per item\n", name, r.count, r.seconds,
+               r.count > 0 ? (double)r.allocs / r.count : 0);
+        gj_client_free(c);
+        return 0;
+    }
+    fprintf(stderr, "bench/bolt: unknown workload '%s'\n", name);
+    return 1;
+}
+
+static long positive_arg(const char *s, const char *what)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v <= 0 || v > 100000000) {
+        fprintf(stderr, "bench/bolt: %s must be a number from 1 to 10^8, not '%s'\n", what, s);
+        exit(1);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    bench b = { 0, 20000, 5000, 16, 1000000, 15 };
+    bool no_js = false;
+    const char *cg = NULL;
+    int positional = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-js") == 0)
+            no_js = true;
+        else if (strncmp(argv[i], "--callgrind=", 12) == 0)
+            cg = argv[i] + 12;
+        else if (strcmp(argv[i], "--statements") == 0 && i + 1 < argc)
+            b.stmts = positive_arg(argv[++i], "--statements");
+        else if (strcmp(argv[i], "--time-limit") == 0 && i + 1 < argc)
+            b.limit_s = (double)positive_arg(argv[++i], "--time-limit");
+        else if (argv[i][0] != '-' && positional < 3) {
+            long v = positive_arg(argv[i], "a size");
+            if (positional == 0)
+                b.queries = v;
+            else if (positional == 1)
+                b.txs = v;
+            else
+                b.rows = v;
+            positional++;
+        } else {
+            fprintf(stderr, "usage: bolt [--no-js] [--statements S] [--time-limit S] [--callgrind=WORKLOAD] "
+                            "[queries] [transactions] [rows]\n");
+            return 1;
+        }
+    }
+    if (b.stmts > 50) {
+        fprintf(stderr, "bench/bolt: at most 50 statements per transaction (the backend's limit)\n");
+        return 1;
+    }
+
+    atexit(stop_children);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    int server_fd = -1;
+    b.port = start_server(&server_fd);
+    codec_stream_build(&g_codec_stream, b.rows);
+
+    if (cg) {
+        int rc = callgrind_mode(&b, cg);
+        gj__ps_buf_free(&g_codec_stream.buf);
+        return rc;
+    }
+
+    printf("bench/bolt: bolt-refserver on 127.0.0.1:%d, 1 worker, max_conns 1; %ld queries, %ld transactions of "
+           "%ld statements, %ld-row UNWIND; best of 3\n",
+           b.port, b.queries, b.txs, b.stmts, b.rows);
+    fflush(stdout);
+
+    js_figures js;
+    memset(&js, 0, sizeof js);
+    if (no_js)
+        snprintf(js.why, sizeof js.why, "--no-js");
+    else
+        run_js(&b, &js);   /* first, alone on the machine's cores with the server */
+
+    gj_client *c = client_new(&b, b.queries > b.txs ? b.queries : b.txs);
+    gj_unpipelined(&b, c);   /* warm up: connect */
+    int failed = 0;
+    char x[32], y[32];
+
+    double unp = best_of_3(&b, c, gj_unpipelined, NULL);
+    double que = best_of_3(&b, c, gj_queued_small, NULL);
+    double txn = best_of_3(&b, c, gj_transactions, NULL);
+    printf("(a) small queries, unpipelined     gj %s   (baseline: neo4j-driver, under (d))\n", human(unp, x, sizeof x));
+    printf("(a) small queries, queued jobs     gj %s   ratio to unpipelined %.2f\n", human(que, x, sizeof x),
+           que / unp);
+    printf("(a) transaction, %2ld stmts pipelined gj %s statements   ratio to unpipelined %.2f  (goal >= 150 k/s) %s\n",
+           b.stmts, human(txn, x, sizeof x), txn / unp, txn >= 150e3 ? "ok" : "MISSED");
+    failed |= txn < 150e3;
+    fflush(stdout);
+
+    double cb_allocs = 0, coll_allocs = 0, codec_allocs = 0;
+    double cb = best_of_3(&b, c, gj_records_cb, &cb_allocs);
+    double coll = best_of_3(&b, c, gj_records_collected, &coll_allocs);
+    double codec = best_of_3(&b, c, codec_decode, &codec_allocs);
+    printf("(b) records, row callback          gj %s   codec loop %s   ratio %.2f  (goal >= 2 M/s) %s\n",
+           human(cb, x, sizeof x), human(codec, y, sizeof y), cb / codec, cb >= 2e6 ? "ok" : "MISSED");
+    printf("(b) records, collected             gj %s   codec loop %s   ratio %.2f  (goal >= 2 M/s) %s\n",
+           human(coll, x, sizeof x), human(codec, y, sizeof y), coll / codec, coll >= 2e6 ? "ok" : "MISSED");
+    failed |= cb < 2e6 || coll < 2e6;
+    if (COUNT_ALLOCS) {
+        printf("(c) allocations per record, row callback %.2f   codec loop %.2f  (goal <= 10) %s\n", cb_allocs,
+               codec_allocs, cb_allocs <= 10 ? "ok" : "MISSED");
+        printf("(c) allocations per record, collected    %.2f   codec loop %.2f  (goal <= 10) %s\n", coll_allocs,
+               codec_allocs, coll_allocs <= 10 ? "ok" : "MISSED");
+        failed |= cb_allocs > 10 || coll_allocs > 10;
+    } else {
+        printf("(c) allocations per record: not counted under sanitizers\n");
+    }
+
+    failed |= !js_line("small queries, unpipelined", unp, &js, js.unpipelined);
+    failed |= !js_line("small queries, queued", que, &js, js.queued);
+    failed |= !js_line("transaction statements", txn, &js, js.transaction);
+    failed |= !js_line("records, row callback", cb, &js, js.records_cb);
+    failed |= !js_line("records, collected", coll, &js, js.records_collected);
+
+    gj_client_free(c);
+    gj__ps_buf_free(&g_codec_stream.buf);
+    stop_pid(&g_server_pid);
+    close(server_fd);
+    return failed ? 2 : 0;
+}
