@@ -338,8 +338,11 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
     int64_t connect_ms = r->ts->connect_timeout_ms > 0 ? r->ts->connect_timeout_ms : 10000;
     int rc = 0;
     bool retried_write = false;
+    /* Finding a member (routing table, connect) gets connect_timeout in all. */
+    int64_t deadline = gj__now_ms() + connect_ms;
     for (unsigned attempt = 0; attempt < MAX_ADDRS + 2; attempt++) {
-        int64_t deadline = gj__now_ms() + connect_ms;
+        if (attempt > 0 && gj__now_ms() >= deadline)
+            break;
         if (!r->have_table || gj__now_ms() >= r->expires_ms || strcmp(r->table_db, db) != 0 ||
             r->n_addrs[ro] == 0) {
             rc = refresh(r, db, gj_request_option(req, "bookmarks"), deadline, err);
@@ -381,11 +384,16 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
             r->have_table = false;
             retried_write = true;
             gj_error_clear(err);
+            rc = 0;
             continue;
         }
         return rc;
     }
-    return rc ? rc : gj__error_set(err, GJ_ECONNECT, "bolt %s: no cluster member could run the request", r->seed);
+    if (!rc)
+        rc = gj__error_set(err, GJ_ECONNECT, "bolt %s: no cluster member could run the request", r->seed);
+    else
+        gj__error_prefix(err, "bolt %s: no %s could be reached", r->seed, ro == ROLE_READ ? "reader" : "writer");
+    return rc;
 }
 
 void gj__bolt_router_interrupt(gj_conn *c)
