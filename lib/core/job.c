@@ -92,10 +92,19 @@ bool gj__job_make_gone(gj_job *job)
     /* Once the client is freed (target NULL) the registry and its
      * reference are gone already. */
     if (job->target) {
-        gj_registry *r = &job->target->client->registry;
+        gj_client *c = job->target->client;
+        gj_registry *r = &c->registry;
         pthread_mutex_lock(&r->mu);
         gj__registry_remove_locked(r, job->id);
         pthread_mutex_unlock(&r->mu);
+        if (old & GJ__ST_WAITERS) {
+            /* Threads waiting on a job that is now gone hear "not found" now,
+             * not when the job ends. */
+            gj_stripe *s = gj__job_stripe(c, job);
+            pthread_mutex_lock(&s->mu);
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+        }
         gj_job_unref(job); /* the registry's reference; the caller still holds one */
     }
     return true;

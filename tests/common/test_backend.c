@@ -92,7 +92,11 @@ static int tb_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error
         return GJ_ECANCELLED;
     }
     int64_t delay_ns = opt_int(req, "delay_ms") * 1000000 + opt_int(req, "delay_us") * 1000;
-    if (delay_ns > 0) {
+    if (delay_ns > 0 && gj_request_option(req, "uninterruptible")) {
+        struct timespec ts = { (time_t)(delay_ns / 1000000000), (long)(delay_ns % 1000000000) };
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    } else if (delay_ns > 0) {
         int rc = tb_sleep(c, delay_ns);
         if (rc)
             return rc;

@@ -5,6 +5,8 @@
  * Requests (op "query"; the text is ignored) are steered by options:
  *   delay_ms (int)      sleep this long, interruptibly (cancel ends it: GJ_ECANCELLED)
  *   delay_us (int)      the same in microseconds
+ *   uninterruptible (any) with a delay: ignore interrupts while sleeping (a
+ *                       backend or protocol that cannot cancel)
  *   rows (int)          emit this many rows [i, "row i"] (fields ["i", "label"])
  *   fail (string)       fail: "server" (GJ_ESERVER with an ArangoDB-like identity:
  *                       errorNum 1501, HTTP 400), "io" (GJ_EIO, connection broken),

@@ -225,6 +225,32 @@ TEST_F(JobTest, ClearDoneAndPendingJobs)
     gj_request_unref(slow);
 }
 
+TEST_F(JobTest, ClearWakesAWaiterWithNotFound)
+{
+    start(1);
+    // A backend that cannot be interrupted would keep the job running; the
+    // waiter must still hear at once that the job is gone.
+    gj_request *slow = make({ { "delay_ms", gj_value_int(1500) },
+                              { "uninterruptible", gj_value_bool(true) } });
+    gj_job *job = submit(slow);
+    while (!gj_job_started(job))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::atomic<int> rc{ 1 };
+    std::atomic<bool> returned{ false };
+    std::thread waiter([&] {
+        rc = gj_job_wait(job, 10000, nullptr);
+        returned = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100)); // the waiter sleeps
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(0, gj_job_clear(job, err.e));
+    waiter.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000));
+    EXPECT_EQ(GJ_ENOTFOUND, rc.load());
+    gj_job_unref(job);
+    gj_request_unref(slow);
+}
+
 TEST_F(JobTest, ListByStatusWithCountAndClearAll)
 {
     start(1);
