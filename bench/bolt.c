@@ -22,7 +22,7 @@
  *      (bench/bolt.js, run with node): goal >= 3x its throughput.
  *
  * Usage: bolt [options] [queries] [transactions] [rows]
- *   defaults 20000 queries, 5000 transactions of 16 statements, 1000000 rows
+ *   defaults 20000 queries, 2000 transactions of 16 statements, 1000000 rows
  *   --statements S    statements per transaction (default 16: the reference
  *                     server keeps at most 16 results open in a transaction)
  *   --no-js           skip the neo4j-driver side
@@ -320,6 +320,7 @@ static run gj_unpipelined(const bench *b, gj_client *c)
     gj_request *req = request_or_die(GJ_OP_QUERY, SMALL_QUERY);
     gj_error *err = gj_error_new();
     long n = 0;
+    long a0 = allocs_now();
     double t0 = now_s();
     while (n < b->queries && now_s() - t0 < b->limit_s) {
         gj_result *res;
@@ -329,7 +330,7 @@ static run gj_unpipelined(const bench *b, gj_client *c)
         gj_result_free(res);
         n++;
     }
-    run r = { (double)n, now_s() - t0, 0 };
+    run r = { (double)n, now_s() - t0, allocs_now() - a0 };
     gj_error_free(err);
     gj_request_unref(req);
     return r;
@@ -343,6 +344,7 @@ static run gj_queued(const bench *b, gj_client *c, gj_request *req, long n, cons
     gj_error *err = gj_error_new();
     if (!jobs || !err)
         die("out of memory", NULL);
+    long a0 = allocs_now();
     double t0 = now_s();
     for (long i = 0; i < n; i++)
         if (gj_client_submit(c, req, NULL, &jobs[i], err) != 0)
@@ -359,7 +361,7 @@ static run gj_queued(const bench *b, gj_client *c, gj_request *req, long n, cons
         gj_result_free(res);
         gj_job_unref(jobs[i]);
     }
-    run r = { (double)n, now_s() - t0, 0 };
+    run r = { (double)n, now_s() - t0, allocs_now() - a0 };
     free(jobs);
     gj_error_free(err);
     return r;
@@ -684,7 +686,7 @@ static long positive_arg(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-    bench b = { 0, 20000, 5000, 16, 1000000, 15 };
+    bench b = { 0, 20000, 2000, 16, 1000000, 15 };
     bool no_js = false;
     const char *cg = NULL;
     int positional = 0;
@@ -748,14 +750,17 @@ int main(int argc, char **argv)
     int failed = 0;
     char x[32], y[32];
 
-    double unp = best_of_3(&b, c, gj_unpipelined, NULL);
-    double que = best_of_3(&b, c, gj_queued_small, NULL);
-    double txn = best_of_3(&b, c, gj_transactions, NULL);
-    printf("(a) small queries, unpipelined     gj %s   (baseline: neo4j-driver, under (d))\n", human(unp, x, sizeof x));
-    printf("(a) small queries, queued jobs     gj %s   ratio to unpipelined %.2f\n", human(que, x, sizeof x),
-           que / unp);
-    printf("(a) transaction, %2ld stmts pipelined gj %s statements   ratio to unpipelined %.2f  (goal >= 150 k/s) %s\n",
-           b.stmts, human(txn, x, sizeof x), txn / unp, txn >= 150e3 ? "ok" : "MISSED");
+    double unp_allocs = 0, que_allocs = 0, txn_allocs = 0;
+    double unp = best_of_3(&b, c, gj_unpipelined, &unp_allocs);
+    double que = best_of_3(&b, c, gj_queued_small, &que_allocs);
+    double txn = best_of_3(&b, c, gj_transactions, &txn_allocs);
+    printf("(a) small queries, unpipelined      gj %s   %5.1f allocations per query (baseline: neo4j-driver, (d))\n",
+           human(unp, x, sizeof x), unp_allocs);
+    printf("(a) small queries, queued jobs      gj %s   %5.1f allocations per query   ratio to unpipelined %.2f\n",
+           human(que, x, sizeof x), que_allocs, que / unp);
+    printf("(a) transaction, %2ld stmts pipelined gj %s   %5.1f allocations per statement   ratio to unpipelined "
+           "%.2f  (goal >= 150 k statements/s) %s\n",
+           b.stmts, human(txn, x, sizeof x), txn_allocs, txn / unp, txn >= 150e3 ? "ok" : "MISSED");
     failed |= txn < 150e3;
     fflush(stdout);
 
