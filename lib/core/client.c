@@ -307,9 +307,12 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
         *out = NULL;
     if (!c || !req)
         return gj__error_set(err, GJ_EINVAL, "gj_client_submit: client and request are required");
-    if (opts && opts->size < sizeof(size_t))
-        return gj__error_set(err, GJ_EINVAL, "gj_client_submit: opts->size is not set "
-                             "(initialise with GJ_SUBMIT_OPTIONS_INIT)");
+    /* The options struct only grows at its end: every field read here is in
+     * the first version, so any size at least that large is accepted. */
+    if (opts && opts->size < sizeof(gj_submit_options))
+        return gj__error_set(err, GJ_EINVAL, "gj_client_submit: opts->size is %zu, expected at "
+                             "least %zu (initialise with GJ_SUBMIT_OPTIONS_INIT)",
+                             opts->size, sizeof(gj_submit_options));
     if (atomic_load_explicit(&c->shutting_down, memory_order_relaxed))
         return gj__error_set(err, GJ_ESHUTDOWN, "the client is shutting down");
     gj_target *t = find_target(c, req->target);

@@ -565,6 +565,21 @@ TEST_F(JobTest, RowCallbackStreamsAndCanStop)
     gj_request_unref(req);
 }
 
+TEST_F(JobTest, SubmitOptionsMustCarryTheirSize)
+{
+    start();
+    gj_request *req = make({});
+    gj_submit_options opts = {};
+    gj_job *job = nullptr;
+    EXPECT_EQ(GJ_EINVAL, gj_client_submit(client, req, &opts, &job, err.e));
+    EXPECT_NE(std::string::npos, err.msg().find("GJ_SUBMIT_OPTIONS_INIT")) << err.msg();
+    gj_submit_options good = GJ_SUBMIT_OPTIONS_INIT;
+    EXPECT_EQ(0, gj_client_submit(client, req, &good, &job, err.e));
+    gj_job_wait(job, 5000, nullptr);
+    gj_job_unref(job);
+    gj_request_unref(req);
+}
+
 TEST_F(JobTest, UnknownTargetFailsAtSubmit)
 {
     start();
