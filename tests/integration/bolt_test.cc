@@ -1154,6 +1154,98 @@ TEST_F(BoltTest, ServerClosingOnRunIsIoError)
     gj_result_free(res);
 }
 
+// A scripted Bolt 4.4 peer that looks at the bytes the client sends.
+static std::string frame(std::initializer_list<uint8_t> msg)
+{
+    std::string out;
+    out.push_back((char)(msg.size() >> 8));
+    out.push_back((char)(msg.size() & 0xFF));
+    for (uint8_t b : msg)
+        out.push_back((char)b);
+    out.append("\0\0", 2);
+    return out;
+}
+
+// Complete messages (ending with 00 00) at the start of buf.
+static size_t count_messages(const std::string &buf)
+{
+    size_t n = 0, at = 0;
+    while (at + 2 <= buf.size()) {
+        size_t len = ((uint8_t)buf[at] << 8) | (uint8_t)buf[at + 1];
+        at += 2 + len;
+        if (at > buf.size())
+            break;
+        if (len == 0)
+            n++;
+    }
+    return n;
+}
+
+TEST(BoltWire, RunAndPullGoOutInOneWrite)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(lfd, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    ASSERT_EQ(0, bind(lfd, (sockaddr *)&sa, sizeof sa));
+    ASSERT_EQ(0, listen(lfd, 1));
+    ASSERT_EQ(0, getsockname(lfd, (sockaddr *)&sa, &sl));
+    std::atomic<size_t> first_read_messages{ 0 };
+    std::atomic<bool> hello_seen{ false };
+    std::thread peer([&] {
+        int fd = accept(lfd, nullptr, nullptr);
+        if (fd < 0)
+            return;
+        auto read_some = [&](std::string &into) {
+            char buf[65536];
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n > 0)
+                into.append(buf, (size_t)n);
+            return n;
+        };
+        std::string in;
+        while (in.size() < 20 && read_some(in) > 0) {
+        }
+        const char v44[4] = { 0, 0, 4, 4 };
+        if (write(fd, v44, 4) != 4)
+            return;
+        in.erase(0, 20);
+        while (count_messages(in) < 1 && read_some(in) > 0) {
+        }
+        hello_seen = in.size() > 4 && (uint8_t)in[3] == 0x01;   // B1 01: HELLO
+        std::string ok = frame({ 0xB1, 0x70, 0xA0 });
+        if (write(fd, ok.data(), ok.size()) < 0)
+            return;
+        std::string req;
+        read_some(req);                      // one read: RUN and PULL both there?
+        first_read_messages = count_messages(req);
+        while (count_messages(req) < 2 && read_some(req) > 0) {
+        }
+        std::string out = frame({ 0xB1, 0x70, 0xA1, 0x86, 'f', 'i', 'e', 'l', 'd', 's', 0x91, 0x81, 'x' }) +
+                          frame({ 0xB1, 0x71, 0x91, 0x2A }) + frame({ 0xB1, 0x70, 0xA0 });
+        if (write(fd, out.data(), out.size()) < 0)
+            return;
+        std::string rest;
+        read_some(rest);                     // GOODBYE or close
+        close(fd);
+    });
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(ntohs(sa.sin_port)));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 42 AS x"), &res, err)) << err.msg();
+    EXPECT_EQ(42, int_at(gj_result_row(res, 0), 0));
+    EXPECT_EQ("x", str_of(gj_value_list_at(gj_result_fields(res), 0)));
+    gj_result_free(res);
+    gj_client_free(client);
+    peer.join();
+    close(lfd);
+    EXPECT_TRUE(hello_seen.load());
+    EXPECT_EQ(2u, first_read_messages.load()) << "RUN and PULL arrive together";
+}
+
 // ---- TLS -------------------------------------------------------------------------
 
 class BoltTlsTest : public BoltTest {
