@@ -472,24 +472,21 @@ static run gj_records_collected(const bench *b, gj_client *c)
  * decoded in memory in 64 KiB reads like the backend's, each record's list
  * taken over as the row value and freed. */
 
-typedef struct codec_stream {
-    gj_ps_buf buf;
-} codec_stream;
-
-static void codec_stream_build(codec_stream *cs, long rows)
+static void codec_stream_build(gj_ps_buf *b, long rows)
 {
-    gj__ps_buf_init(&cs->buf, 0);
+    gj__ps_buf_init(b, 0);
     for (long i = 1; i <= rows; i++) {
-        size_t start = cs->buf.len;
-        gj__ps_put_struct_header(&cs->buf, 1, GJ_BOLT_RECORD);
-        gj__ps_put_list_header(&cs->buf, 1);
-        gj__ps_put_int(&cs->buf, i);
-        if (gj__ps_buf_check(&cs->buf, NULL) != 0 || gj__chunk_frame(&cs->buf, start) != 0)
+        size_t start = b->len;
+        gj__ps_put_struct_header(b, 1, GJ_BOLT_RECORD);
+        gj__ps_put_list_header(b, 1);
+        gj__ps_put_int(b, i);
+        if (gj__ps_buf_check(b, NULL) != 0 || gj__chunk_frame(b, start) != 0)
             die("codec stream: out of memory", NULL);
     }
 }
 
-static codec_stream g_codec_stream;
+/* Built once in main, read by codec_decode. */
+static gj_ps_buf g_codec_stream;
 
 static run codec_decode(const bench *b, gj_client *c)
 {
@@ -500,8 +497,8 @@ static run codec_decode(const bench *b, gj_client *c)
     cfg.bolt_minor = 8;
     gj_dechunker d;
     gj__dechunk_init(&d, 64u << 20);
-    const uint8_t *data = g_codec_stream.buf.data;
-    size_t total = g_codec_stream.buf.len, pos = 0;
+    const uint8_t *data = g_codec_stream.data;
+    size_t total = g_codec_stream.len, pos = 0;
     long rows = 0;
     long long sum = 0;
     long a0 = allocs_now();
@@ -750,7 +747,7 @@ int main(int argc, char **argv)
 
     if (cg) {
         int rc = callgrind_mode(&b, cg);
-        gj__ps_buf_free(&g_codec_stream.buf);
+        gj__ps_buf_free(&g_codec_stream);
         return rc;
     }
 
@@ -814,7 +811,7 @@ int main(int argc, char **argv)
     failed |= !js_line("records, collected", coll, &js, js.records_collected);
 
     gj_client_free(c);
-    gj__ps_buf_free(&g_codec_stream.buf);
+    gj__ps_buf_free(&g_codec_stream);
     stop_pid(&g_server_pid);
     close(server_fd);
     return failed ? 2 : 0;
