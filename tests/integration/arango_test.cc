@@ -917,6 +917,225 @@ TEST_F(ArangoTest, PythonArangoWalkThroughServerSide)
     EXPECT_EQ(GJ_EINVAL, run(op("version", nullptr, { { "async", gj_value_string("sometimes") } })));
 }
 
+// python-arango's walk-through in server-side mode with a client restart
+// in the middle: client A detaches server jobs and records their ids; it is
+// freed; client B re-attaches to them by id (ops job.*).
+TEST_F(ArangoTest, DetachedServerJobsSurviveAClientRestart)
+{
+    start();
+    ASSERT_EQ(0, run(op("collection.create", nullptr, { { "name", gj_value_string("students") } })))
+        << err.msg();
+    auto detached = [](gj_request *req) {
+        EXPECT_EQ(0, gj_request_set_option(req, "async", gj_value_string("store")));
+        EXPECT_EQ(0, gj_request_set_option(req, "detach", gj_value_bool(true)));
+        return req;
+    };
+    // Client A: the job ends at the 202 with the server job's id.
+    std::vector<std::string> ids;
+    std::vector<gj_request *> reqs = {
+        detached(op("document.insert", nullptr,
+                    { { "collection", gj_value_string("students") },
+                      { "document", map_of({ { "_key", gj_value_string("Neal") } }) } })),
+        detached(op("document.insert", nullptr,
+                    { { "collection", gj_value_string("students") },
+                      { "document", map_of({ { "_key", gj_value_string("Lily") } }) } })),
+        detached(op("query", "FOR i IN 1..50 RETURN i", { { "batchSize", gj_value_int(20) } })),
+        detached(op("query", "INVALID QUERY")),
+        detached(op("query", "RETURN SLEEP(1)")),
+    };
+    for (gj_request *req : reqs) {
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, run(req, &res)) << err.msg();
+        ASSERT_EQ(1u, gj_result_row_count(res));
+        std::string id = as_str(gj_value_map_get(gj_result_row(res, 0), "async_id"));
+        EXPECT_EQ(id, as_str(gj_value_map_get(gj_result_meta(res), "async_id")));
+        EXPECT_EQ("127.0.0.1:" + std::to_string(server->port()),
+                  as_str(gj_value_map_get(gj_result_meta(res), "coordinator")));
+        EXPECT_EQ(202, as_int(gj_value_map_get(gj_result_meta(res), "http_status")));
+        EXPECT_NE(std::string::npos, id.find_first_of("0123456789")) << id;
+        ids.push_back(id);
+        gj_result_free(res);
+    }
+    gj_client_free(client);  // the client "restarts"
+    client = nullptr;
+    start_client();
+    auto by_id = [&](const char *name, const std::string &id) {
+        return op(name, nullptr, { { "id", gj_value_string(id.c_str()) } });
+    };
+    const std::string &neal = ids[0], &lily = ids[1], &good = ids[2], &bad = ids[3],
+                      &slow = ids[4];
+    // The slow one is still running.
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(by_id("job.status", slow), &res)) << err.msg();
+    EXPECT_EQ("pending", as_str(gj_result_row(res, 0)));
+    gj_result_free(res);
+    // The good ones give their results.
+    ASSERT_EQ(0, run(by_id("job.attach", neal), &res)) << err.msg();
+    EXPECT_EQ("Neal", as_str(gj_value_map_get(gj_result_row(res, 0), "_key")));
+    EXPECT_EQ(neal, as_str(gj_value_map_get(gj_result_meta(res), "async_id")));
+    gj_result_free(res);
+    ASSERT_EQ(0, run(by_id("job.attach", lily), &res)) << err.msg();
+    EXPECT_EQ("Lily", as_str(gj_value_map_get(gj_result_row(res, 0), "_key")));
+    gj_result_free(res);
+    clear_requests();
+    ASSERT_EQ(0, run(by_id("job.attach", good), &res)) << err.msg();
+    ASSERT_EQ(50u, gj_result_row_count(res));
+    for (size_t i = 0; i < 50; i++)
+        EXPECT_EQ((int64_t)i + 1, as_int(gj_result_row(res, i)));
+    gj_result_free(res);
+    // Two later batches paged from the coordinator that holds the cursor.
+    EXPECT_EQ(2u, count_requests("POST /_api/cursor/")) << ::testing::PrintToString(requests());
+    // The bad one re-raises the server's error.
+    EXPECT_EQ(GJ_ESERVER, run(by_id("job.attach", bad)));
+    EXPECT_EQ(1501, gj_error_server_number(err.e)) << err.msg();
+    EXPECT_EQ(400, gj_error_http_status(err.e));
+    // A fetched job is gone.
+    EXPECT_EQ(GJ_ENOTFOUND, run(by_id("job.attach", neal)));
+    EXPECT_EQ("server job " + neal + " not found", err.msg());
+    EXPECT_EQ(GJ_ENOTFOUND, run(by_id("job.status", neal)));
+    EXPECT_EQ(GJ_ENOTFOUND, run(by_id("job.delete", lily)));
+    EXPECT_EQ("server job " + lily + " not found", err.msg());
+    // The slow one: pending, then done (bounded wait), then its result.
+    std::string st;
+    auto t0 = Clock::now();
+    while (st != "done" && Clock::now() - t0 < std::chrono::seconds(10)) {
+        ASSERT_EQ(0, run(by_id("job.status", slow), &res)) << err.msg();
+        st = as_str(gj_result_row(res, 0));
+        gj_result_free(res);
+        if (st != "done")
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ("done", st);
+    ASSERT_EQ(0, run(by_id("job.attach", slow), &res)) << err.msg();
+    EXPECT_EQ(1u, gj_result_row_count(res));
+    gj_result_free(res);
+    // Cancel of a done (fetched) job: not found.
+    EXPECT_EQ(GJ_ENOTFOUND, run(by_id("job.cancel", good)));
+    EXPECT_EQ("server job " + good + " not found", err.msg());
+
+    // Listing: three done, one pending; count limits the list.
+    std::vector<std::string> more;
+    for (int i = 0; i < 3; i++) {
+        gj_request *req = detached(op("query", "RETURN @i"));
+        gj_request_set_param(req, "i", gj_value_int(i));
+        ASSERT_EQ(0, run(req, &res)) << err.msg();
+        more.push_back(as_str(gj_value_map_get(gj_result_row(res, 0), "async_id")));
+        gj_result_free(res);
+    }
+    for (auto &id : more) {
+        st.clear();
+        t0 = Clock::now();
+        while (st != "done" && Clock::now() - t0 < std::chrono::seconds(5)) {
+            ASSERT_EQ(0, run(by_id("job.status", id), &res)) << err.msg();
+            st = as_str(gj_result_row(res, 0));
+            gj_result_free(res);
+        }
+        EXPECT_EQ("done", st);
+    }
+    ASSERT_EQ(0, run(detached(op("query", "RETURN SLEEP(1)")), &res)) << err.msg();
+    std::string pending = as_str(gj_value_map_get(gj_result_row(res, 0), "async_id"));
+    gj_result_free(res);
+    auto list = [&](const char *status, int64_t count) {
+        gj_request *req = op("job.list", nullptr, { { "status", gj_value_string(status) } });
+        if (count > 0)
+            gj_request_set_option(req, "count", gj_value_int(count));
+        gj_result *r = nullptr;
+        std::vector<std::string> out;
+        EXPECT_EQ(0, run(req, &r)) << err.msg();
+        for (size_t i = 0; r && i < gj_result_row_count(r); i++)
+            out.push_back(as_str(gj_result_row(r, i)));
+        gj_result_free(r);
+        return out;
+    };
+    EXPECT_EQ(more, list("done", 0));
+    EXPECT_EQ(std::vector<std::string>(more.begin(), more.begin() + 2), list("done", 2));
+    EXPECT_EQ(std::vector<std::string>{ pending }, list("pending", 0));
+    // Cancel of the running one: the server answers {"result": true}; it
+    // then ends as a replayed "canceled request" (HTTP 410).
+    ASSERT_EQ(0, run(by_id("job.cancel", pending), &res)) << err.msg();
+    EXPECT_TRUE(gj_value_map_get(gj_result_row(res, 0), "result") != nullptr)
+        << json(gj_result_row(res, 0));
+    gj_result_free(res);
+    EXPECT_EQ(GJ_ESERVER, run(by_id("job.attach", pending), nullptr, 5000));
+    EXPECT_EQ(410, gj_error_http_status(err.e)) << err.msg();
+    // Delete one, expired ones (none before stamp 1), then all.
+    ASSERT_EQ(0, run(by_id("job.delete", more[0]))) << err.msg();
+    EXPECT_EQ(GJ_ENOTFOUND, run(by_id("job.status", more[0])));
+    ASSERT_EQ(0, run(op("job.delete", nullptr, { { "which", gj_value_string("expired") },
+                                                 { "stamp", gj_value_int(1) } })))
+        << err.msg();
+    EXPECT_EQ(2u, list("done", 0).size());
+    ASSERT_EQ(0, run(op("job.delete", nullptr, { { "which", gj_value_string("all") } }), &res))
+        << err.msg();
+    EXPECT_EQ(200, as_int(gj_value_map_get(gj_result_meta(res), "http_status")));
+    gj_result_free(res);
+    EXPECT_TRUE(list("done", 0).empty());
+    EXPECT_TRUE(list("pending", 0).empty());
+}
+
+TEST_F(ArangoTest, JobOpsRejectBadOptions)
+{
+    start();
+    EXPECT_EQ(GJ_EINVAL, run(op("job.attach", nullptr)));
+    EXPECT_NE(std::string::npos, err.msg().find("needs option id")) << err.msg();
+    EXPECT_EQ(GJ_EINVAL, run(op("job.status", nullptr, { { "id", gj_value_string("12a") } })));
+    EXPECT_EQ(GJ_EINVAL, run(op("job.attach", nullptr, { { "id", gj_value_string("1") },
+                                                          { "async", gj_value_string("store") } })));
+    EXPECT_EQ(GJ_EINVAL, run(op("job.list", nullptr)));
+    EXPECT_EQ(GJ_EINVAL, run(op("job.list", nullptr, { { "status", gj_value_string("all") } })));
+    EXPECT_EQ(GJ_EINVAL, run(op("job.delete", nullptr, { { "which", gj_value_string("expired") } })));
+    EXPECT_EQ(GJ_EINVAL, run(op("job.delete", nullptr, { { "which", gj_value_string("some") } })));
+    EXPECT_EQ(GJ_EINVAL, run(op("job.cancel", nullptr, { { "id", gj_value_int(1) },
+                                                          { "which", gj_value_string("all") } })));
+    EXPECT_EQ(GJ_EUNSUPPORTED, run(op("job.frobnicate", nullptr)));
+    EXPECT_EQ(GJ_EINVAL, run(op("version", nullptr, { { "detach", gj_value_bool(true) } })));
+    EXPECT_NE(std::string::npos, err.msg().find("async")) << err.msg();
+    // An int id works as well as a string; an unknown one is not found.
+    EXPECT_EQ(GJ_ENOTFOUND, run(op("job.status", nullptr, { { "id", gj_value_int(987654) } })));
+    EXPECT_EQ("server job 987654 not found", err.msg());
+    EXPECT_EQ(GJ_ENOTFOUND, run(op("job.cancel", nullptr, { { "id", gj_value_int(987654) } })));
+}
+
+// Cancelling a job.attach stops waiting at once and leaves the server job
+// running (it can be attached to again).
+TEST_F(ArangoTest, CancelAttachLeavesTheServerJob)
+{
+    start();
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("query", "RETURN SLEEP(10)", { { "async", gj_value_string("store") },
+                                                       { "detach", gj_value_bool(true) } }),
+                     &res))
+        << err.msg();
+    std::string id = as_str(gj_value_map_get(gj_result_row(res, 0), "async_id"));
+    gj_result_free(res);
+    clear_requests();
+    gj_job *job = submit(op("job.attach", nullptr, { { "id", gj_value_string(id.c_str()) } }));
+    auto t0 = Clock::now();
+    while (Clock::now() - t0 < std::chrono::seconds(5) && count_requests("GET /_api/job/") < 2)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto c0 = Clock::now();
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
+    EXPECT_LT(Clock::now() - c0, std::chrono::seconds(2));
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_CANCELLED, st);
+    gj_job_unref(job);
+    for (auto &l : requests())
+        EXPECT_EQ(std::string::npos, l.find("/cancel")) << l;
+    ASSERT_EQ(0, run(op("job.status", nullptr, { { "id", gj_value_string(id.c_str()) } }), &res))
+        << err.msg();
+    EXPECT_EQ("pending", as_str(gj_result_row(res, 0)));
+    gj_result_free(res);
+    // A response timeout on job.attach: GJ_ETIMEDOUT, the job still there.
+    EXPECT_EQ(GJ_ETIMEDOUT, run(op("job.attach", nullptr, { { "id", gj_value_string(id.c_str()) } }),
+                                nullptr, 300));
+    ASSERT_EQ(0, run(op("job.cancel", nullptr, { { "id", gj_value_string(id.c_str()) } })))
+        << err.msg();
+    ASSERT_EQ(0, run(op("job.delete", nullptr, { { "which", gj_value_string("all") } })))
+        << err.msg();
+}
+
 TEST_F(ArangoTest, CoordinatorsRoundRobinCursorsStayHome)
 {
     start_server({ "--coordinators", "2" });

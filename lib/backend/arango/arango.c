@@ -57,7 +57,19 @@
  * GET /_api/job/{id}, its stored reply fetched with PUT /_api/job/{id} and
  * used as the reply (an AQL cursor's later batches go to the same
  * coordinator); meta async_id is the server job's id; cancel or timeout
- * sends PUT /_api/job/{id}/cancel and DELETE /_api/job/{id}.
+ * sends PUT /_api/job/{id}/cancel and DELETE /_api/job/{id}.  With detach:
+ * true as well the job ends at the 202: one row {"async_id": id}, meta
+ * async_id, coordinator ("host:port") and http_status 202; the server job
+ * keeps running, to be reached later (by any client) with
+ *   job.attach   id: wait (GET /_api/job/{id}, interruptible; the server job
+ *                is left alone on cancel or timeout), fetch once (PUT) and
+ *                treat the stored reply as the result (replayed errors fail,
+ *                cursor replies are paged from this coordinator)
+ *   job.status   id: one row "pending" or "done"
+ *   job.cancel   id: PUT /_api/job/{id}/cancel, the reply
+ *   job.delete   id, or which: "all" | "expired" (+ stamp): DELETE, the reply
+ *   job.list     status: "done" | "pending", count: one row per id
+ * (a 404 for the job: GJ_ENOTFOUND "server job N not found"; jobs.c).
  * Replies of the non-AQL operations are one row: the reply body as a value.
  * An option an operation does not know fails with GJ_EINVAL naming it.
  * Server errors: GJ_ESERVER (GJ_EAUTH for 401) with errorNum as server code
@@ -126,7 +138,8 @@ int gj__arango_check_options(const gj_request *req, const char *op,
         size_t k = 0;
         while (known[k] && strcmp(known[k], key) != 0)
             k++;
-        if (!known[k] && strcmp(key, "async") != 0)   /* async: every op (execute) */
+        /* async and detach: every op (execute) */
+        if (!known[k] && strcmp(key, "async") != 0 && strcmp(key, "detach") != 0)
             return gj__error_set(err, GJ_EINVAL, "op %s: unknown option %.64s", op, key);
     }
     return 0;
@@ -325,6 +338,33 @@ static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_
     return 0;
 }
 
+/* A detached server job: one row {"async_id": id}, meta coordinator
+ * ("host:port" that accepted it) and http_status 202; execute adds meta
+ * async_id. */
+static int detached_result(gj_conn *c, gj_sink *sink, gj_error *err)
+{
+    gj_value *row = NULL;
+    int rc = gj_value_new_map(&row, 1);
+    if (!rc)
+        rc = gj_value_map_put_str(row, "async_id", gj_value_string(c->async_id));
+    if (!rc) {
+        rc = gj__sink_row(sink, row);
+        row = NULL;
+        if (rc == GJ_EABORTED)
+            return gj__error_set(err, GJ_EABORTED, "the row callback stopped");
+    }
+    gj_value_unref(row);
+    if (!rc) {
+        gj_value *hp = gj_value_string(c->hostport);
+        rc = hp ? gj__sink_meta(sink, "coordinator", hp) : GJ_ENOMEM;
+    }
+    if (!rc) {
+        gj_value *st = gj_value_int(202);
+        rc = st ? gj__sink_meta(sink, "http_status", st) : GJ_ENOMEM;
+    }
+    return rc ? gj__error_set(err, GJ_ENOMEM, "out of memory for the result") : 0;
+}
+
 static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     if (gj__arango_take_interrupt(c)) {
@@ -333,7 +373,9 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
                              c->hostport);
     }
     const gj_value *async = gj_request_option(req, "async");
+    const char *op = gj_request_op(req);
     c->async_store = false;
+    c->async_detach = false;
     c->async_id[0] = '\0';
     if (async) {
         const char *mode = NULL;
@@ -344,10 +386,20 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
             return gj__error_set(err, GJ_EINVAL, "option async: only \"store\" (or false) "
                                  "is supported; a detached job is GJ_SUBMIT_DETACHED");
     }
+    bool detach = false;
+    int rc = gj__arango_opt_bool(req, "detach", &detach, err);
+    if (rc)
+        return rc;
+    if (detach && !c->async_store)
+        return gj__error_set(err, GJ_EINVAL, "option detach: needs option async: \"store\"");
+    if (c->async_store && strncmp(op, "job.", 4) == 0) {
+        c->async_store = false;
+        return gj__error_set(err, GJ_EINVAL, "op %.32s: option async does not apply to the "
+                             "job API", op);
+    }
+    c->async_detach = detach;
     int64_t timeout = gj__sink_response_timeout(sink);
     int64_t deadline = timeout > 0 ? gj__now_ms() + timeout : INT64_MAX;
-    const char *op = gj_request_op(req);
-    int rc;
     if (strcmp(op, GJ_OP_QUERY) == 0)
         rc = gj__arango_op_query(c, req, sink, deadline, err);
     else if (strncmp(op, "document.", 9) == 0)
@@ -360,9 +412,14 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
         rc = gj__arango_op_version(c, req, sink, deadline, err);
     else if (strcmp(op, "http") == 0)
         rc = gj__arango_op_http(c, req, sink, deadline, err);
+    else if (strncmp(op, "job.", 4) == 0)
+        rc = gj__arango_op_job(c, req, op + 4, sink, deadline, err);
     else
         rc = gj__error_set(err, GJ_EUNSUPPORTED, "arango backend has no operation %.64s", op);
     c->async_store = false;
+    c->async_detach = false;
+    if (rc == GJ__ARANGO_DETACHED)
+        rc = detached_result(c, sink, err);
     if (rc == 0 && c->async_id[0]) {
         gj_value *id = gj_value_string(c->async_id);
         if (!id || gj__sink_meta(sink, "async_id", id))

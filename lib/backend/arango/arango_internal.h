@@ -42,6 +42,7 @@ struct gj_conn {
      * operation (set by execute, taken by gj__arango_perform), and the id
      * of the server job it made. */
     bool async_store;
+    bool async_detach;           /* with async_store: end at the 202 (option detach) */
     char async_id[64];
 
     atomic_bool interrupt_req;   /* set by interrupt(), consumed by execute() */
@@ -80,7 +81,8 @@ size_t gj__arango_on_header(char *data, size_t size, size_t nmemb, void *payload
  * is sent with x-arango-async: store, the server job is polled
  * (GET /_api/job/{id}, pausing up to 100 ms, interruptibly) and its stored
  * reply fetched (PUT /_api/job/{id}) as this call's reply; an interrupt or
- * timeout cancels and deletes the server job.
+ * timeout cancels and deletes the server job.  With c->async_detach as well
+ * (cleared here too), a 202 returns GJ__ARANGO_DETACHED at once instead.
  * Returns 0 with the reply (any HTTP status), or
  * GJ_ECANCELLED (interrupt: the record is left set for the caller to consume),
  * GJ_ETIMEDOUT, GJ_EIO, GJ_ECONNECT, GJ_ETLS, GJ_ETOOBIG, GJ_EPROTOCOL
@@ -89,6 +91,22 @@ size_t gj__arango_on_header(char *data, size_t size, size_t nmemb, void *payload
  * retried (twice, with a short pause) when the call is idempotent. */
 int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
                        gj_error *err);
+
+/* Returned by gj__arango_perform (and passed up unchanged by every
+ * operation) when a detached server job was accepted: c->async_id holds its
+ * id; execute() turns it into the result.  Never leaves the backend. */
+#define GJ__ARANGO_DETACHED (-1000)
+
+/* Wait for server job `id` (digits) on this connection: GET /_api/job/{id}
+ * until 200, pausing 1 ms, 2 ms, ... up to 100 ms between polls (an
+ * interrupt wakes it), then fetch the stored reply once with
+ * PUT /_api/job/{id} into *reply (any HTTP status: a replayed error is the
+ * caller's to report).  A 404 (while polling, or at the fetch without
+ * x-arango-async-id) is GJ_ENOTFOUND "server job N not found".  Interrupt:
+ * GJ_ECANCELLED with the record left set; deadline: GJ_ETIMEDOUT.  The
+ * server job itself is left alone on every error. */
+int gj__arango_job_await(gj_conn *c, const char *db, const char *id, int64_t deadline,
+                         gj__arango_reply *reply, gj_error *err);
 
 /* JWT auth: POST /_open/auth with the target's credentials; keeps the token. */
 int gj__arango_login(gj_conn *c, int64_t deadline_ms, gj_error *err);
@@ -116,6 +134,15 @@ int gj__arango_value_to_text(const gj_value *v, char **out, size_t *len, gj_erro
 /* The operations (cursor.c, ops.c).  Each returns 0 or an error code. */
 int gj__arango_op_query(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t deadline,
                         gj_error *err);
+/* Feed a cursor reply (taken over: *first is cleared) to the sink and page
+ * the rest with POST /_api/cursor/{id} on this connection; a stopping row
+ * callback or an interrupt deletes the cursor. */
+int gj__arango_cursor_drain(gj_conn *c, const char *db, const char *trx,
+                            gj__arango_reply *first, gj_sink *sink, int64_t deadline,
+                            gj_error *err);
+/* op job.attach | status | cancel | delete | list (jobs.c). */
+int gj__arango_op_job(gj_conn *c, const gj_request *req, const char *verb, gj_sink *sink,
+                      int64_t deadline, gj_error *err);
 int gj__arango_op_document(gj_conn *c, const gj_request *req, const char *verb,
                            gj_sink *sink, int64_t deadline, gj_error *err);
 int gj__arango_op_collection(gj_conn *c, const gj_request *req, const char *verb,

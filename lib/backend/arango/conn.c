@@ -460,54 +460,78 @@ static void drop_server_job(gj_conn *c, const char *db, const char *id)
     gj__arango_reply_clear(&r);
 }
 
-/* The call was accepted as server job c->async_id: wait for it and fetch
- * its stored reply into *reply. */
-static int await_server_job(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
-                            gj_error *err)
+int gj__arango_job_await(gj_conn *c, const char *db, const char *id, int64_t deadline,
+                         gj__arango_reply *reply, gj_error *err)
 {
-    char id[64], path[96];
-    snprintf(id, sizeof id, "%s", c->async_id);
-    if (!id[0]) {
-        c->broken = true;
-        return gj__error_set(err, GJ_EPROTOCOL,
-                             "%s: HTTP 202 for x-arango-async: store without x-arango-async-id",
-                             c->hostport);
-    }
-    gj__log(c->log, GJ_LOG_DEBUG, "arango %s: %s %s is server job %s", c->hostport,
-            call->method, call->path, id);
+    char path[96];
+    if (!id[0] || strlen(id) > 40 || strspn(id, "0123456789") != strlen(id))
+        return gj__error_set(err, GJ_EINVAL, "server job id %.48s is not a number", id);
     snprintf(path, sizeof path, "/_api/job/%s", id);
     int64_t pause = 1;
-    int rc = 0;
     for (;;) {
-        gj__arango_call poll = { "GET", call->db, path, NULL, 0, NULL, NULL, true,
-                                 call->deadline_ms };
-        rc = perform_once(c, &poll, false, reply, err);
+        gj__arango_call poll = { "GET", db, path, NULL, 0, NULL, NULL, true, deadline };
+        int rc = perform_once(c, &poll, false, reply, err);
         if (rc)
-            break;
+            return rc;
         long st = reply->status;
-        gj__arango_reply_clear(reply);
-        if (st == 200)
+        if (st == 200) {
+            gj__arango_reply_clear(reply);
             break;
+        }
+        if (st == 404) {
+            gj__arango_reply_clear(reply);
+            return gj__error_set(err, GJ_ENOTFOUND, "server job %s not found", id);
+        }
+        if (st >= 400) {
+            rc = gj__arango_reply_error(c, reply, "GET /_api/job", err);
+            gj__arango_reply_clear(reply);
+            return rc;
+        }
+        gj__arango_reply_clear(reply);
         if (st != 204) {
             c->broken = true;
             return gj__error_set(err, GJ_EPROTOCOL,
                                  "%s: server job %s answered HTTP %ld to GET %s", c->hostport,
                                  id, st, path);
         }
-        int64_t left = call->deadline_ms == INT64_MAX ? INT64_MAX : call->deadline_ms - gj__now_ms();
-        if (left <= 0) {
-            rc = gj__error_set(err, GJ_ETIMEDOUT, "%s: server job %s not done within the timeout",
-                               c->hostport, id);
-            break;
-        }
+        int64_t left = deadline == INT64_MAX ? INT64_MAX : deadline - gj__now_ms();
+        if (left <= 0)
+            return gj__error_set(err, GJ_ETIMEDOUT, "%s: server job %s not done within the timeout",
+                                 c->hostport, id);
         wait_interruptibly(c, pause < left ? pause : left);
-        if (atomic_load(&c->interrupt_req)) {
-            rc = gj__error_set(err, GJ_ECANCELLED, "%s: server job %s interrupted", c->hostport,
-                               id);
-            break;
-        }
+        if (atomic_load(&c->interrupt_req))
+            return gj__error_set(err, GJ_ECANCELLED, "%s: server job %s interrupted", c->hostport,
+                                 id);
         pause = pause * 2 > 100 ? 100 : pause * 2;
     }
+    /* A stored reply carries x-arango-async-id; a 404 without it means the
+     * job went away between the poll and the fetch (fetched or deleted). */
+    char saved[sizeof c->async_id];
+    memcpy(saved, c->async_id, sizeof saved);
+    c->async_id[0] = '\0';
+    gj__arango_call fetch = { "PUT", db, path, NULL, 0, NULL, NULL, false, deadline };
+    int rc = perform_once(c, &fetch, false, reply, err);
+    bool replayed = c->async_id[0] != '\0';
+    if (!replayed)
+        memcpy(c->async_id, saved, sizeof saved);
+    if (!rc && reply->status == 404 && !replayed) {
+        gj__arango_reply_clear(reply);
+        return gj__error_set(err, GJ_ENOTFOUND, "server job %s not found", id);
+    }
+    return rc;
+}
+
+/* The call was accepted as server job c->async_id: wait for it and fetch
+ * its stored reply into *reply; an interrupt or timeout cancels and deletes
+ * the server job. */
+static int await_server_job(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
+                            gj_error *err)
+{
+    char id[64];
+    snprintf(id, sizeof id, "%s", c->async_id);
+    gj__log(c->log, GJ_LOG_DEBUG, "arango %s: %s %s is server job %s", c->hostport,
+            call->method, call->path, id);
+    int rc = gj__arango_job_await(c, call->db, id, call->deadline_ms, reply, err);
     if (rc == GJ_ECANCELLED || rc == GJ_ETIMEDOUT) {
         /* Clean up with the interrupt record set aside, then put it back for
          * the operation to consume. */
@@ -515,13 +539,8 @@ static int await_server_job(gj_conn *c, const gj__arango_call *call, gj__arango_
         drop_server_job(c, call->db, id);
         if (interrupted)
             atomic_store(&c->interrupt_req, true);
-        return rc;
     }
-    if (rc)
-        return rc;
-    gj__arango_call fetch = { "PUT", call->db, path, NULL, 0, NULL, NULL, false,
-                              call->deadline_ms };
-    return perform_once(c, &fetch, false, reply, err);
+    return rc;
 }
 
 int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply *reply,
@@ -531,10 +550,23 @@ int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply
     c->async_store = false;
     if (async_store)
         c->async_id[0] = '\0';
+    bool detach = c->async_detach;
+    c->async_detach = false;
     int rc = perform_once(c, call, async_store, reply, err);
     if (rc || !async_store || reply->status != 202)
         return rc;
     gj__arango_reply_clear(reply);
+    if (!c->async_id[0]) {
+        c->broken = true;
+        return gj__error_set(err, GJ_EPROTOCOL,
+                             "%s: HTTP 202 for x-arango-async: store without x-arango-async-id",
+                             c->hostport);
+    }
+    if (detach) {
+        gj__log(c->log, GJ_LOG_DEBUG, "arango %s: %s %s detached as server job %s",
+                c->hostport, call->method, call->path, c->async_id);
+        return GJ__ARANGO_DETACHED;
+    }
     return await_server_job(c, call, reply, err);
 }
 

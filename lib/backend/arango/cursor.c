@@ -1,6 +1,7 @@
 /*
- * ArangoDB backend: op "query" — AQL through /_api/cursor, every batch,
- * cursor deletion when the row callback stops, query kill on interrupt.
+ * ArangoDB backend: op "query" — AQL through /_api/cursor, every batch
+ * (gj__arango_cursor_drain, also used by op job.attach), cursor deletion
+ * when the row callback stops, query kill on interrupt.
  */
 #include "backend/arango/arango_internal.h"
 
@@ -267,11 +268,21 @@ int gj__arango_op_query(gj_conn *c, const gj_request *req, gj_sink *sink, int64_
         gj__arango_reply_clear(&reply);
         return rc;
     }
+    return gj__arango_cursor_drain(c, db, trx, &reply, sink, deadline, err);
+}
+
+int gj__arango_cursor_drain(gj_conn *c, const char *db, const char *trx,
+                            gj__arango_reply *first, gj_sink *sink, int64_t deadline,
+                            gj_error *err)
+{
+    gj__arango_reply reply = *first;
+    first->json = NULL;
+    first->status = 0;
     size_t rows = 0;
     char id[64], path[96];
     for (;;) {
         bool more = false;
-        rc = take_batch(c, reply.json, sink, &more, id, sizeof id, &rows, err);
+        int rc = take_batch(c, reply.json, sink, &more, id, sizeof id, &rows, err);
         gj__arango_reply_clear(&reply);
         if (rc == GJ_EABORTED) {
             if (more)
