@@ -2,7 +2,7 @@
 # Build libgraphjob and run every test:
 #   1. the unit and integration tests (GoogleTest) with -Werror
 #   2. the same under ASan + UBSan (leak checking on)
-#   3. the concurrency tests under TSan
+#   3. the concurrency and integration tests under TSan
 #   4. valgrind memcheck on a selection
 #   5. the libFuzzer targets for a bounded time (clang)
 #   6. make distcheck
@@ -55,7 +55,7 @@ check_in() {
   return $rc
 }
 
-concurrency_tests="tests/unit/job_test tests/unit/stress_test tests/unit/pool_test"
+concurrency_tests="tests/unit/job_test tests/unit/stress_test tests/unit/pool_test tests/integration/bolt_test tests/integration/arango_test"
 
 for stage in "${stages[@]}"; do
   case $stage in
