@@ -1136,6 +1136,84 @@ TEST_F(ArangoTest, CancelAttachLeavesTheServerJob)
         << err.msg();
 }
 
+// The coordinator rule: a detached server job is attached through a target
+// that points at the coordinator that accepted it (meta coordinator); the
+// other coordinator does not know it.
+TEST_F(ArangoTest, DetachedJobsAreAttachedOnTheirCoordinator)
+{
+    start_server({ "--coordinators", "2" });
+    ASSERT_EQ(2u, server->ports().size());
+    std::string hp[2];
+    for (int k = 0; k < 2; k++)
+        hp[k] = "127.0.0.1:" + std::to_string(server->ports()[k]);
+    gj_config *cfg = nullptr;
+    ASSERT_EQ(0, gj_config_from_url(&cfg, ("http://root:pw@" + hp[0] + "," + hp[1]).c_str(), err.e))
+        << err.msg();
+    ASSERT_EQ(0, gj_config_add_url(cfg, "c0", ("http://root:pw@" + hp[0]).c_str(), err.e)) << err.msg();
+    ASSERT_EQ(0, gj_config_add_url(cfg, "c1", ("http://root:pw@" + hp[1]).c_str(), err.e)) << err.msg();
+    ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", 4, err.e)) << err.msg();
+    int rc = gj_client_new(&client, cfg, err.e);
+    gj_config_free(cfg);
+    ASSERT_EQ(0, rc) << err.msg();
+    // Detach jobs through the round-robin target until both coordinators
+    // accepted some (bounded).
+    struct Made { std::string id; int coord; int64_t value; };
+    std::vector<Made> made;
+    bool seen[2] = { false, false };
+    std::vector<gj_job *> jobs;
+    for (int i = 0; i < 16; i++) {
+        gj_request *req = op("query", "FOR i IN 1..@n RETURN i",
+                             { { "async", gj_value_string("store") },
+                               { "detach", gj_value_bool(true) },
+                               { "batchSize", gj_value_int(4) } });
+        gj_request_set_param(req, "n", gj_value_int(10 + i));
+        jobs.push_back(submit(req));
+    }
+    for (size_t i = 0; i < jobs.size(); i++) {
+        ASSERT_EQ(0, gj_job_wait(jobs[i], 10000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, gj_job_result(jobs[i], &res, err.e)) << err.msg();
+        std::string coord = as_str(gj_value_map_get(gj_result_meta(res), "coordinator"));
+        int k = coord == hp[0] ? 0 : coord == hp[1] ? 1 : -1;
+        EXPECT_NE(-1, k) << coord;
+        if (k >= 0) {
+            seen[k] = true;
+            made.push_back({ as_str(gj_value_map_get(gj_result_row(res, 0), "async_id")), k,
+                             (int64_t)(10 + i) });
+        }
+        gj_result_free(res);
+        gj_job_unref(jobs[i]);
+    }
+    EXPECT_TRUE(seen[0] && seen[1]) << "the pool used one coordinator only";
+    for (auto &m : made) {
+        const char *home = m.coord == 0 ? "c0" : "c1", *other = m.coord == 0 ? "c1" : "c0";
+        gj_request *req = op("job.status", nullptr, { { "id", gj_value_string(m.id.c_str()) } });
+        gj_request_set_target(req, other);
+        // The other coordinator does not know it (ids are unique across the
+        // reference server's coordinators, as ArangoDB's are per cluster).
+        EXPECT_EQ(GJ_ENOTFOUND, run(req)) << other;
+        EXPECT_EQ("server job " + m.id + " not found", err.msg());
+        req = op("job.attach", nullptr, { { "id", gj_value_string(m.id.c_str()) } });
+        gj_request_set_target(req, home);
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, run(req, &res)) << err.msg() << " (" << home << ")";
+        EXPECT_EQ((size_t)m.value, gj_result_row_count(res));
+        EXPECT_EQ(m.value, as_int(gj_result_row(res, gj_result_row_count(res) - 1)));
+        gj_result_free(res);
+    }
+    // Later batches went to the coordinator that holds their cursor: no 404.
+    for (size_t k = 0; k < 2; k++) {
+        size_t batches = 0;
+        for (auto &l : requests(k)) {
+            if (l.rfind("POST /_api/cursor/", 0) != 0)
+                continue;
+            EXPECT_EQ(std::string::npos, l.find(" 404")) << l;
+            batches++;
+        }
+        EXPECT_GT(batches, 0u) << "coordinator " << k;
+    }
+}
+
 TEST_F(ArangoTest, CoordinatorsRoundRobinCursorsStayHome)
 {
     start_server({ "--coordinators", "2" });
