@@ -241,8 +241,10 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
 }
 
 /* How many times an idle worker looks at the inbox (16 pauses apart)
- * before sleeping: about 10 us with a ~25 ns pause. */
-#define GJ__IDLE_SPINS 25
+ * before sleeping: about 20 us with a ~25 ns pause (see GJ__WAIT_SPINS). */
+#ifndef GJ__IDLE_SPINS
+#define GJ__IDLE_SPINS 50
+#endif
 
 void *gj__worker_main(void *arg)
 {
