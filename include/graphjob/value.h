@@ -227,7 +227,7 @@ GJ_EXTERN int gj_value_to_json(const gj_value *v, unsigned flags, char **out, si
 /* Parse JSON text (len bytes, need not be NUL-terminated) into a new value:
  * objects become maps with string keys in document order, arrays lists,
  * integers ints (beyond int64: floats), other numbers floats.  Errors
- * (GJ_EINVAL) give the byte offset; nesting is limited to 64 levels. */
+ * (GJ_EINVAL) give the byte offset; nesting is limited to 128 levels. */
 GJ_EXTERN int gj_value_from_json(gj_value **out, const char *text, size_t len, gj_error *err);
 
 /* Free memory the library allocated for the caller (JSON text, id arrays). */

@@ -43,43 +43,46 @@ static int convert(const json_object *j, unsigned depth, gj_value **out, gj_erro
     case json_type_array: {
         size_t n = json_object_array_length(j);
         int rc = gj_value_new_list(out, n);
-        for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (rc)
+            return gj__error_set(err, rc, "out of memory converting JSON");
+        for (size_t i = 0; i < n; i++) {
             gj_value *item = NULL;
             rc = convert(json_object_array_get_idx(j, i), depth + 1, &item, err);
-            if (rc == 0)
-                rc = gj_value_list_append(*out, item);
-        }
-        if (rc) {
-            gj_value_unref(*out);
-            *out = NULL;
-            return gj_error_code(err) ? gj_error_code(err)
-                                      : gj__error_set(err, rc, "out of memory converting JSON");
+            if (rc == 0 && (rc = gj_value_list_append(*out, item)) != 0)
+                gj__error_set(err, rc, "out of memory converting JSON");
+            if (rc) {
+                gj_value_unref(*out);
+                *out = NULL;
+                return rc;
+            }
         }
         return 0;
     }
     case json_type_object: {
         int rc = gj_value_new_map(out, (size_t)json_object_object_length(j));
+        if (rc)
+            return gj__error_set(err, rc, "out of memory converting JSON");
         struct json_object_iterator it = json_object_iter_begin((json_object *)j);
         struct json_object_iterator end = json_object_iter_end((json_object *)j);
-        while (rc == 0 && !json_object_iter_equal(&it, &end)) {
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
             const char *key = json_object_iter_peek_name(&it);
             gj_value *k = NULL, *item = NULL;
             rc = gj_value_new_string(&k, key, strlen(key));
             if (rc == GJ_EINVAL)
                 rc = gj__error_set(err, GJ_EPROTOCOL, "JSON object key is not valid UTF-8");
+            else if (rc)
+                gj__error_set(err, rc, "out of memory converting JSON");
             if (rc == 0)
                 rc = convert(json_object_iter_peek_value(&it), depth + 1, &item, err);
-            if (rc == 0)
-                rc = gj_value_map_put(*out, k, item);
-            else
+            if (rc == 0 && (rc = gj_value_map_put(*out, k, item)) != 0)
+                gj__error_set(err, rc, "out of memory converting JSON");
+            else if (rc)
                 gj_value_unref(k);
-            json_object_iter_next(&it);
-        }
-        if (rc) {
-            gj_value_unref(*out);
-            *out = NULL;
-            return gj_error_code(err) ? gj_error_code(err)
-                                      : gj__error_set(err, rc, "out of memory converting JSON");
+            if (rc) {
+                gj_value_unref(*out);
+                *out = NULL;
+                return rc;
+            }
         }
         return 0;
     }
@@ -92,12 +95,7 @@ static int convert(const json_object *j, unsigned depth, gj_value **out, gj_erro
 int gj__json_to_value(const json_object *j, gj_value **out, gj_error *err)
 {
     *out = NULL;
-    if (err)
-        gj_error_clear(err);
-    int rc = convert(j, 0, out, err);
-    if (rc == 0 && !*out)
-        rc = gj__error_set(err, GJ_ENOMEM, "out of memory converting JSON");
-    return rc;
+    return convert(j, 0, out, err);
 }
 
 int gj_value_from_json(gj_value **out, const char *text, size_t len, gj_error *err)

@@ -12,7 +12,7 @@
 GJ_BEGIN_DECLS
 
 /* Deepest nesting accepted from JSON. */
-#define GJ__JSON_MAX_DEPTH 64
+#define GJ__JSON_MAX_DEPTH 128
 
 /* A json-c object as a value: objects become maps with string keys (in
  * document order), arrays lists, integers ints (beyond int64: doubles),

@@ -63,8 +63,8 @@ TEST(JsonIn, ErrorsSayWhere)
     Parsed utf8("\"\xff\"");
     EXPECT_NE(0, utf8.rc);
     EXPECT_EQ(nullptr, utf8.v);
-    std::string deep(100, '[');
-    deep += std::string(100, ']');
+    std::string deep(200, '[');
+    deep += std::string(200, ']');
     Parsed d(deep);
     EXPECT_NE(0, d.rc);
     EXPECT_EQ(nullptr, d.v);

@@ -10,6 +10,7 @@
 #define GJ_BACKEND_ARANGO_INTERNAL_H
 
 #include "backend/backend.h"
+#include "core/json_in.h"
 
 #include <curl/curl.h>
 #include <json-c/json.h>
@@ -18,7 +19,7 @@
 /* Longest collection name, key, database name or path piece we accept. */
 #define GJ__ARANGO_MAX_NAME 4096
 /* Depth of JSON documents we convert (json-c's tokener is bounded as well). */
-#define GJ__ARANGO_MAX_DEPTH 128
+#define GJ__ARANGO_MAX_DEPTH GJ__JSON_MAX_DEPTH
 
 struct gj_conn {
     CURL *easy;
