@@ -267,12 +267,18 @@ void *gj__worker_main(void *arg)
             }
             if (c->stopping)
                 break;
-            /* A short look for new work before a sleep and a wake-up. */
+            /* A short look for new work before a sleep and a wake-up, by
+             * one idle worker at a time: several spinning workers would take
+             * the cores the submitting threads need. */
             pthread_mutex_unlock(&c->qmu);
-            for (int i = 0; i < GJ__IDLE_SPINS &&
-                 !atomic_load_explicit(&c->inbox, memory_order_relaxed); i++)
-                for (int k = 0; k < 16; k++) /* spaced reads: less traffic on the inbox line */
-                    gj__cpu_relax();
+            if (!atomic_load_explicit(&c->spinning, memory_order_relaxed) &&
+                !atomic_exchange_explicit(&c->spinning, true, memory_order_acquire)) {
+                for (int i = 0; i < GJ__IDLE_SPINS &&
+                     !atomic_load_explicit(&c->inbox, memory_order_relaxed); i++)
+                    for (int k = 0; k < 16; k++) /* spaced reads: less traffic on the inbox line */
+                        gj__cpu_relax();
+                atomic_store_explicit(&c->spinning, false, memory_order_release);
+            }
             pthread_mutex_lock(&c->qmu);
             if (atomic_load_explicit(&c->inbox, memory_order_relaxed) || c->stopping)
                 continue;

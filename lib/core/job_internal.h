@@ -139,6 +139,7 @@ struct gj_client {
     size_t qcap;             /* queue_size: read by submitters, beside enq */
     _Alignas(64) atomic_size_t deq;   /* jobs cancelled out of the queue; workers count their own */
     _Alignas(64) atomic_uint idle; /* workers waiting (or about to wait) on qcv */
+    atomic_bool spinning;    /* an idle worker is looking for work before it sleeps */
     _Alignas(64) pthread_mutex_t qmu;
     pthread_cond_t qcv;
     gj_job *qhead, *qtail;
