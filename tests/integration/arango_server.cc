@@ -1,20 +1,12 @@
 #include "arango_server.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 std::string arango_server_path()
 {
@@ -31,85 +23,23 @@ ArangoServer::ArangoServer(const std::vector<std::string> &args)
         error_ = "arango-refserver not built";
         return;
     }
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        error_ = "pipe failed";
-        return;
-    }
-    std::vector<std::string> argv_s = { bin, "--port", "0", "--user", "root", "--password", "pw" };
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char *> argv;
-    for (auto &s : argv_s)
-        argv.push_back(const_cast<char *>(s.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    pid_t pid;
-    int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (rc != 0) {
-        close(fds[0]);
-        error_ = std::string("posix_spawn: ") + strerror(rc);
-        return;
-    }
-    pid_ = pid;
-    size_t want = 1;
+    std::vector<std::string> all = { "--port", "0", "--user", "root", "--password", "pw" };
+    all.insert(all.end(), args.begin(), args.end());
+    int want = 1;   /* --coordinators N prints N PORT lines */
     for (size_t i = 0; i + 1 < args.size(); i++)
         if (args[i] == "--coordinators")
-            want = (size_t)atoi(args[i + 1].c_str());
-    /* Read a "PORT n\n" line per coordinator within 10 s. */
-    std::string line;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long left = 10000 - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
-        if (left <= 0) {
-            error_ = "no PORT line within 10 s";
-            break;
-        }
-        struct pollfd p = { fds[0], POLLIN, 0 };
-        if (poll(&p, 1, (int)left) <= 0)
-            continue;
-        char ch;
-        ssize_t n = read(fds[0], &ch, 1);
-        if (n <= 0) {
-            error_ = "server exited before printing PORT";
-            break;
-        }
-        if (ch == '\n') {
-            if (line.rfind("PORT ", 0) == 0)
-                ports_.push_back(atoi(line.c_str() + 5));
-            line.clear();
-            if (ports_.size() >= want) {
-                port_ = ports_[0];
-                break;
-            }
-            continue;
-        }
-        if (line.size() < 256)
-            line += ch;
+            want = atoi(args[i + 1].c_str());
+    proc_.reset(new gjtest::ServerProcess(bin, all, want, 10000));
+    if (!proc_->ok()) {
+        error_ = proc_->error();
+        return;
     }
-    close(fds[0]);
+    for (int i = 0; i < want; i++)
+        ports_.push_back(proc_->port((size_t)i));
+    port_ = ports_[0];
 }
 
-ArangoServer::~ArangoServer()
-{
-    if (pid_ > 0) {
-        kill(pid_, SIGTERM);
-        int st;
-        for (int i = 0; i < 500; i++) {   /* 5 s, then SIGKILL */
-            if (waitpid(pid_, &st, WNOHANG) == pid_)
-                return;
-            usleep(10000);
-        }
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &st, 0);
-    }
-}
+ArangoServer::~ArangoServer() = default;
 
 std::string ArangoServer::url(const std::string &password) const
 {

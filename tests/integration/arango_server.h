@@ -1,11 +1,14 @@
 /*
- * Start and stop the ArangoDB reference server (tests/servers/arango) for an
- * integration test: posix_spawn, read its "PORT n" line, SIGTERM + waitpid
- * by pid in the destructor.
+ * The ArangoDB reference server (tests/servers/arango) for an integration
+ * test: started and stopped by gjtest::ServerProcess (root / pw), with the
+ * ArangoDB-specific helpers (URL, control requests, a test certificate).
  */
 #ifndef GJ_TESTS_ARANGO_SERVER_H
 #define GJ_TESTS_ARANGO_SERVER_H
 
+#include "server_process.h"
+
+#include <memory>
 #include <string>
 #include <vector>
 #include <sys/types.h>
@@ -32,7 +35,7 @@ public:
                  std::string *out, bool auth = false, size_t coordinator = 0) const;
 
 private:
-    pid_t pid_ = -1;
+    std::unique_ptr<gjtest::ServerProcess> proc_;
     int port_ = 0;
     std::vector<int> ports_;
     std::string error_;
