@@ -19,6 +19,11 @@ if ! command -v node >/dev/null 2>&1; then
     echo "SKIP: node is not installed"
     exit 77
 fi
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+    echo "SKIP: arangojs 10.4 needs node >= 20 (this is node $(node --version 2>/dev/null))"
+    exit 77
+fi
 if [ ! -d "$here/node_modules/arangojs" ]; then
     echo "SKIP: arangojs is not installed; run 'npm ci' in $here"
     exit 77
