@@ -342,6 +342,9 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
         return gj__error_set(err, GJ_EBUSY, "the submit queue is full (%zu jobs queued); "
                              "retry later or raise queue_size", c->qcap);
     }
+    /* Queued from the moment it can be found by id: a cancel that finds it
+     * before the push lands waits for the push (gj__queue_remove). */
+    atomic_fetch_or_explicit(&job->state, GJ__ST_INQUEUE, memory_order_relaxed);
     if (gj__registry_insert(&c->registry, job) != 0) {
         gj__executor_unreserve(c);
         atomic_store_explicit(&job->refs, 1, memory_order_relaxed);

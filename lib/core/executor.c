@@ -83,9 +83,9 @@ bool gj__queue_remove(gj_client *c, gj_job *job)
         drain_inbox(c);
         if (job->qprev || c->qhead == job)
             break;
-        /* INQUEUE is set just before the push's CAS: the submitting thread
-         * is between the two (a cancel found the job by id meanwhile).  Let
-         * it finish; it waits for nothing. */
+        /* INQUEUE is set before the job is registered, the push comes
+         * after: the submitting thread is between the two (a cancel found
+         * the job by id meanwhile).  Let it finish; it waits for nothing. */
         pthread_mutex_unlock(&c->qmu);
         sched_yield();
         pthread_mutex_lock(&c->qmu);
@@ -346,8 +346,7 @@ void gj__executor_unreserve(gj_client *c)
 
 void gj__executor_push(gj_client *c, gj_job *job)
 {
-    /* INQUEUE first: a cancel may look right away. */
-    atomic_fetch_or_explicit(&job->state, GJ__ST_INQUEUE, memory_order_relaxed);
+    /* The job is INQUEUE already (set before it was registered). */
     gj_job *top = atomic_load_explicit(&c->inbox, memory_order_relaxed);
     do {
         job->qnext = top;

@@ -203,7 +203,8 @@ bool gj__executor_reserve(gj_client *c);
 void gj__executor_unreserve(gj_client *c);
 /* How many jobs left the queue so far (to workers or cancelled). */
 size_t gj__executor_dequeued(gj_client *c);
-/* Queue a registered, reserved job and wake an idle worker if there is one. */
+/* Queue a registered, reserved job (already flagged INQUEUE) and wake an
+ * idle worker if there is one. */
 void gj__executor_push(gj_client *c, gj_job *job);
 /* Stop the workers taking jobs; returns the queued jobs (linked through
  * qnext, no longer queued) for the caller to cancel. */
