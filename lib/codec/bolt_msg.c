@@ -359,17 +359,22 @@ int gj__bolt_meta_bool(const gj_value *meta, const char *key, bool *out)
 
 int gj__bolt_failure_to_error(const gj_value *meta, gj_error *err)
 {
-    const char *code = NULL, *message = NULL, *gql = NULL;
-    if (gj__bolt_meta_string(meta, "neo4j_code", &code, NULL) != 0)
-        gj__bolt_meta_string(meta, "code", &code, NULL);
+    return gj__bolt_failure_to_error_code(meta, GJ_ESERVER, err);
+}
+
+int gj__bolt_failure_to_error_code(const gj_value *meta, int code, gj_error *err)
+{
+    const char *scode = NULL, *message = NULL, *gql = NULL;
+    if (gj__bolt_meta_string(meta, "neo4j_code", &scode, NULL) != 0)
+        gj__bolt_meta_string(meta, "code", &scode, NULL);
     gj__bolt_meta_string(meta, "message", &message, NULL);
     gj__bolt_meta_string(meta, "gql_status", &gql, NULL);
     const gj_value *diag = gj_value_map_get(meta, "diagnostic_record");
     gj__server_error se;
     memset(&se, 0, sizeof se);
-    se.code = GJ_ESERVER;
+    se.code = code;
     se.backend = "bolt";
-    se.server_code = code;
+    se.server_code = scode;
     se.gql_status = gql;
     se.message = message ? message : "the server reported a failure without a message";
     se.extra = (diag && gj_value_type(diag) == GJ_TMAP) ? gj_value_ref(diag) : NULL;

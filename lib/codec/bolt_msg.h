@@ -120,6 +120,8 @@ int gj__bolt_write_failure(gj_ps_buf *b, const gj_ps_config *cfg, const char *co
  * code (code or neo4j_code), the GQL status, the message, and the
  * diagnostic_record as extra.  Returns GJ_ESERVER (or GJ_ENOMEM). */
 int gj__bolt_failure_to_error(const gj_value *meta, gj_error *err);
+/* The same with the code to report (GJ_ESERVER, GJ_EAUTH ...). */
+int gj__bolt_failure_to_error_code(const gj_value *meta, int code, gj_error *err);
 
 /* String / integer / boolean entries of a metadata map: 0, or GJ_ENOTFOUND
  * when absent (or null), or GJ_ETYPE when of another type. */

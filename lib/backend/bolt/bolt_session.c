@@ -89,21 +89,7 @@ int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, bool inte
 
 int gj__bolt_failure(gj_conn *c, const gj_value *meta, int code, gj_error *err)
 {
-    const char *scode = NULL, *message = NULL, *gql = NULL;
-    if (gj__bolt_meta_string(meta, "neo4j_code", &scode, NULL) != 0)
-        gj__bolt_meta_string(meta, "code", &scode, NULL);
-    gj__bolt_meta_string(meta, "message", &message, NULL);
-    gj__bolt_meta_string(meta, "gql_status", &gql, NULL);
-    const gj_value *diag = gj_value_map_get(meta, "diagnostic_record");
-    gj__server_error se;
-    memset(&se, 0, sizeof se);
-    se.code = code;
-    se.backend = "bolt";
-    se.server_code = scode;
-    se.gql_status = gql;
-    se.message = message ? message : "the server reported a failure without a message";
-    se.extra = (diag && gj_value_type(diag) == GJ_TMAP) ? gj_value_ref(diag) : NULL;
-    int rc = gj__error_set_server(err, &se);
+    int rc = gj__bolt_failure_to_error_code(meta, code, err);
     gj__error_prefix(err, "%s", c->endpoint);   /* "host:port: bolt [code, GQL status] message" */
     return rc;
 }
