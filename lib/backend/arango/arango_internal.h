@@ -44,6 +44,8 @@ struct gj_conn {
      * of the server job it made. */
     bool async_store;
     bool async_detach;           /* with async_store: end at the 202 (option detach) */
+    bool async_fire;             /* with async_store: send x-arango-async: true instead
+                                  * (fire and forget; perform returns GJ__ARANGO_ACCEPTED) */
     char async_id[64];
 
     atomic_bool interrupt_req;   /* set by interrupt(), consumed by execute() */
@@ -97,6 +99,9 @@ int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply
  * operation) when a detached server job was accepted: c->async_id holds its
  * id; execute() turns it into the result.  Never leaves the backend. */
 #define GJ__ARANGO_DETACHED (-1000)
+/* Returned by gj__arango_perform when a fire-and-forget call (c->async_fire)
+ * was accepted with 202: no reply, no job id.  Never leaves the backend. */
+#define GJ__ARANGO_ACCEPTED (-1001)
 
 /* Wait for server job `id` (digits) on this connection: GET /_api/job/{id}
  * until 200, pausing 1 ms, 2 ms, ... up to 100 ms between polls (an
