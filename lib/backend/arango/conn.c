@@ -243,7 +243,7 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
         headers = h;
     }
     if (async_store)
-        ADD_HEADER("x-arango-async: store");
+        ADD_HEADER(c->async_fire ? "x-arango-async: true" : "x-arango-async: store");
     if (call->if_match) {
         if (strlen(call->if_match) > GJ__ARANGO_MAX_NAME || strpbrk(call->if_match, "\r\n\"")) {
             rc = gj__error_set(err, GJ_EINVAL, "option rev: not a revision");
@@ -553,9 +553,13 @@ int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply
     bool detach = c->async_detach;
     c->async_detach = false;
     int rc = perform_once(c, call, async_store, reply, err);
+    bool fire = c->async_fire;   /* x-arango-async: true was sent */
+    c->async_fire = false;
     if (rc || !async_store || reply->status != 202)
         return rc;
     gj__arango_reply_clear(reply);
+    if (fire)
+        return GJ__ARANGO_ACCEPTED;
     if (!c->async_id[0]) {
         c->broken = true;
         return gj__error_set(err, GJ_EPROTOCOL,
