@@ -7,7 +7,7 @@ libgraphjob_internal_la_SOURCES += lib/core/error.c lib/core/log.c lib/core/cloc
 libgraphjob_internal_la_SOURCES += \
 	lib/core/request.c lib/core/request_internal.h \
 	lib/core/sink.c lib/core/sink_internal.h \
-	lib/core/job.c lib/core/registry.c lib/core/client.c lib/core/executor.c \
+	lib/core/job.c lib/core/jobslab.c lib/core/registry.c lib/core/client.c lib/core/executor.c \
 	lib/core/job_internal.h \
 	lib/backend/registry.c
 

@@ -100,6 +100,8 @@ typedef struct gj_client_stats {
     uint64_t queued;      /* waiting for a worker now */
     uint64_t running;     /* on a worker now */
     uint64_t registered;  /* in the registry now (not cleared/consumed) */
+    uint64_t job_memory;  /* bytes the client holds for job records, in use or
+                             kept for reuse (0 where records are malloc'd) */
 } gj_client_stats;
 
 GJ_EXTERN int gj_client_get_stats(gj_client *client, gj_client_stats *stats);

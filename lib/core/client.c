@@ -13,6 +13,7 @@
 #include "core/job_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -101,7 +102,7 @@ int gj__client_new_with_backends(gj_client **out, const gj_config *cfg,
     int rc = GJ_ENOMEM;
     if (pthread_mutex_init(&c->qmu, NULL) || cond_init_monotonic(&c->qcv) ||
         pthread_mutex_init(&c->kmu, NULL) || cond_init_monotonic(&c->kcv) ||
-        gj__registry_init(&c->registry))
+        gj__registry_init(&c->registry) || gj__job_slab_new(&c->slab))
         goto fail_nomem;
     for (size_t i = 0; i < GJ__STRIPES; i++)
         if (pthread_mutex_init(&c->stripes[i].mu, NULL) ||
@@ -263,6 +264,7 @@ static void client_destroy(gj_client *c)
     free(c->workers);
     free(c->extra_backends);
     gj__registry_destroy(&c->registry);
+    gj__job_slab_release(c->slab); /* records still held by the program keep it */
     for (size_t i = 0; i < GJ__STRIPES; i++) {
         pthread_mutex_destroy(&c->stripes[i].mu);
         pthread_cond_destroy(&c->stripes[i].cv);
@@ -325,31 +327,32 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
                              : "the client has no target configured");
     }
 
-    gj__request_freeze(req);
-    gj_job *job = gj__job_new(t, gj_request_ref(req), opts);
-    if (!job) {
-        gj_request_unref(req);
-        return gj__error_set(err, GJ_ENOMEM, "out of memory submitting a job");
-    }
-    /* References: the registry's, the queue's/worker's, and the caller's. */
-    atomic_store_explicit(&job->refs, out ? 3 : 2, memory_order_relaxed);
-
-    /* Reserve a queue place first, so a full queue costs no registry work. */
+    /* Reserve a queue place first, so a full queue costs no other work. */
     if (!gj__executor_reserve(c)) {
         atomic_fetch_add_explicit(&c->rejected, 1, memory_order_relaxed);
-        atomic_store_explicit(&job->refs, 1, memory_order_relaxed);
-        gj_job_unref(job);
         return gj__error_set(err, GJ_EBUSY, "the submit queue is full (%zu jobs queued); "
                              "retry later or raise queue_size", c->qcap);
     }
-    /* Queued from the moment it can be found by id: a cancel that finds it
-     * before the push lands waits for the push (gj__queue_remove). */
-    atomic_fetch_or_explicit(&job->state, GJ__ST_INQUEUE, memory_order_relaxed);
-    if (gj__registry_insert(&c->registry, job) != 0) {
+    gj__request_freeze(req);
+    gj_request_ref(req);
+    /* The record comes from the slab under the registry lock, which also
+     * gives it its id.  References: the registry's, the queue's/worker's,
+     * and the caller's. */
+    gj_registry *r = &c->registry;
+    pthread_mutex_lock(&r->mu);
+    gj_job *job = gj__job_slab_alloc(c->slab);
+    int rc = GJ_ENOMEM;
+    if (job) {
+        gj__job_init(job, t, req, opts, out ? 3 : 2);
+        rc = gj__registry_insert_locked(r, job);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (rc) {
+        if (job)
+            gj__job_slab_free(job);
         gj__executor_unreserve(c);
-        atomic_store_explicit(&job->refs, 1, memory_order_relaxed);
-        gj_job_unref(job);
-        return gj__error_set(err, GJ_ENOMEM, "out of memory registering a job");
+        gj_request_unref(req);
+        return gj__error_set(err, GJ_ENOMEM, "out of memory submitting a job");
     }
     gj__executor_push(c, job);
     if (out)
@@ -410,17 +413,32 @@ uint64_t gj_client_ack_events(gj_client *c)
     return total > before ? total - before : 0;
 }
 
+static int client_stats(gj_client *c, gj_client_stats *stats);
+
 int gj_client_get_stats(gj_client *c, gj_client_stats *stats)
 {
-    if (!c || !stats || stats->size < sizeof(gj_client_stats))
+    /* The struct only grows at its end: a caller built against an older
+     * header (a smaller size, down to the first version's) gets the fields
+     * it knows. */
+    if (!c || !stats || stats->size < offsetof(gj_client_stats, job_memory))
         return GJ_EINVAL;
-    size_t size = stats->size;
+    gj_client_stats all;
+    int rc = client_stats(c, &all);
+    size_t size = stats->size < sizeof all ? stats->size : sizeof all;
+    memcpy((char *)stats + sizeof stats->size, (char *)&all + sizeof all.size,
+           size - sizeof stats->size);
+    return rc;
+}
+
+static int client_stats(gj_client *c, gj_client_stats *stats)
+{
     memset(stats, 0, sizeof *stats);
-    stats->size = size;
+    stats->size = sizeof *stats;
     pthread_mutex_lock(&c->registry.mu);
     stats->submitted = c->registry.next_id - 1;
     stats->registered = c->registry.live;
     pthread_mutex_unlock(&c->registry.mu);
+    stats->job_memory = c->slab ? gj__job_slab_bytes(c->slab) : 0;
     stats->rejected = atomic_load(&c->rejected);
     stats->cancelled = atomic_load(&c->cancelled_queued);
     for (unsigned i = 0; i < c->n_workers; i++) {

@@ -219,9 +219,11 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
     gj_sink sink;
     gj__sink_init(&sink, req->row_fn, req->row_payload, &job->state, GJ__ST_CANCEL_REQ, timeout);
     gj_error_clear(err);
-    atomic_fetch_add_explicit(&w->running, 1, memory_order_relaxed);
+    /* Only this worker writes its counters: plain stores, no locked
+     * instructions (readers only need a torn-free value). */
+    atomic_store_explicit(&w->running, 1, memory_order_relaxed);
     rc = t->backend->execute(wc->conn, req, &sink, err);
-    atomic_fetch_sub_explicit(&w->running, 1, memory_order_relaxed);
+    atomic_store_explicit(&w->running, 0, memory_order_relaxed);
     unpublish_conn(c, job); /* no interrupt after this point */
 
     if (t->backend->usable && !t->backend->usable(wc->conn))
@@ -299,7 +301,9 @@ void *gj__worker_main(void *arg)
         queue_unlink_only(c, job);
         /* QUEUED+INQUEUE -> TAKEN in one step. */
         atomic_fetch_add_explicit(&job->state, GJ__PH_TAKEN - GJ__ST_INQUEUE, memory_order_relaxed);
-        atomic_fetch_add_explicit(&w->taken, 1, memory_order_release);
+        atomic_store_explicit(&w->taken,
+                              atomic_load_explicit(&w->taken, memory_order_relaxed) + 1,
+                              memory_order_release); /* single writer */
         if (c->qhead)
             wake_one(c);
         pthread_mutex_unlock(&c->qmu);

@@ -26,16 +26,16 @@ const char *gj_job_status_name(gj_job_status status)
     return "unknown";
 }
 
-gj_job *gj__job_new(gj_target *target, gj_request *req, const gj_submit_options *opts)
+void gj__job_init(gj_job *job, gj_target *target, gj_request *req,
+                  const gj_submit_options *opts, unsigned refs)
 {
-    gj_job *job = malloc(sizeof *job);
-    if (!job)
-        return NULL;
-    unsigned flags = 0;
+    /* Queued from the moment it can be found by id: a cancel that finds it
+     * before the push lands waits for the push (gj__queue_remove). */
+    unsigned flags = GJ__ST_INQUEUE;
     if (opts && (opts->flags & GJ_SUBMIT_DETACHED))
         flags |= GJ__ST_DETACHED;
     atomic_init(&job->state, GJ__PH_QUEUED | flags);
-    atomic_init(&job->refs, 1);
+    atomic_init(&job->refs, refs);
     job->id = 0;
     job->target = target;
     job->req = req;
@@ -44,7 +44,6 @@ gj_job *gj__job_new(gj_target *target, gj_request *req, const gj_submit_options 
     job->u.result = NULL;
     job->qnext = job->qprev = NULL;
     job->finished_at = 0;
-    return job;
 }
 
 static void job_free(gj_job *job)
@@ -57,7 +56,7 @@ static void job_free(gj_job *job)
             gj_result_free(job->u.result);
     }
     gj_request_unref(job->req);
-    free(job);
+    gj__job_slab_free(job);
 }
 
 gj_job *gj_job_ref(gj_job *job)
@@ -143,7 +142,9 @@ void gj__job_finish(gj_job *job, gj_worker *w, unsigned phase, gj_result *result
                 atomic_fetch_add(&w->cancelled, 1);
             else {
                 if (error)
-                    atomic_fetch_add_explicit(&w->failed, 1, memory_order_relaxed);
+                    atomic_store_explicit(&w->failed,
+                                          atomic_load_explicit(&w->failed, memory_order_relaxed) + 1,
+                                          memory_order_relaxed); /* single writer */
                 atomic_fetch_add(&w->done, 1);
             }
         } else {
@@ -271,12 +272,10 @@ int gj_job_result(gj_job *job, gj_result **out, gj_error *err)
         return gj__error_set(err, GJ_ENOTDONE, "job %llu not done",
                              (unsigned long long)job->id);
 
-    /* Keep the job alive across make_gone (which drops the registry ref). */
-    gj_job_ref(job);
-    if (!gj__job_make_gone(job)) {
-        gj_job_unref(job);
+    /* make_gone drops the registry's reference; the caller's handle keeps
+     * the job alive. */
+    if (!gj__job_make_gone(job))
         return not_found(job, err);
-    }
     int rc = 0;
     if (st & GJ__ST_FAILED) {
         gj_error *e = job->u.error;
@@ -296,7 +295,6 @@ int gj_job_result(gj_job *job, gj_result **out, gj_error *err)
             gj__error_set(err, rc, "job %llu: out of memory for its result",
                           (unsigned long long)job->id);
     }
-    gj_job_unref(job);
     return rc;
 }
 

@@ -49,6 +49,7 @@ enum {
 
 typedef struct gj_target gj_target;
 typedef struct gj_conn gj_conn;
+typedef struct gj_job_slab gj_job_slab;
 
 struct gj_job {
     atomic_uint refs;
@@ -65,7 +66,20 @@ struct gj_job {
     } u;
     gj_job *qnext, *qprev;   /* submit queue links; qnext reused for local lists */
     int64_t finished_at;     /* wall ms, written before the terminal phase */
+    gj_job_slab *slab;       /* where the record goes back (outlives the client) */
 };
+
+/* ---- job records (jobslab.c) ------------------------------------------------ */
+int gj__job_slab_new(gj_job_slab **out);
+/* A record with only ->slab set, or NULL.  Calls are serialised by the
+ * caller (submit holds the registry lock). */
+gj_job *gj__job_slab_alloc(gj_job_slab *s);
+/* Give a record back (any thread). */
+void gj__job_slab_free(gj_job *job);
+/* The client lets go; the slab goes when its last record is back. */
+void gj__job_slab_release(gj_job_slab *s);
+/* Bytes held for records, in use or free. */
+size_t gj__job_slab_bytes(gj_job_slab *s);
 
 /* ---- the registry: ids -> jobs, in id (= submission) order ----------------- */
 #define GJ__REG_CHUNK 256
@@ -87,8 +101,9 @@ typedef struct gj_registry {
 int gj__registry_init(gj_registry *r);
 void gj__registry_destroy(gj_registry *r);
 /* Assign the next id to job and store it (the registry's reference is the
- * caller's to give: the job's refs must already count it). */
-int gj__registry_insert(gj_registry *r, gj_job *job);
+ * caller's to give: the job's refs must already count it).  Caller holds
+ * r->mu. */
+int gj__registry_insert_locked(gj_registry *r, gj_job *job);
 /* Remove job's id (no unref).  Caller holds r->mu. */
 void gj__registry_remove_locked(gj_registry *r, uint64_t id);
 /* Lookup + ref, or NULL. */
@@ -150,6 +165,7 @@ struct gj_client {
     unsigned n_workers;
 
     gj_registry registry;
+    gj_job_slab *slab;       /* job records; allocated under registry.mu */
     gj_stripe stripes[GJ__STRIPES];
 
     gj_target *targets;
@@ -181,7 +197,10 @@ static inline gj_stripe *gj__job_stripe(gj_client *c, const gj_job *job)
 }
 
 /* job.c */
-gj_job *gj__job_new(gj_target *target, gj_request *req, const gj_submit_options *opts);
+/* Fill a record from the slab as a new queued job holding req (a reference
+ * the job now owns) with `refs` references. */
+void gj__job_init(gj_job *job, gj_target *target, gj_request *req,
+                  const gj_submit_options *opts, unsigned refs);
 /* Move the job to a terminal phase, count it (on worker w's counters, or the
  * client's when w is NULL), wake waiters, signal the event fd, run the
  * callback, clear it if detached, drop one reference (the caller's working

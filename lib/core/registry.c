@@ -37,9 +37,8 @@ static void compact_front(gj_registry *r)
     r->base += empty;
 }
 
-int gj__registry_insert(gj_registry *r, gj_job *job)
+int gj__registry_insert_locked(gj_registry *r, gj_job *job)
 {
-    pthread_mutex_lock(&r->mu);
     uint64_t id = r->next_id;
     uint64_t chunk_no = id / GJ__REG_CHUNK;
     size_t ci = (size_t)(chunk_no - r->base);
@@ -51,18 +50,14 @@ int gj__registry_insert(gj_registry *r, gj_job *job)
         if (r->n_chunks == r->cap_chunks) {
             size_t cap = r->cap_chunks ? r->cap_chunks * 2 : 16;
             gj_reg_chunk **grown = realloc(r->chunks, cap * sizeof *grown);
-            if (!grown) {
-                pthread_mutex_unlock(&r->mu);
+            if (!grown)
                 return GJ_ENOMEM;
-            }
             r->chunks = grown;
             r->cap_chunks = cap;
         }
         gj_reg_chunk *chunk = calloc(1, sizeof *chunk);
-        if (!chunk) {
-            pthread_mutex_unlock(&r->mu);
+        if (!chunk)
             return GJ_ENOMEM;
-        }
         r->chunks[r->n_chunks++] = chunk;
     }
     gj_reg_chunk *chunk = r->chunks[ci];
@@ -71,7 +66,6 @@ int gj__registry_insert(gj_registry *r, gj_job *job)
     job->id = id;
     r->next_id = id + 1;
     r->live++;
-    pthread_mutex_unlock(&r->mu);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstddef>
 #include <chrono>
 #include <cstring>
 #include <poll.h>
@@ -11,6 +12,14 @@
 
 extern "C" {
 #include "tests/common/test_backend.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GJ_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GJ_TEST_ASAN 1
+#endif
+#endif
 }
 
 namespace {
@@ -589,6 +598,59 @@ TEST_F(JobTest, UnknownTargetFailsAtSubmit)
     EXPECT_EQ(GJ_EINVAL, gj_client_submit(client, req, nullptr, &job, err.e));
     EXPECT_EQ("no target named 'nosuch' is configured", err.msg());
     gj_request_unref(req);
+}
+
+// Job records come from the client's slab and are reused: a second burst of
+// the same size takes no more memory, and the stats say what is held.  (Under
+// AddressSanitizer records are malloc'd one by one and job_memory is 0.)
+TEST_F(JobTest, JobRecordsAreReusedAcrossBursts)
+{
+    start(2, 10000);
+    gj_request *req = make({});
+    auto burst = [&] {
+        std::vector<gj_job *> jobs(5000);
+        for (auto &j : jobs)
+            j = submit(req);
+        for (auto *j : jobs) {
+            gj_result *res = nullptr;
+            EXPECT_EQ(0, gj_job_wait(j, 10000, err.e)) << err.msg();
+            EXPECT_EQ(0, gj_job_result(j, &res, err.e)) << err.msg();
+            gj_result_free(res);
+            gj_job_unref(j);
+        }
+    };
+    auto held = [&] {
+        gj_client_stats st;
+        st.size = sizeof st;
+        EXPECT_EQ(0, gj_client_get_stats(client, &st));
+        return st.job_memory;
+    };
+    burst();
+    uint64_t after_first = held();
+    burst();
+    burst();
+    EXPECT_EQ(after_first, held());
+#ifndef GJ_TEST_ASAN
+    EXPECT_GE(after_first, 5000u * 80u); // 5,000 records of at least 80 bytes
+    EXPECT_LE(after_first, 5000u * 200u);
+#endif
+    gj_request_unref(req);
+}
+
+// A caller built against the first gj_client_stats (without job_memory) is
+// still served, and nothing past its size is written.
+TEST_F(JobTest, StatsAcceptTheFirstStructSize)
+{
+    start(1, 16);
+    unsigned char buf[sizeof(gj_client_stats) + 8];
+    memset(buf, 0xab, sizeof buf);
+    gj_client_stats *st = reinterpret_cast<gj_client_stats *>(buf);
+    st->size = offsetof(gj_client_stats, job_memory);
+    EXPECT_EQ(0, gj_client_get_stats(client, st));
+    for (size_t i = offsetof(gj_client_stats, job_memory); i < sizeof buf; i++)
+        EXPECT_EQ(0xab, buf[i]) << "byte " << i;
+    st->size = offsetof(gj_client_stats, job_memory) - 1;
+    EXPECT_EQ(GJ_EINVAL, gj_client_get_stats(client, st));
 }
 
 TEST(JobShutdown, FreeCancelsQueuedInterruptsRunningAndKeepsHandlesValid)
