@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -337,6 +340,143 @@ TEST_F(BoltTest, RowCallbackStreamsAndStops)
     EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
 }
 
+// A row callback that stops a batched stream ends it with DISCARD: no RESET,
+// and the same connection runs the next job.
+TEST_F(BoltTest, StoppedStreamIsDiscardedWithoutReset)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    RowCount some;
+    some.stop_after = 150;
+    gj_request *req = query("UNWIND range(1, 100000) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_option(req, "fetch_size", gj_value_int(100)));
+    ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &some));
+    EXPECT_EQ(GJ_EABORTED, run(client, req, &res, err));
+    EXPECT_EQ(150, some.rows.load()) << "the rest of the second batch is dropped";
+    gj_result_free(res);
+    ASSERT_EQ(0, run(client, query("RETURN 7 AS x"), &res, err)) << err.msg();
+    EXPECT_EQ(7, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("DISCARD n -1")) << server->log();
+    EXPECT_EQ(0u, server->count_in_log(": RESET")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+
+    // Stopped in the last batch: nothing is left to discard.
+    RowCount last;
+    last.stop_after = 5;
+    req = query("UNWIND range(1, 10) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &last));
+    EXPECT_EQ(GJ_EABORTED, run(client, req, &res, err));
+    EXPECT_EQ(5, last.rows.load());
+    EXPECT_EQ(1u, server->count_in_log("DISCARD n -1")) << server->log();
+    EXPECT_EQ(0u, server->count_in_log(": RESET")) << server->log();
+
+    // Fetching everything at once: RESET stops the server's stream.
+    RowCount all_at_once;
+    all_at_once.stop_after = 3;
+    req = query("UNWIND range(1, 100000) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_option(req, "fetch_size", gj_value_int(-1)));
+    ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &all_at_once));
+    EXPECT_EQ(GJ_EABORTED, run(client, req, &res, err));
+    EXPECT_EQ(1u, server->count_in_log(": RESET")) << server->log();
+    ASSERT_EQ(0, run(client, query("RETURN 8 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+}
+
+// Option "discard": RUN + DISCARD, no records, the summary still arrives.
+TEST_F(BoltTest, DiscardOptionKeepsOnlyTheSummary)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    gj_request *req = query("CREATE (n:Disc {v: 1}) RETURN n");
+    ASSERT_EQ(0, gj_request_set_option(req, "discard", gj_value_bool(true)));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    EXPECT_EQ(1u, gj_value_size(gj_result_fields(res)));
+    const gj_value *stats = gj_value_map_get(gj_result_meta(res), "stats");
+    ASSERT_TRUE(stats);
+    int64_t created = 0;
+    EXPECT_EQ(0, gj_value_int_get(gj_value_map_get(stats, "nodes-created"), &created));
+    EXPECT_EQ(1, created);
+    EXPECT_TRUE(gj_value_map_get(gj_result_meta(res), "bookmark"));
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("DISCARD n -1")) << server->log();
+
+    req = query("UNWIND range(1, 50000) AS x RETURN x");
+    ASSERT_EQ(0, gj_request_set_option(req, "discard", gj_value_bool(true)));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    EXPECT_TRUE(gj_value_map_get(gj_result_meta(res), "type"));
+    gj_result_free(res);
+
+    // In a transaction every statement is discarded; the commit still counts.
+    req = nullptr;
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", "CREATE (n:Disc {v: 2}) RETURN n"));
+    ASSERT_EQ(0, gj_request_set_option(req, "discard", gj_value_bool(true)));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    EXPECT_TRUE(gj_value_map_get(gj_result_meta(res), "bookmark"));
+    gj_result_free(res);
+
+    ASSERT_EQ(0, run(client, query("MATCH (n:Disc) RETURN n.v AS v"), &res, err)) << err.msg();
+    EXPECT_EQ(2u, gj_result_row_count(res));
+    gj_result_free(res);
+
+    req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "discard", gj_value_int(1)));
+    EXPECT_EQ(GJ_EINVAL, run(client, req, &res, err));
+    EXPECT_EQ(0u, server->count_in_log(": RESET")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+}
+
+// Heap in use (glibc: every arena, plus mmapped chunks).
+size_t heap_in_use()
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GJ_TEST_OWN_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define GJ_TEST_OWN_ALLOCATOR 1
+#endif
+#endif
+
+struct MemWatch {
+    int64_t rows = 0;
+    int64_t out_of_order = 0;
+    size_t start = 0, peak = 0;
+};
+
+int watch_rows(const gj_value *row, void *payload)
+{
+    auto *w = static_cast<MemWatch *>(payload);
+    int64_t x = 0;
+    gj_value_int_get(gj_value_list_at(row, 0), &x);
+    if (x != w->rows + 1)
+        w->out_of_order++;
+    w->rows++;
+    if (w->rows == 1000 || w->rows % 10000 == 0) {   // sampled: mallinfo2 walks the arenas
+        size_t h = heap_in_use();
+        if (w->rows == 1000)
+            w->start = h;
+        if (h > w->peak)
+            w->peak = h;
+    }
+    return 0;
+}
+
+// 10^6 records through a row callback: all arrive, in order, and the
+// client's heap does not grow with the row count.
 TEST_F(BoltTest, MillionRowsThroughCallback)
 {
     start();
@@ -344,13 +484,19 @@ TEST_F(BoltTest, MillionRowsThroughCallback)
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
-    RowCount all;
+    MemWatch w;
     gj_request *req = query("UNWIND range(1, 1000000) AS x RETURN x");
-    ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &all));
+    ASSERT_EQ(0, gj_request_set_row_callback(req, watch_rows, &w));
     ASSERT_EQ(0, run(client, req, &res, err, 120000)) << err.msg();
-    EXPECT_EQ(1000000, all.rows.load());
-    EXPECT_EQ(INT64_C(500000500000), all.sum.load());
+    EXPECT_EQ(1000000, w.rows);
+    EXPECT_EQ(0, w.out_of_order);
+    EXPECT_EQ(0u, res ? gj_result_row_count(res) : 0u);
     gj_result_free(res);
+#ifndef GJ_TEST_OWN_ALLOCATOR
+    EXPECT_GT(w.peak, 0u);
+    EXPECT_LT(w.peak - w.start, (size_t)4 << 20)
+        << "heap grew from " << w.start << " to " << w.peak << " bytes over 10^6 rows";
+#endif
 }
 
 TEST_F(BoltTest, SyntaxErrorKeepsServerIdentityAndConnection)
@@ -682,6 +828,228 @@ TEST_F(BoltTest, RoutingWrongPassword)
     gj_result *res;
     ASSERT_EQ(GJ_EAUTH, run(client, query("RETURN 1 AS x"), &res, err));
     EXPECT_STREQ("Neo.ClientError.Security.Unauthorized", gj_error_server_code(err.e));
+}
+
+gj_request *query_on(const char *text, const char *db, bool read = false)
+{
+    gj_request *r = query(text);
+    if (db) {
+        EXPECT_EQ(0, gj_request_set_database(r, db));
+    }
+    if (read) {
+        EXPECT_EQ(0, gj_request_set_option(r, "mode", gj_value_string("r")));
+    }
+    return r;
+}
+
+// One routing table per database, each with its own time to live; a
+// request without a database uses the home database's table.
+TEST_F(BoltTest, RoutingTablePerDatabase)
+{
+    start();   // ttl 300 s
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(0, run(client, query_on("RETURN 1 AS x", "neo4j", true), &res, err)) << err.msg();
+        gj_result_free(res);
+        ASSERT_EQ(0, run(client, query_on("RETURN 2 AS x", "system", true), &res, err)) << err.msg();
+        gj_result_free(res);
+        ASSERT_EQ(0, run(client, query_on("RETURN 3 AS x", nullptr), &res, err)) << err.msg();
+        gj_result_free(res);
+    }
+    // Once for the home database (at connect: ROUTE without a database
+    // answered rt.db "neo4j"), once for system.
+    EXPECT_EQ(2u, server->count_in_log(": ROUTE db")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log(": ROUTE db ''")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log(": ROUTE db 'system'")) << server->log();
+    EXPECT_EQ(0u, server->count_in_log(": ROUTE db 'neo4j'")) << server->log();
+}
+
+TEST_F(BoltTest, RoutingTablesExpireOnTheirOwn)
+{
+    start({ "--ttl", "1" });
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query_on("RETURN 1 AS x", "system"), &res, err)) << err.msg();
+    gj_result_free(res);
+    ASSERT_EQ(0, run(client, query_on("RETURN 1 AS x", "neo4j"), &res, err)) << err.msg();
+    gj_result_free(res);
+    ASSERT_EQ(0, run(client, query_on("RETURN 1 AS x", "system"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log(": ROUTE db")) << server->log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    ASSERT_EQ(0, run(client, query_on("RETURN 1 AS x", "neo4j"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log(": ROUTE db 'neo4j'")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log(": ROUTE db 'system'")) << server->log();
+    ASSERT_EQ(0, run(client, query_on("RETURN 1 AS x", "system"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log(": ROUTE db 'system'")) << server->log();
+    ASSERT_EQ(0, run(client, query_on("RETURN 1 AS x", "neo4j"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(4u, server->count_in_log(": ROUTE db")) << server->log();
+}
+
+// A refserver with --control: its stdin is a pipe the test writes commands
+// to (fd 0 is the pipe while the server is spawned, so it inherits it).
+class ControlledServer {
+public:
+    ControlledServer(std::vector<std::string> extra, int ports)
+    {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) != 0)
+            return;
+        int saved = dup(0);
+        dup2(p[0], 0);   // not close-on-exec: the child gets it as stdin
+        extra.push_back("--control");
+        proc.reset(new ServerProcess(server_path(), args_with(extra), ports));
+        dup2(saved, 0);
+        close(saved);
+        close(p[0]);
+        cmd_fd = p[1];
+    }
+    ~ControlledServer()
+    {
+        if (cmd_fd >= 0)
+            close(cmd_fd);
+    }
+    bool ok() const { return proc && proc->ok() && cmd_fd >= 0; }
+    // "stop-member N" / "start-member N"; waits until the server logged it.
+    bool command(const std::string &verb, int member)
+    {
+        std::string line = verb + " " + std::to_string(member) + "\n";
+        std::string done = "member " + std::to_string(member) + (verb == "stop-member" ? " stopped" : " started");
+        size_t before = proc->count_in_log(done);
+        if (write(cmd_fd, line.data(), line.size()) != (ssize_t)line.size())
+            return false;
+        auto t0 = std::chrono::steady_clock::now();
+        while (proc->count_in_log(done) == before) {
+            if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(5))
+                return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        return true;
+    }
+    std::unique_ptr<ServerProcess> proc;
+    int cmd_fd = -1;
+};
+
+struct JobOutcome {
+    int done_ok = 0, failed = 0, cancelled = 0, pending = 0;
+    std::vector<std::string> errors;
+};
+
+// Wait for every job; each ends in exactly one state.
+JobOutcome collect(std::vector<gj_job *> &jobs, size_t want_rows)
+{
+    JobOutcome o;
+    Err err;
+    for (gj_job *job : jobs) {
+        EXPECT_EQ(0, gj_job_wait(job, 30000, err.e)) << err.msg();
+        gj_job_status st;
+        EXPECT_EQ(0, gj_job_get_status(job, &st, err.e));
+        gj_result *res = nullptr;
+        if (st == GJ_JOB_PENDING) {
+            o.pending++;
+        } else if (st == GJ_JOB_CANCELLED) {
+            o.cancelled++;
+        } else if (gj_job_result(job, &res, err.e) == 0) {
+            EXPECT_EQ(want_rows, gj_result_row_count(res));
+            o.done_ok++;
+        } else {
+            o.failed++;
+            o.errors.push_back(err.msg());
+        }
+        gj_result_free(res);
+        gj_job_unref(job);
+    }
+    jobs.clear();
+    return o;
+}
+
+// Three members on loopback: member 0 writes, 1 and 2 read, all route.
+// A reader dies while reads run: later reads go to the other reader and
+// none is lost.  The writer dies: writes fail naming it, reads go on; it
+// comes back: writes work again.
+TEST(BoltFailover, ReaderThenWriterDies)
+{
+    ControlledServer srv({ "--members", "3" }, 3);
+    ASSERT_TRUE(srv.ok()) << (srv.proc ? srv.proc->error() : "pipe");
+    Err err;
+    gj_config *cfg = nullptr;
+    ASSERT_EQ(0, gj_config_from_url(&cfg, ("neo4j://neo4j:password@127.0.0.1:" +
+                                           std::to_string(srv.proc->port(0))).c_str(), err.e));
+    ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", 4, err.e));
+    ASSERT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", 4, err.e));
+    gj_client *client = nullptr;
+    ASSERT_EQ(0, gj_client_new(&client, cfg, err.e)) << err.msg();
+    gj_config_free(cfg);
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("CREATE (n:F {v: 1})"), &res, err)) << err.msg();
+    gj_result_free(res);
+
+    std::vector<gj_job *> jobs;
+    auto submit_reads = [&](int n) {
+        for (int i = 0; i < n; i++) {
+            gj_request *req = query_on("UNWIND range(1, 2000) AS x RETURN x", nullptr, true);
+            gj_job *job = nullptr;
+            ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+            gj_request_unref(req);
+            jobs.push_back(job);
+        }
+    };
+    submit_reads(150);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int finished_before = 0;
+    for (gj_job *job : jobs) {
+        gj_job_status st;
+        gj_job_get_status(job, &st, err.e);
+        finished_before += st != GJ_JOB_PENDING;
+    }
+    ASSERT_TRUE(srv.command("stop-member", 2));
+    submit_reads(150);
+    JobOutcome o = collect(jobs, 2000);
+    std::cout << "[ info     ] reader stopped after " << finished_before << " of 150 reads; then " << o.done_ok
+              << " succeeded, " << o.failed << " failed" << (o.errors.empty() ? "" : ": " + o.errors[0]) << "\n";
+    EXPECT_EQ(0, o.pending);
+    EXPECT_EQ(0, o.cancelled);
+    EXPECT_EQ(300, o.done_ok + o.failed);
+    // Only a read the dying member had begun answering may fail (at most
+    // one per connection), and then it names that member.
+    EXPECT_LE(o.failed, 4);
+    std::string dead2 = "127.0.0.1:" + std::to_string(srv.proc->port(2));
+    for (const auto &e : o.errors)
+        EXPECT_NE(std::string::npos, e.find(dead2)) << e;
+    // Every read after the stop succeeds.
+    submit_reads(100);
+    o = collect(jobs, 2000);
+    EXPECT_EQ(100, o.done_ok) << (o.errors.empty() ? "" : o.errors[0]);
+
+    // The writer dies: writes fail with an error naming it; reads go on.
+    ASSERT_TRUE(srv.command("stop-member", 0));
+    std::string dead0 = "127.0.0.1:" + std::to_string(srv.proc->port(0));
+    for (int i = 0; i < 3; i++) {
+        int rc = run(client, query("CREATE (n:F {v: 2})"), &res, err);
+        EXPECT_EQ(GJ_ECONNECT, rc) << err.msg();
+        EXPECT_NE(std::string::npos, std::string(err.msg()).find(dead0)) << err.msg();
+        EXPECT_NE(std::string::npos, std::string(err.msg()).find("writer")) << err.msg();
+    }
+    submit_reads(50);
+    o = collect(jobs, 2000);
+    EXPECT_EQ(50, o.done_ok) << (o.errors.empty() ? "" : o.errors[0]);
+
+    // It comes back: the next write finds it through a fresh routing table.
+    ASSERT_TRUE(srv.command("start-member", 0));
+    ASSERT_EQ(0, run(client, query("CREATE (n:F {v: 3})"), &res, err)) << err.msg();
+    gj_result_free(res);
+    ASSERT_EQ(0, run(client, query_on("MATCH (n:F) RETURN n.v AS v", nullptr, true), &res, err)) << err.msg();
+    EXPECT_EQ(2u, gj_result_row_count(res));
+    gj_result_free(res);
+    gj_client_free(client);
 }
 
 TEST_F(BoltTest, WriteBookmarkThenReadWithIt)

@@ -66,6 +66,10 @@ struct gj_conn {
      * aligned word, so no merged load of its neighbours touches it. */
     _Atomic uint64_t interrupted;
     bool broken;                     /* I/O or protocol failure: not reusable */
+    /* Set by execute(): the server had closed the connection while it was
+     * pooled (nothing was sent); responses read for the request. */
+    bool idle_closed;
+    unsigned responses;
 };
 
 extern const gj_backend gj_bolt_backend;
@@ -93,6 +97,9 @@ int gj__bolt_sock_read(gj_conn *c, uint8_t *buf, size_t cap, size_t *got, int64_
 
 /* Empty the wake eventfd. */
 void gj__bolt_wake_drain(gj_conn *c);
+
+/* Has the server closed its side (FIN / error seen, without blocking)? */
+bool gj__bolt_sock_peer_closed(gj_conn *c);
 
 /* ---- bolt_session.c ---- */
 

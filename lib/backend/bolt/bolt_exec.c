@@ -1,7 +1,9 @@
 /*
  * Bolt execute: RUN + PULL pipelined, records streamed into the sink, PULL
- * again while has_more; FAILURE, a stopping row callback and an interrupt
- * all end with RESET so the connection stays usable.
+ * again while has_more; FAILURE and an interrupt end with RESET so the
+ * connection stays usable.  A row callback that stops a batched auto-commit
+ * stream ends it with DISCARD {n: -1} instead (the rest of the current batch
+ * is dropped as it arrives); a fetch-all stream or a transaction is RESET.
  *
  * Operations:
  *   "query"        one auto-commit statement: the request's text and params
@@ -25,6 +27,7 @@
  *   tx_timeout   int, milliseconds
  *   tx_metadata  map
  *   imp_user     string: impersonate this user (4.4+)
+ *   discard      bool: DISCARD instead of PULL (no records; summary only)
  *   statements, max_retries   op "transaction" only (above)
  */
 #include "backend/bolt/bolt.h"
@@ -43,6 +46,8 @@ typedef struct exec_state {
     gj_error *err;
     int64_t timeout_ms;
     int64_t fetch;
+    bool in_tx;        /* op "transaction": a stop rolls back (RESET) */
+    bool discard_all;  /* option "discard": DISCARD instead of PULL */
     bool reset_sent;
     bool cancelled;
     bool stopped;      /* the row callback asked to stop */
@@ -187,6 +192,9 @@ static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **ou
             int64_t n = 0;
             if (gj_value_int_get(v, &n) || n < 0 || n > 10)
                 rc = opt_error(c, err, key, "an integer from 0 to 10");
+        } else if (strcmp(key, "discard") == 0) {
+            if (t != GJ_TBOOL)
+                rc = opt_error(c, err, key, "a boolean");
         } else if (strcmp(key, "imp_user") == 0) {
             if (t != GJ_TSTRING)
                 rc = opt_error(c, err, key, "a string");
@@ -195,7 +203,7 @@ static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **ou
         } else {
             rc = gj__error_set(err, GJ_EINVAL,
                                "bolt %s: unknown option '%s' (known: fetch_size, mode, bookmarks, "
-                               "tx_timeout, tx_metadata, imp_user%s)", c->endpoint, key,
+                               "tx_timeout, tx_metadata, imp_user, discard%s)", c->endpoint, key,
                                tx ? ", statements, max_retries" : "");
         }
         if (rc == GJ_ENOMEM)
@@ -251,8 +259,11 @@ static int on_record(exec_state *st, gj_bolt_msg *m, bool deliver)
     m->fields[0] = NULL;
     int rc = gj__sink_row(st->sink, row);
     if (rc == GJ_EABORTED) {
+        /* Batched auto-commit stream: the rest of this batch is dropped and
+         * the next PULL becomes DISCARD (on_success), so no RESET is needed.
+         * A fetch-all stream or a transaction (rolled back) is RESET. */
         st->stopped = true;
-        return begin_reset(st);
+        return st->fetch == GJ_BOLT_ALL || st->in_tx ? begin_reset(st) : 0;
     }
     if (rc) {
         sink_fail(st, rc);
@@ -299,17 +310,20 @@ static int on_success(exec_state *st, uint8_t entry, gj_bolt_msg *m)
         forward_meta(st, meta, false);
         return 0;
     }
-    if (tag != GJ_BOLT_PULL)
+    if (tag != GJ_BOLT_PULL && tag != GJ_BOLT_DISCARD)
         return 0;
     bool has_more = false;
     gj__bolt_meta_bool(meta, "has_more", &has_more);
     if (has_more) {
         if (st->reset_sent)
             return 0;
-        gj_error *e = st->err;
-        int rc = gj__bolt_write_pull(&c->wbuf, GJ_BOLT_PULL, st->fetch, GJ_BOLT_ALL, e);
+        /* A stopped stream: DISCARD {n: -1} ends it, and its SUCCESS leaves
+         * the connection READY without a RESET. */
+        uint8_t next = tag == GJ_BOLT_DISCARD || st->stopped ? GJ_BOLT_DISCARD : GJ_BOLT_PULL;
+        gj_error *e = st->err;   /* empty: a FAILURE or cancel would have sent RESET */
+        int rc = gj__bolt_write_pull(&c->wbuf, next, next == GJ_BOLT_PULL ? st->fetch : GJ_BOLT_ALL, GJ_BOLT_ALL, e);
         if (!rc)
-            rc = gj__bolt_push_pending(c, GJ_BOLT_PULL | GJ_BOLT_DELIVER, e);
+            rc = gj__bolt_push_pending(c, next | GJ_BOLT_DELIVER, e);
         if (!rc)
             rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), e);
         if (rc)
@@ -362,6 +376,7 @@ static int read_responses(exec_state *st)
             return rc;
         }
         gj_error_free(tmp);
+        c->responses++;
         if (m.tag == GJ_BOLT_RECORD) {
             uint8_t head = c->n_pending ? c->pending[0] : 0;
             if ((head & ~GJ_BOLT_DELIVER) != GJ_BOLT_PULL) {
@@ -432,13 +447,14 @@ static int write_statement(exec_state *st, const char *text, size_t len, const g
                            const gj_value *extra, int64_t n, uint8_t flags)
 {
     gj_conn *c = st->c;
+    uint8_t fetch = st->discard_all ? GJ_BOLT_DISCARD : GJ_BOLT_PULL;
     int rc = gj__bolt_write_run(&c->wbuf, &c->ps, text, len, params, extra, st->err);
     if (!rc)
-        rc = gj__bolt_write_pull(&c->wbuf, GJ_BOLT_PULL, n, GJ_BOLT_ALL, st->err);
+        rc = gj__bolt_write_pull(&c->wbuf, fetch, st->discard_all ? GJ_BOLT_ALL : n, GJ_BOLT_ALL, st->err);
     if (!rc)
         rc = gj__bolt_push_pending(c, GJ_BOLT_RUN | flags, st->err);
     if (!rc)
-        rc = gj__bolt_push_pending(c, GJ_BOLT_PULL | flags, st->err);
+        rc = gj__bolt_push_pending(c, fetch | flags, st->err);
     return rc;
 }
 
@@ -584,11 +600,14 @@ static int run_transaction(exec_state *st, const gj_request *req)
         gj_sink *sink = st->sink;
         gj_error *err = st->err;
         int64_t timeout = st->timeout_ms;
+        bool discard_all = st->discard_all;
         memset(st, 0, sizeof *st);
         st->c = c;
         st->sink = sink;
         st->err = err;
         st->timeout_ms = timeout;
+        st->in_tx = true;
+        st->discard_all = discard_all;
         gj_error_clear(err);
     }
     gj_value_unref(extra);
@@ -601,17 +620,29 @@ int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error 
         return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
     if (c->broken || c->n_pending)
         return gj__error_set(err, GJ_EIO, "bolt %s: connection is not usable", c->endpoint);
+    c->responses = 0;
+    c->idle_closed = false;
+    if (gj__bolt_sock_peer_closed(c)) {
+        c->broken = c->idle_closed = true;
+        return gj__error_set(err, GJ_EIO, "bolt %s: the server closed the connection while it was idle",
+                             c->endpoint);
+    }
     exec_state st;
     memset(&st, 0, sizeof st);
     st.c = c;
     st.sink = sink;
     st.err = err;
     st.timeout_ms = gj__sink_response_timeout(sink);
+    const gj_value *discard = gj_request_option(req, "discard");
+    if (discard)
+        gj_value_bool_get(discard, &st.discard_all);   /* checked in build_extra */
     const char *op = gj_request_op(req);
     if (op && strcmp(op, GJ_OP_QUERY) == 0)
         return run_query(&st, req);
-    if (op && strcmp(op, "transaction") == 0)
+    if (op && strcmp(op, "transaction") == 0) {
+        st.in_tx = true;
         return run_transaction(&st, req);
+    }
     return gj__error_set(err, GJ_EUNSUPPORTED,
                          "bolt %s: operation '%s' is not supported (\"query\" or \"transaction\")", c->endpoint,
                          op ? op : "(null)");

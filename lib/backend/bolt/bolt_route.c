@@ -24,7 +24,9 @@
 
 #define MAX_ADDRS 32u       /* per role */
 #define MAX_MEMBERS 16u     /* member sessions kept open */
+#define MAX_TABLES 16u      /* routing tables (databases) kept */
 #define ADDR_MAX 300u
+#define DB_MAX 128u
 
 typedef enum { ROLE_ROUTE = 0, ROLE_READ = 1, ROLE_WRITE = 2, N_ROLES = 3 } role;
 
@@ -35,17 +37,26 @@ typedef struct member {
     gj_conn *conn;
 } member;
 
+/* The routing table of one database. */
+typedef struct rtable {
+    char db[DB_MAX];                /* rt.db as the server named it ("" = unnamed default) */
+    int64_t expires_ms;             /* now + ttl when fetched; 0 = refresh before use */
+    uint64_t used;                  /* last use (the router's clock): the least recent is evicted */
+    char addrs[N_ROLES][MAX_ADDRS][ADDR_MAX];
+    size_t n_addrs[N_ROLES];
+    unsigned next[N_ROLES];         /* round robin */
+} rtable;
+
 struct gj_bolt_router {
     const gj_target_settings *ts;   /* the pool's copy: outlives the connection */
     const gj_logger *log;
     char seed[ADDR_MAX];            /* the URL's host:port: the first router */
 
-    bool have_table;
-    char table_db[128];
-    int64_t expires_ms;
-    char addrs[N_ROLES][MAX_ADDRS][ADDR_MAX];
-    size_t n_addrs[N_ROLES];
-    unsigned next[N_ROLES];         /* round robin */
+    rtable *tables[MAX_TABLES];     /* one per database, allocated when first fetched */
+    size_t n_tables;
+    uint64_t clock;                 /* counts table uses */
+    char home_db[DB_MAX];           /* what ROUTE without a database resolved to */
+    bool have_home;
 
     member members[MAX_MEMBERS];
     size_t n_members;
@@ -81,15 +92,58 @@ static int parse_address(const char *addr, char *host, size_t hostlen, int *port
     return 0;
 }
 
-static void drop_address(gj_bolt_router *r, role ro, const char *addr)
+static void drop_address(rtable *t, role ro, const char *addr)
 {
-    for (size_t i = 0; i < r->n_addrs[ro]; i++) {
-        if (strcmp(r->addrs[ro][i], addr) == 0) {
-            memmove(r->addrs[ro][i], r->addrs[ro][i + 1], (r->n_addrs[ro] - i - 1) * ADDR_MAX);
-            r->n_addrs[ro]--;
+    for (size_t i = 0; i < t->n_addrs[ro]; i++) {
+        if (strcmp(t->addrs[ro][i], addr) == 0) {
+            memmove(t->addrs[ro][i], t->addrs[ro][i + 1], (t->n_addrs[ro] - i - 1) * ADDR_MAX);
+            t->n_addrs[ro]--;
             return;
         }
     }
+}
+
+/* A member that cannot be reached: gone from every role of every table. */
+static void forget_member(gj_bolt_router *r, const char *addr)
+{
+    for (size_t i = 0; i < r->n_tables; i++)
+        for (int k = 0; k < N_ROLES; k++)
+            drop_address(r->tables[i], (role)k, addr);
+}
+
+/* ---- tables --------------------------------------------------------------------- */
+
+static rtable *find_table(gj_bolt_router *r, const char *db)
+{
+    for (size_t i = 0; i < r->n_tables; i++)
+        if (strcmp(r->tables[i]->db, db) == 0)
+            return r->tables[i];
+    return NULL;
+}
+
+/* The table slot for db: the existing one, a new one, or the least recently
+ * used one evicted.  NULL when out of memory. */
+static rtable *table_slot(gj_bolt_router *r, const char *db)
+{
+    rtable *t = find_table(r, db);
+    if (t)
+        return t;
+    if (r->n_tables < MAX_TABLES) {
+        t = calloc(1, sizeof *t);
+        if (!t)
+            return NULL;
+        r->tables[r->n_tables++] = t;
+    } else {
+        t = r->tables[0];
+        for (size_t i = 1; i < r->n_tables; i++)
+            if (r->tables[i]->used < t->used)
+                t = r->tables[i];
+        gj__log(r->log, GJ_LOG_DEBUG, "bolt %s: routing table for '%s' evicted (%u tables kept)", r->seed,
+                t->db, MAX_TABLES);
+        memset(t, 0, sizeof *t);
+    }
+    snprintf(t->db, sizeof t->db, "%s", db);
+    return t;
 }
 
 /* ---- member sessions ------------------------------------------------------------ */
@@ -136,7 +190,7 @@ static int member_session(gj_bolt_router *r, const char *addr, int64_t deadline_
 
 /* ---- ROUTE ---------------------------------------------------------------------- */
 
-static int parse_table(gj_bolt_router *r, const gj_value *rt, const char *from, gj_error *err)
+static int parse_table(rtable *r, const gj_value *rt, const char *from, gj_error *err)
 {
     int64_t ttl = 0;
     const gj_value *servers = gj_value_map_get(rt, "servers");
@@ -172,29 +226,48 @@ static int parse_table(gj_bolt_router *r, const gj_value *rt, const char *from, 
     if (ttl > INT64_C(86400) * 365)
         ttl = INT64_C(86400) * 365;
     r->expires_ms = gj__now_ms() + ttl * 1000;
-    r->have_table = true;
     return 0;
 }
 
-/* ROUTE on one session; the table goes into r. */
-static int route_on(gj_bolt_router *r, gj_conn *c, const char *db, const gj_value *bookmarks, int64_t deadline_ms,
+/* What a request asks of the routing: its database ("" = the home
+ * database), an impersonated user, bookmarks. */
+typedef struct route_req {
+    const char *db;
+    const char *imp_user;           /* NULL = none */
+    const gj_value *bookmarks;      /* NULL = none */
+} route_req;
+
+/* ROUTE on one session; the table is stored under rt.db (or the requested
+ * database when the server does not name it), *out. */
+static int route_on(gj_bolt_router *r, gj_conn *c, const route_req *q, rtable **out, int64_t deadline_ms,
                     gj_error *err)
 {
-    gj_value *routing = NULL, *extra = NULL;
+    gj_value *routing = NULL, *extra = NULL, *bookmarks = NULL;
     int rc = gj_value_new_map(&routing, 1);
-    rc |= gj_value_new_map(&extra, 1);
+    rc |= gj_value_new_map(&extra, 2);
     if (!rc)
         rc = gj_value_map_put_str(routing, "address", gj_value_string(r->seed));
-    if (!rc && *db)
-        rc = gj_value_map_put_str(extra, "db", gj_value_string(db));
+    if (!rc && *q->db)
+        rc = gj_value_map_put_str(extra, "db", gj_value_string(q->db));
+    if (!rc && q->imp_user)
+        rc = gj_value_map_put_str(extra, "imp_user", gj_value_string(q->imp_user));
+    if (!rc && q->bookmarks && gj_value_type(q->bookmarks) == GJ_TSTRING) {
+        rc = gj_value_new_list(&bookmarks, 1);
+        if (!rc)
+            rc = gj_value_list_append(bookmarks, gj_value_ref(q->bookmarks));
+    } else if (!rc && q->bookmarks && gj_value_type(q->bookmarks) == GJ_TLIST) {
+        bookmarks = gj_value_ref(q->bookmarks);
+    }
     if (rc) {
         gj_value_unref(routing);
         gj_value_unref(extra);
+        gj_value_unref(bookmarks);
         return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for ROUTE", c->endpoint);
     }
     rc = gj__bolt_write_route(&c->wbuf, &c->ps, routing, bookmarks, extra, err);
     gj_value_unref(routing);
     gj_value_unref(extra);
+    gj_value_unref(bookmarks);
     if (!rc)
         rc = gj__bolt_push_pending(c, GJ_BOLT_ROUTE, err);
     if (!rc)
@@ -210,11 +283,42 @@ static int route_on(gj_bolt_router *r, gj_conn *c, const char *db, const gj_valu
     gj__bolt_pop_pending(c);
     if (m.tag == GJ_BOLT_SUCCESS) {
         const gj_value *rt = gj_value_map_get(m.fields[0], "rt");
-        rc = rt && gj_value_type(rt) == GJ_TMAP ? parse_table(r, rt, c->endpoint, err)
-                                                 : gj__error_set(err, GJ_EPROTOCOL,
-                                                                 "bolt %s: ROUTE answered without rt", c->endpoint);
-        if (!rc)
-            snprintf(r->table_db, sizeof r->table_db, "%s", db);
+        rtable *tmp = malloc(sizeof *tmp);
+        if (!tmp)
+            rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the routing table", c->endpoint);
+        else if (!rt || gj_value_type(rt) != GJ_TMAP)
+            rc = gj__error_set(err, GJ_EPROTOCOL, "bolt %s: ROUTE answered without rt", c->endpoint);
+        else
+            rc = parse_table(tmp, rt, c->endpoint, err);
+        const char *named = NULL;
+        size_t named_len = 0;
+        if (!rc && gj__bolt_meta_string(rt, "db", &named, &named_len) == 0 && named_len >= DB_MAX)
+            rc = gj__error_set(err, GJ_EPROTOCOL, "bolt %s: ROUTE named a database of %zu bytes", c->endpoint,
+                               named_len);
+        if (!rc) {
+            char key[DB_MAX];
+            if (named)
+                snprintf(key, sizeof key, "%.*s", (int)named_len, named);
+            else
+                snprintf(key, sizeof key, "%s", q->db);
+            rtable *t = table_slot(r, key);
+            if (!t) {
+                rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the routing table", c->endpoint);
+            } else {
+                memcpy(t->addrs, tmp->addrs, sizeof t->addrs);
+                memcpy(t->n_addrs, tmp->n_addrs, sizeof t->n_addrs);
+                t->expires_ms = tmp->expires_ms;
+                t->used = ++r->clock;
+                *out = t;
+                /* The home database of the target's user (not of an
+                 * impersonated one). */
+                if (!*q->db && !q->imp_user) {
+                    snprintf(r->home_db, sizeof r->home_db, "%s", key);
+                    r->have_home = true;
+                }
+            }
+        }
+        free(tmp);
     } else if (m.tag == GJ_BOLT_FAILURE) {
         rc = gj__bolt_failure(c, m.fields[0], GJ_ESERVER, err);
         gj_error *tmp = gj_error_new();
@@ -237,31 +341,53 @@ static void prune_members(gj_bolt_router *r)
             close_member(r, i);
 }
 
-/* Refresh the table from the known routers, then the seed. */
-static int refresh(gj_bolt_router *r, const char *db, const gj_value *bookmarks, int64_t deadline_ms, gj_error *err)
+static void add_router(char (*routers)[ADDR_MAX], size_t *n, const char *addr)
 {
-    char routers[MAX_ADDRS + 1][ADDR_MAX];
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(routers[i], addr) == 0)
+            return;
+    if (*n < MAX_ADDRS + 1)
+        snprintf(routers[(*n)++], ADDR_MAX, "%s", addr);
+}
+
+/* Fetch the table for q from the routers known for that database (or, for
+ * a database not seen yet, those of the most recently used table), then the
+ * seed. */
+static int refresh(gj_bolt_router *r, const route_req *q, const rtable *known, rtable **out, int64_t deadline_ms,
+                   gj_error *err)
+{
+    if (!known)
+        for (size_t i = 0; i < r->n_tables; i++)
+            if (!known || r->tables[i]->used > known->used)
+                known = r->tables[i];
+    char (*routers)[ADDR_MAX] = malloc((MAX_ADDRS + 1) * sizeof *routers);
+    if (!routers)
+        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", r->seed);
     size_t n = 0;
-    for (size_t i = 0; r->have_table && i < r->n_addrs[ROLE_ROUTE]; i++)
-        snprintf(routers[n++], ADDR_MAX, "%s", r->addrs[ROLE_ROUTE][i]);
-    snprintf(routers[n++], ADDR_MAX, "%s", r->seed);
+    for (size_t i = 0; known && i < known->n_addrs[ROLE_ROUTE]; i++)
+        add_router(routers, &n, known->addrs[ROLE_ROUTE][i]);
+    add_router(routers, &n, r->seed);
     int rc = GJ_ECONNECT;
     for (size_t i = 0; i < n; i++) {
         gj_conn *c = NULL;
         rc = member_session(r, routers[i], deadline_ms, &c, err);
         if (!rc)
-            rc = route_on(r, c, db, bookmarks, deadline_ms, err);
+            rc = route_on(r, c, q, out, deadline_ms, err);
         prune_members(r);
         if (!rc) {
+            const rtable *t = *out;
             gj__log(r->log, GJ_LOG_DEBUG, "bolt %s: routing table for '%s' from %s: %zu readers, %zu writers, "
-                    "%zu routers", r->seed, *db ? db : "(default)", routers[i], r->n_addrs[ROLE_READ],
-                    r->n_addrs[ROLE_WRITE], r->n_addrs[ROLE_ROUTE]);
+                    "%zu routers", r->seed, t->db[0] ? t->db : "(default)", routers[i], t->n_addrs[ROLE_READ],
+                    t->n_addrs[ROLE_WRITE], t->n_addrs[ROLE_ROUTE]);
+            free(routers);
             return 0;
         }
-        if (rc == GJ_ESERVER || rc == GJ_EAUTH)
-            return rc;   /* the server answered: another router would say the same */
+        if (rc == GJ_ESERVER || rc == GJ_EAUTH || rc == GJ_ENOMEM)
+            break;   /* the server answered: another router would say the same */
     }
-    gj__error_prefix(err, "bolt %s: no router answered ROUTE", r->seed);
+    free(routers);
+    if (rc != GJ_ESERVER && rc != GJ_EAUTH && rc != GJ_ENOMEM)
+        gj__error_prefix(err, "bolt %s: no router answered ROUTE", r->seed);
     return rc;
 }
 
@@ -271,6 +397,8 @@ static void router_free(gj_bolt_router *r)
 {
     for (size_t i = 0; i < r->n_members; i++)
         gj__bolt_session_close(r->members[i].conn);
+    for (size_t i = 0; i < r->n_tables; i++)
+        free(r->tables[i]);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -296,7 +424,9 @@ int gj__bolt_router_open(gj_conn **out, const gj_endpoint *ep, const gj_target_s
         snprintf(r->seed, sizeof r->seed, "%s:%d", ep->host, ep->port);
     snprintf(c->endpoint, sizeof c->endpoint, "%s", r->seed);
     /* Connect and route now, so a bad address or password shows at once. */
-    int rc = refresh(r, ts->database ? ts->database : "", NULL, deadline_ms, err);
+    route_req q = { ts->database ? ts->database : "", NULL, NULL };
+    rtable *t = NULL;
+    int rc = refresh(r, &q, NULL, &t, deadline_ms, err);
     if (rc) {
         router_free(r);
         free(c);
@@ -322,6 +452,20 @@ static role request_role(const gj_request *req)
     return ROLE_WRITE;
 }
 
+/* The table to use for q: the database's, or the home database's; NULL when
+ * it must be fetched. */
+static rtable *usable_table(gj_bolt_router *r, const route_req *q, role ro)
+{
+    rtable *t = NULL;
+    if (*q->db)
+        t = find_table(r, q->db);
+    else if (!q->imp_user && r->have_home)
+        t = find_table(r, r->home_db);
+    if (t && (gj__now_ms() >= t->expires_ms || t->n_addrs[ro] == 0))
+        return NULL;
+    return t;
+}
+
 int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     gj_bolt_router *r = c->router;
@@ -332,35 +476,46 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
     if (cancelled)
         return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", r->seed);
     role ro = request_role(req);
-    const char *db = gj_request_database(req);
-    if (!db)
-        db = r->ts->database ? r->ts->database : "";
+    route_req q = { gj_request_database(req), NULL, gj_request_option(req, "bookmarks") };
+    if (!q.db)
+        q.db = r->ts->database ? r->ts->database : "";
+    const gj_value *imp = gj_request_option(req, "imp_user");
+    if (imp && gj_value_string_get(imp, &q.imp_user, NULL) != 0)
+        q.imp_user = NULL;   /* execute names the bad option */
     int64_t connect_ms = r->ts->connect_timeout_ms > 0 ? r->ts->connect_timeout_ms : 10000;
     int rc = 0;
     bool retried_write = false;
+    unsigned refreshes = 0;
+    char last[ADDR_MAX] = "";
     /* Finding a member (routing table, connect) gets connect_timeout in all. */
     int64_t deadline = gj__now_ms() + connect_ms;
     for (unsigned attempt = 0; attempt < MAX_ADDRS + 2; attempt++) {
         if (attempt > 0 && gj__now_ms() >= deadline)
             break;
-        if (!r->have_table || gj__now_ms() >= r->expires_ms || strcmp(r->table_db, db) != 0 ||
-            r->n_addrs[ro] == 0) {
-            rc = refresh(r, db, gj_request_option(req, "bookmarks"), deadline, err);
+        rtable *t = usable_table(r, &q, ro);
+        if (!t) {
+            if (refreshes == 2 && rc)
+                break;   /* the fresh tables name only members that failed */
+            refreshes++;
+            gj_error_clear(err);
+            rc = refresh(r, &q, *q.db ? find_table(r, q.db) : NULL, &t, deadline, err);
             if (rc)
                 return rc;
-            if (r->n_addrs[ro] == 0)
+            if (t->n_addrs[ro] == 0)
                 return gj__error_set(err, GJ_ECONNECT, "bolt %s: the routing table for '%s' has no %s server",
-                                     r->seed, *db ? db : "(default)", ro == ROLE_READ ? "reader" : "writer");
+                                     r->seed, t->db[0] ? t->db : "(default)", ro == ROLE_READ ? "reader" : "writer");
         }
+        t->used = ++r->clock;
         char addr[ADDR_MAX];
-        snprintf(addr, sizeof addr, "%s", r->addrs[ro][r->next[ro]++ % r->n_addrs[ro]]);
+        snprintf(addr, sizeof addr, "%s", t->addrs[ro][t->next[ro]++ % t->n_addrs[ro]]);
+        snprintf(last, sizeof last, "%s", addr);
         gj_conn *s = NULL;
+        gj_error_clear(err);
         rc = member_session(r, addr, deadline, &s, err);
         if (rc == GJ_ECONNECT || rc == GJ_ETIMEDOUT || rc == GJ_EIO || rc == GJ_ETLS) {
-            gj__log(r->log, GJ_LOG_WARN, "bolt %s: %s member %s unreachable, dropped from the routing table: %s",
+            gj__log(r->log, GJ_LOG_WARN, "bolt %s: %s member %s unreachable, dropped from the routing tables: %s",
                     r->seed, role_names[ro], addr, gj_error_message(err));
-            for (int k = 0; k < N_ROLES; k++)
-                drop_address(r, (role)k, addr);
+            forget_member(r, addr);
             continue;
         }
         if (rc)
@@ -376,12 +531,33 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
         pthread_mutex_lock(&r->mu);
         r->active = NULL;
         pthread_mutex_unlock(&r->mu);
-        prune_members(r);
+        bool broken = s->broken, idle_closed = s->idle_closed, answered = s->responses > 0;
+        prune_members(r);   /* s is closed when broken */
+        if (rc == GJ_EIO && broken && idle_closed) {
+            /* Closed by the member while pooled, nothing sent: reconnect (or
+             * find it gone) and run the request there or elsewhere. */
+            gj__log(r->log, GJ_LOG_INFO, "bolt %s: the session to %s was closed while idle; reconnecting",
+                    r->seed, addr);
+            continue;
+        }
+        if (rc == GJ_EIO && broken) {
+            /* The member went away while running the request: like the
+             * Neo4j drivers, forget it until the next routing table.  A read
+             * it never answered is run on another reader; anything else may
+             * have had effects and fails, naming the member. */
+            gj__log(r->log, GJ_LOG_WARN, "bolt %s: %s member %s failed (%s), dropped from the routing tables",
+                    r->seed, role_names[ro], addr, gj_error_message(err));
+            forget_member(r, addr);
+            if (ro == ROLE_READ && !answered)
+                continue;
+            t->expires_ms = 0;   /* refreshed before the next use */
+            return rc;
+        }
         if (rc == GJ_ESERVER && ro == ROLE_WRITE && !retried_write && write_refused(err)) {
             gj__log(r->log, GJ_LOG_INFO, "bolt %s: %s refused a write (%s); refreshing the routing table",
                     r->seed, addr, gj_error_server_code(err));
-            drop_address(r, ROLE_WRITE, addr);
-            r->have_table = false;
+            drop_address(t, ROLE_WRITE, addr);
+            t->expires_ms = 0;
             retried_write = true;
             gj_error_clear(err);
             rc = 0;
@@ -392,7 +568,8 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
     if (!rc)
         rc = gj__error_set(err, GJ_ECONNECT, "bolt %s: no cluster member could run the request", r->seed);
     else
-        gj__error_prefix(err, "bolt %s: no %s could be reached", r->seed, ro == ROLE_READ ? "reader" : "writer");
+        gj__error_prefix(err, "bolt %s: no %s could be reached (last tried %s)", r->seed,
+                         ro == ROLE_READ ? "reader" : "writer", last);
     return rc;
 }
 

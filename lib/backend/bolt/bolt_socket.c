@@ -63,6 +63,16 @@ void gj__bolt_wake_drain(gj_conn *c)
     }
 }
 
+bool gj__bolt_sock_peer_closed(gj_conn *c)
+{
+    if (c->fd < 0)
+        return true;
+    struct pollfd p = { c->fd, POLLIN | POLLRDHUP, 0 };
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 static const char *ssl_reason(char *buf, size_t len)
 {
     unsigned long e = ERR_get_error();

@@ -483,6 +483,8 @@ static int on_pull(bs_session *s, gj_bolt_msg *m, bool discard)
     }
     bs_result *r = *slot;
     const char *qtext = bs_result_text(r);
+    if (discard)
+        BS_LOG(s->srv, "conn %ld: DISCARD n %" PRId64, s->conn_id, n);
     const bs_config *cfg = &s->srv->cfg;
     uint8_t tag = discard ? GJ_BOLT_DISCARD : GJ_BOLT_PULL;
 
@@ -652,6 +654,7 @@ static int on_route(bs_session *s, gj_bolt_msg *m)
         }
         gj_value_string_get(extra, &db, NULL);
     }
+    BS_LOG(s->srv, "conn %ld: ROUTE db '%s'", s->conn_id, db);
     if (check_db(s, db) || check_bookmarks(s, m->fields[1]))
         return 0;
     gj_value *servers;
@@ -698,6 +701,7 @@ int bs_session_handle(bs_session *s, gj_bolt_msg *m, bool interrupted)
         return on_hello(s, m->fields[0]) == 0 ? 0 : -1;
     }
     if (tag == GJ_BOLT_RESET) {
+        BS_LOG(s->srv, "conn %ld: RESET", s->conn_id);
         uint64_t bm;
         end_tx(s, false, &bm);
         s->state = s->user[0] ? BS_READY : BS_UNAUTHENTICATED;
@@ -718,6 +722,7 @@ int bs_session_handle(bs_session *s, gj_bolt_msg *m, bool interrupted)
         }
         if (authenticate(s, m->fields[0]) != 0)
             return -1;
+        BS_LOG(s->srv, "conn %ld: LOGON as '%s'", s->conn_id, s->user);
         s->state = BS_READY;
         success(s, NULL);
         return 0;
@@ -731,6 +736,7 @@ int bs_session_handle(bs_session *s, gj_bolt_msg *m, bool interrupted)
     case GJ_BOLT_LOGOFF:
         if (s->state != BS_READY)
             return wrong_state(s, name);
+        BS_LOG(s->srv, "conn %ld: LOGOFF", s->conn_id);
         s->user[0] = '\0';
         s->state = BS_UNAUTHENTICATED;
         success(s, NULL);
@@ -757,11 +763,15 @@ int bs_session_handle(bs_session *s, gj_bolt_msg *m, bool interrupted)
         if (s->state != BS_READY)
             return wrong_state(s, name);
         return on_route(s, m);
-    case GJ_BOLT_TELEMETRY:
+    case GJ_BOLT_TELEMETRY: {
         if (s->state != BS_READY && s->state != BS_TX_READY)
             return wrong_state(s, name);
+        int64_t api = -1;
+        gj_value_int_get(m->fields[0], &api);
+        BS_LOG(s->srv, "conn %ld: TELEMETRY api %" PRId64, s->conn_id, api);
         success(s, NULL);
         return 0;
+    }
     default:
         return wrong_state(s, name ? name : "?");
     }
