@@ -91,6 +91,7 @@ out:
     return rc;
 }
 
+/* Meta `key` from the batch's member `key` (converted), when present. */
 static int put_meta(gj_sink *sink, json_object *batch, const char *key, gj_error *err)
 {
     json_object *v;
@@ -101,6 +102,17 @@ static int put_meta(gj_sink *sink, json_object *batch, const char *key, gj_error
     if (rc)
         return rc;
     rc = gj__sink_meta(sink, key, val);
+    return rc ? gj__error_set(err, rc, "out of memory for the result's metadata") : 0;
+}
+
+/* Meta `key` from member `key` of the converted `extra` map, when present:
+ * the same value, shared (values are immutable), not converted again. */
+static int put_meta_from(gj_sink *sink, const gj_value *extra, const char *key, gj_error *err)
+{
+    const gj_value *v = gj_value_map_get(extra, key);
+    if (!v)
+        return 0;
+    int rc = gj__sink_meta(sink, key, gj_value_ref(v));
     return rc ? gj__error_set(err, rc, "out of memory for the result's metadata") : 0;
 }
 
@@ -134,8 +146,18 @@ static int take_batch(gj_conn *c, json_object *batch, gj_sink *sink, bool *more,
     if ((rc = put_meta(sink, batch, "count", err)) || (rc = put_meta(sink, batch, "cached", err)))
         return rc;
     if (json_object_object_get_ex(batch, "extra", &v) && json_object_is_type(v, json_type_object)) {
-        if ((rc = put_meta(sink, batch, "extra", err)) || (rc = put_meta(sink, v, "stats", err)) ||
-            (rc = put_meta(sink, v, "warnings", err)))
+        /* extra is converted once; its stats and warnings are shared. */
+        gj_value *extra = NULL;
+        if ((rc = gj__arango_json_to_value(v, &extra, err)))
+            return rc;
+        gj_value *keep = gj_value_ref(extra);
+        rc = gj__sink_meta(sink, "extra", extra);
+        if (rc)
+            rc = gj__error_set(err, rc, "out of memory for the result's metadata");
+        if (!rc && !(rc = put_meta_from(sink, keep, "stats", err)))
+            rc = put_meta_from(sink, keep, "warnings", err);
+        gj_value_unref(keep);
+        if (rc)
             return rc;
     }
     size_t n = json_object_array_length(result);
