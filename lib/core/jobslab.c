@@ -1,12 +1,13 @@
 /*
  * Job records: a per-client slab.
  *
- * A client allocates every job record from its own slab instead of malloc:
- * records are carved from large chunks (growing from 16 KiB to 2 MiB; the
- * 2 MiB ones are mapped aligned and marked for transparent huge pages, so a
- * burst of a million jobs costs a few hundred page faults, not tens of
- * thousands), and a freed record goes on a lock-free stack from which the
- * next submits take it again.
+ * A client allocates every job record from its own slab instead of one
+ * malloc per job: records are carved from chunks (growing from 16 KiB to
+ * 1 MiB, from malloc, so the C library may reuse them after the client is
+ * gone), and a freed record goes on a lock-free stack from which the next
+ * submits take it again.  (Chunks marked for transparent huge pages were
+ * tried: on the VMs here a fresh 2 MiB page costs far more to fault in than
+ * the 4 KiB pages malloc recycles.)
  *
  * Threads: allocation is serialised by the caller (the registry lock, which
  * submit holds anyway), so only one thread pops; any thread pushes a freed
@@ -32,7 +33,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GJ__SLAB_MALLOC 1
@@ -53,12 +53,11 @@
 #endif
 
 #define SLAB_FIRST_CHUNK ((size_t)16 << 10)
-#define SLAB_HUGE_CHUNK ((size_t)2 << 20)
+#define SLAB_MAX_CHUNK ((size_t)1 << 20)
 
 typedef struct slab_chunk {
     struct slab_chunk *next;
     size_t size;
-    bool mapped;
 } slab_chunk;
 
 struct gj_job_slab {
@@ -94,51 +93,26 @@ static void slab_destroy(gj_job_slab *s)
     slab_chunk *ch = s->chunks;
     while (ch) {
         slab_chunk *next = ch->next;
-        if (ch->mapped)
-            munmap(ch, ch->size);
-        else
-            free(ch);
+        free(ch);
         ch = next;
     }
     free(s);
 }
 
-/* A 2 MiB-aligned mapping, so the kernel can back it with one huge page. */
-static void *map_aligned(size_t size)
-{
-    size_t span = size * 2;
-    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    uintptr_t addr = (uintptr_t)p;
-    uintptr_t aligned = (addr + size - 1) & ~(uintptr_t)(size - 1);
-    size_t head = aligned - addr;
-    if (head)
-        munmap(p, head);
-    if (span - head - size)
-        munmap((char *)aligned + size, span - head - size);
-#ifdef MADV_HUGEPAGE
-    madvise((void *)aligned, size, MADV_HUGEPAGE); /* advice only: failure is harmless */
-#endif
-    return (void *)aligned;
-}
-
 static int grow(gj_job_slab *s)
 {
     size_t size = s->next_size;
-    bool mapped = size >= SLAB_HUGE_CHUNK;
-    slab_chunk *ch = mapped ? map_aligned(size) : malloc(size);
+    slab_chunk *ch = malloc(size);
     if (!ch)
         return GJ_ENOMEM;
     ch->next = s->chunks;
     ch->size = size;
-    ch->mapped = mapped;
     s->chunks = ch;
     s->cur = (char *)ch + CHUNK_HEAD;
     s->end = (char *)ch + size;
     VALGRIND_MAKE_MEM_NOACCESS(s->cur, (size_t)(s->end - s->cur));
     atomic_fetch_add_explicit(&s->bytes, size, memory_order_relaxed);
-    if (size < SLAB_HUGE_CHUNK)
+    if (size < SLAB_MAX_CHUNK)
         s->next_size = size * 2;
     return 0;
 }
