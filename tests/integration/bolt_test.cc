@@ -1052,6 +1052,99 @@ TEST(BoltFailover, ReaderThenWriterDies)
     gj_client_free(client);
 }
 
+gj_request *as_user(const char *text, const char *user, const char *password)
+{
+    gj_request *r = query(text);
+    EXPECT_EQ(0, gj_request_set_option(r, "auth_user", gj_value_string(user)));
+    EXPECT_EQ(0, gj_request_set_option(r, "auth_password", gj_value_string(password)));
+    return r;
+}
+
+// Per-request credentials on 5.1+: LOGOFF + LOGON ahead of the query when
+// the pooled connection is someone else; it keeps that identity.
+TEST_F(BoltTest, PerRequestAuthReauthenticates)
+{
+    start({ "--add-user", "alice:secret", "--bearer", "tok-123" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("LOGON as 'neo4j'")) << server->log();
+    ASSERT_EQ(0, run(client, as_user("RETURN 2 AS x", "alice", "secret"), &res, err)) << err.msg();
+    EXPECT_EQ(2, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log(": LOGOFF")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log("LOGON as 'alice'")) << server->log();
+    // Alice again: nothing to switch.
+    ASSERT_EQ(0, run(client, as_user("RETURN 3 AS x", "alice", "secret"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log(": LOGOFF")) << server->log();
+    // No credentials: back to the target's user.
+    ASSERT_EQ(0, run(client, query("RETURN 4 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log(": LOGOFF")) << server->log();
+    EXPECT_EQ(2u, server->count_in_log("LOGON as 'neo4j'")) << server->log();
+    // A bearer token, in a transaction.
+    gj_request *req = nullptr;
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", "RETURN 5 AS x"));
+    ASSERT_EQ(0, gj_request_set_option(req, "auth_token", gj_value_string("tok-123")));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    EXPECT_EQ(5, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("LOGON as 'bearer'")) << server->log();
+    // A query that fails after the switch: the connection is RESET and keeps alice.
+    ASSERT_EQ(0, run(client, as_user("RETURN 6 AS x", "alice", "secret"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(GJ_ESERVER, run(client, as_user("RETRUN 6", "alice", "secret"), &res, err));
+    ASSERT_EQ(0, run(client, as_user("RETURN 7 AS x", "alice", "secret"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log("LOGON as 'alice'")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+    // The password never reaches the log.
+    EXPECT_EQ(0u, server->count_in_log("secret")) << server->log();
+
+    // Wrong password: GJ_EAUTH with the server's message; the server closes
+    // and the next job gets a new connection.
+    EXPECT_EQ(GJ_EAUTH, run(client, as_user("RETURN 8 AS x", "alice", "nope"), &res, err));
+    EXPECT_STREQ("Neo.ClientError.Security.Unauthorized", gj_error_server_code(err.e));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("unauthorized")) << err.msg();
+    EXPECT_EQ(0u, server->count_in_log("RUN RETURN 8")) << "the query after a refused LOGON is not run";
+    ASSERT_EQ(0, run(client, query("RETURN 9 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(2u, server->count_in_log("HELLO from")) << server->log();
+
+    // A scheme that does not exist.
+    req = query("RETURN 1 AS x");
+    ASSERT_EQ(0, gj_request_set_option(req, "auth_scheme", gj_value_string("kerberos")));
+    EXPECT_EQ(GJ_EINVAL, run(client, req, &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("kerberos")) << err.msg();
+}
+
+// Before Bolt 5.1 there is no LOGOFF: per-request credentials other than the
+// connection's are refused before anything is sent.
+TEST_F(BoltTest, PerRequestAuthNeeds51)
+{
+    for (const char *version : { "4.4", "5.0" }) {
+        start({ "--versions", version, "--add-user", "alice:secret" });
+        client = make_client(url_for(*server));
+        ASSERT_TRUE(client);
+        Err err;
+        gj_result *res;
+        EXPECT_EQ(GJ_EUNSUPPORTED, run(client, as_user("RETURN 1 AS x", "alice", "secret"), &res, err)) << version;
+        EXPECT_NE(std::string::npos, std::string(err.msg()).find("Bolt 5.1")) << err.msg();
+        // The target's own credentials are what the connection has: fine.
+        ASSERT_EQ(0, run(client, as_user("RETURN 2 AS x", "neo4j", "password"), &res, err)) << err.msg();
+        gj_result_free(res);
+        ASSERT_EQ(0, run(client, query("RETURN 3 AS x"), &res, err)) << err.msg();
+        gj_result_free(res);
+        EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+        gj_client_free(client);
+        client = nullptr;
+    }
+}
+
 TEST_F(BoltTest, WriteBookmarkThenReadWithIt)
 {
     start();

@@ -49,6 +49,9 @@ struct gj_conn {
     int64_t recv_timeout_hint_ms;    /* hints.connection.recv_timeout_seconds, 0 = none */
     size_t max_message_size;
     char *database;                  /* the target's database, or NULL */
+    const gj_target_settings *ts;    /* the pool's copy (outlives the connection) */
+    uint8_t auth_id[32];             /* who the connection is authenticated as (gj__bolt_auth_id) */
+    bool wipe_wbuf;                  /* the send buffer holds credentials: wipe after the flush */
 
     /* Receive side. */
     uint8_t *rbuf;
@@ -102,6 +105,24 @@ void gj__bolt_wake_drain(gj_conn *c);
 bool gj__bolt_sock_peer_closed(gj_conn *c);
 
 /* ---- bolt_session.c ---- */
+
+/* Credentials: scheme "none", "basic" (principal + credentials) or
+ * "bearer" (credentials = the token).  Borrowed strings. */
+typedef struct gj_bolt_auth {
+    const char *scheme;              /* NULL: basic with a principal, else bearer with credentials, else none */
+    const char *principal;
+    const char *credentials;
+} gj_bolt_auth;
+#define GJ_BOLT_AUTH_ID_LEN 32
+
+/* Fill in the scheme's defaults and check it (GJ_ECONFIG naming it). */
+int gj__bolt_auth_check(gj_bolt_auth *a, const char *endpoint, gj_error *err);
+/* The target's: option auth_scheme, the URL's user name and password. */
+int gj__bolt_auth_of_target(const gj_target_settings *ts, gj_bolt_auth *a, const char *endpoint, gj_error *err);
+/* A digest identifying the credentials (compared, never logged). */
+void gj__bolt_auth_id(const gj_bolt_auth *a, uint8_t id[GJ_BOLT_AUTH_ID_LEN]);
+/* scheme / principal / credentials into map (HELLO up to 5.0, LOGON). */
+int gj__bolt_auth_put(gj_value *map, const gj_bolt_auth *a, const char *endpoint, gj_error *err);
 
 /* One direct session (TCP, TLS, handshake, HELLO with the routing context
  * {address: routing_address} when not NULL, LOGON). */

@@ -37,6 +37,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 /* How long to wait for RESET's answer when no response timeout is set. */
 #define RESET_WAIT_MS 30000
 
@@ -47,6 +49,7 @@ typedef struct exec_state {
     int64_t timeout_ms;
     int64_t fetch;
     bool in_tx;        /* op "transaction": a stop rolls back (RESET) */
+    bool reauth;       /* LOGOFF + LOGON went out with the request */
     bool discard_all;  /* option "discard": DISCARD instead of PULL */
     bool reset_sent;
     bool cancelled;
@@ -192,6 +195,10 @@ static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **ou
             int64_t n = 0;
             if (gj_value_int_get(v, &n) || n < 0 || n > 10)
                 rc = opt_error(c, err, key, "an integer from 0 to 10");
+        } else if (strcmp(key, "auth_scheme") == 0 || strcmp(key, "auth_user") == 0 ||
+                   strcmp(key, "auth_password") == 0 || strcmp(key, "auth_token") == 0) {
+            if (t != GJ_TSTRING)
+                rc = opt_error(c, err, key, "a string");
         } else if (strcmp(key, "discard") == 0) {
             if (t != GJ_TBOOL)
                 rc = opt_error(c, err, key, "a boolean");
@@ -203,7 +210,7 @@ static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **ou
         } else {
             rc = gj__error_set(err, GJ_EINVAL,
                                "bolt %s: unknown option '%s' (known: fetch_size, mode, bookmarks, "
-                               "tx_timeout, tx_metadata, imp_user, discard%s)", c->endpoint, key,
+                               "tx_timeout, tx_metadata, imp_user, discard, auth_scheme, auth_user, auth_password, auth_token%s)", c->endpoint, key,
                                tx ? ", statements, max_retries" : "");
         }
         if (rc == GJ_ENOMEM)
@@ -395,6 +402,17 @@ static int read_responses(exec_state *st)
                 if (tag == GJ_BOLT_RESET) {
                     c->broken = true;
                     rc = gj__error_set(st->err, GJ_EPROTOCOL, "bolt %s: RESET failed", c->endpoint);
+                } else if (tag == GJ_BOLT_LOGON || tag == GJ_BOLT_LOGOFF) {
+                    /* Re-authentication refused: the server closes the
+                     * connection; what follows was not run. */
+                    const char *code = NULL;
+                    if (gj__bolt_meta_string(m.fields[0], "neo4j_code", &code, NULL) != 0)
+                        gj__bolt_meta_string(m.fields[0], "code", &code, NULL);
+                    c->broken = true;
+                    st->failed = true;
+                    rc = st->fail_code = gj__bolt_failure(c, m.fields[0],
+                                                          code && strstr(code, ".Security.") ? GJ_EAUTH : GJ_ESERVER,
+                                                          st->err);
                 } else {
                     if (!st->failed && !st->cancelled && !st->stopped) {
                         st->failed = true;
@@ -427,6 +445,8 @@ static int finish(exec_state *st, int rc)
      * idle and READY, so the record is simply consumed. */
     if (consume_interrupt(c))
         st->cancelled = true;
+    if (st->cancelled && st->reauth)
+        c->broken = true;   /* whether LOGON ran before the RESET is unknown */
     if (st->cancelled)
         return gj__error_set(st->err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
     if (st->stopped)
@@ -438,6 +458,74 @@ static int finish(exec_state *st, int rc)
         if (!s || gj__sink_meta(st->sink, "server", s))
             return gj__error_set(st->err, GJ_ENOMEM, "bolt %s: out of memory for the result", c->endpoint);
     }
+    return 0;
+}
+
+static const char *str_option(const gj_request *req, const char *key)
+{
+    const char *s = NULL;
+    const gj_value *v = gj_request_option(req, key);
+    if (v && gj_value_string_get(v, &s, NULL) != 0)
+        s = NULL;
+    return s;
+}
+
+/* The credentials the request runs with: its own (options auth_scheme,
+ * auth_user, auth_password, auth_token), else the target's.  When the
+ * connection is authenticated as someone else, queue LOGOFF + LOGON (5.1+)
+ * ahead of the request; the connection keeps the new identity. */
+static int prepare_auth(exec_state *st, const gj_request *req)
+{
+    gj_conn *c = st->c;
+    gj_bolt_auth a = { str_option(req, "auth_scheme"), str_option(req, "auth_user"), NULL };
+    const char *token = str_option(req, "auth_token"), *password = str_option(req, "auth_password");
+    int rc;
+    if (a.scheme || a.principal || token || password) {
+        a.credentials = token ? token : password;
+        if (!a.scheme && token)
+            a.scheme = "bearer";
+        rc = gj__bolt_auth_check(&a, c->endpoint, st->err);
+    } else {
+        rc = gj__bolt_auth_of_target(c->ts, &a, c->endpoint, st->err);
+    }
+    if (rc == GJ_ECONFIG) {
+        char msg[400];
+        snprintf(msg, sizeof msg, "%s", gj_error_message(st->err));
+        return gj__error_set(st->err, GJ_EINVAL, "%s", msg);
+    }
+    if (rc)
+        return rc;
+    uint8_t id[GJ_BOLT_AUTH_ID_LEN];
+    gj__bolt_auth_id(&a, id);
+    if (CRYPTO_memcmp(id, c->auth_id, sizeof id) == 0)
+        return 0;
+    if (!gj__bolt_version_at_least(&c->ps, 5, 1))
+        return gj__error_set(st->err, GJ_EUNSUPPORTED,
+                             "bolt %s: per-request authentication needs Bolt 5.1+ (LOGOFF / LOGON); this "
+                             "connection speaks Bolt %u.%u", c->endpoint, c->ps.bolt_major, c->ps.bolt_minor);
+    gj_value *map = NULL;
+    if (gj_value_new_map(&map, 3))
+        return gj__error_set(st->err, GJ_ENOMEM, "bolt %s: out of memory for LOGON", c->endpoint);
+    size_t mark = c->wbuf.len;
+    rc = gj__bolt_auth_put(map, &a, c->endpoint, st->err);
+    if (!rc)
+        rc = gj__bolt_write_empty(&c->wbuf, GJ_BOLT_LOGOFF, st->err);
+    if (!rc)
+        rc = gj__bolt_write_map(&c->wbuf, &c->ps, GJ_BOLT_LOGON, map, st->err);
+    gj_value_unref(map);   /* held the credentials */
+    c->wipe_wbuf = true;
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_LOGOFF, st->err);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_LOGON, st->err);
+    if (rc) {
+        explicit_bzero(c->wbuf.data + mark, c->wbuf.len - mark);
+        return rc;
+    }
+    /* Taken now: if LOGON fails the server closes and the connection goes. */
+    memcpy(c->auth_id, id, sizeof id);
+    st->reauth = true;
+    gj__log(c->log, GJ_LOG_DEBUG, "bolt %s: re-authenticating (LOGOFF + LOGON, scheme %s)", c->endpoint, a.scheme);
     return 0;
 }
 
@@ -468,7 +556,9 @@ static int run_query(exec_state *st, const gj_request *req)
     int rc = build_extra(c, req, false, &extra, &st->fetch, st->err);
     if (rc)
         return rc;
-    rc = write_statement(st, text, strlen(text), gj_request_params(req), extra, st->fetch, GJ_BOLT_DELIVER);
+    rc = prepare_auth(st, req);
+    if (!rc)
+        rc = write_statement(st, text, strlen(text), gj_request_params(req), extra, st->fetch, GJ_BOLT_DELIVER);
     gj_value_unref(extra);
     if (rc) {
         gj__ps_buf_reset(&c->wbuf);   /* nothing was sent: still usable */
@@ -582,6 +672,12 @@ static int run_transaction(exec_state *st, const gj_request *req)
     if (rc)
         return rc;
     for (unsigned attempt = 0;; attempt++) {
+        rc = prepare_auth(st, req);
+        if (rc) {
+            gj__ps_buf_reset(&c->wbuf);
+            c->n_pending = 0;
+            break;
+        }
         rc = write_transaction(st, req, extra, count);
         if (rc)
             break;

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include <openssl/evp.h>
+
 #define USER_AGENT "libgraphjob/" GJ_VERSION_STRING
 
 /* ---- messages ------------------------------------------------------------------ */
@@ -37,6 +39,9 @@ int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err)
     }
     rc = gj__bolt_sock_write(c, c->wbuf.data, c->wbuf.len, deadline_ms, false, err);
     gj__ps_buf_reset(&c->wbuf);
+    if (c->wipe_wbuf && c->wbuf.data)
+        explicit_bzero(c->wbuf.data, c->wbuf.cap);   /* it carried credentials */
+    c->wipe_wbuf = false;
     return rc;
 }
 
@@ -217,28 +222,66 @@ static const char *target_option(const gj_target_settings *ts, const char *key)
     return NULL;
 }
 
-/* Put scheme / principal / credentials into map. */
-static int put_auth(gj_value *map, const gj_target_settings *ts, gj_error *err, const char *endpoint)
+/* ---- authentication ------------------------------------------------------------ */
+
+int gj__bolt_auth_check(gj_bolt_auth *a, const char *endpoint, gj_error *err)
 {
-    const char *scheme = target_option(ts, "auth_scheme");
-    if (!scheme)
-        scheme = ts->username ? "basic" : ts->password ? "bearer" : "none";
-    int rc = 0;
-    if (strcmp(scheme, "none") == 0) {
-        rc |= gj_value_map_put_str(map, "scheme", gj_value_string("none"));
-    } else if (strcmp(scheme, "basic") == 0) {
-        rc |= gj_value_map_put_str(map, "scheme", gj_value_string("basic"));
-        rc |= gj_value_map_put_str(map, "principal", gj_value_string(ts->username ? ts->username : ""));
-        rc |= gj_value_map_put_str(map, "credentials", gj_value_string(ts->password ? ts->password : ""));
-    } else if (strcmp(scheme, "bearer") == 0) {
-        rc |= gj_value_map_put_str(map, "scheme", gj_value_string("bearer"));
-        rc |= gj_value_map_put_str(map, "credentials", gj_value_string(ts->password ? ts->password : ""));
+    if (!a->scheme)
+        a->scheme = a->principal ? "basic" : a->credentials ? "bearer" : "none";
+    if (strcmp(a->scheme, "none") == 0) {
+        a->principal = a->credentials = NULL;
+    } else if (strcmp(a->scheme, "basic") == 0) {
+        if (!a->principal)
+            a->principal = "";
+        if (!a->credentials)
+            a->credentials = "";
+    } else if (strcmp(a->scheme, "bearer") == 0) {
+        a->principal = NULL;
+        if (!a->credentials)
+            a->credentials = "";
     } else {
-        return gj__error_set(err, GJ_ECONFIG,
-                             "bolt %s: option auth_scheme '%s' is not one of none, basic, bearer", endpoint,
-                             scheme);
+        return gj__error_set(err, GJ_ECONFIG, "bolt %s: auth_scheme '%s' is not one of none, basic, bearer",
+                             endpoint, a->scheme);
     }
-    return rc ? gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", endpoint) : 0;
+    return 0;
+}
+
+int gj__bolt_auth_of_target(const gj_target_settings *ts, gj_bolt_auth *a, const char *endpoint, gj_error *err)
+{
+    a->scheme = target_option(ts, "auth_scheme");
+    a->principal = ts->username;
+    a->credentials = ts->password;
+    return gj__bolt_auth_check(a, endpoint, err);
+}
+
+/* SHA-256 of scheme, principal and credentials (with their lengths): an
+ * identity to compare connections by without keeping the secret. */
+void gj__bolt_auth_id(const gj_bolt_auth *a, uint8_t id[GJ_BOLT_AUTH_ID_LEN])
+{
+    const char *parts[3] = { a->scheme, a->principal ? a->principal : "", a->credentials ? a->credentials : "" };
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned len = 0;
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    for (int i = 0; ok && i < 3; i++) {
+        uint64_t n = strlen(parts[i]);
+        ok = EVP_DigestUpdate(md, &n, sizeof n) == 1 && EVP_DigestUpdate(md, parts[i], n) == 1;
+    }
+    if (ok)
+        ok = EVP_DigestFinal_ex(md, id, &len) == 1 && len == GJ_BOLT_AUTH_ID_LEN;
+    EVP_MD_CTX_free(md);
+    if (!ok)
+        memset(id, 0xff, GJ_BOLT_AUTH_ID_LEN);   /* never equal to a real digest by chance */
+}
+
+/* Put scheme / principal / credentials into map. */
+int gj__bolt_auth_put(gj_value *map, const gj_bolt_auth *a, const char *endpoint, gj_error *err)
+{
+    int rc = gj_value_map_put_str(map, "scheme", gj_value_string(a->scheme));
+    if (a->principal)
+        rc |= gj_value_map_put_str(map, "principal", gj_value_string(a->principal));
+    if (a->credentials)
+        rc |= gj_value_map_put_str(map, "credentials", gj_value_string(a->credentials));
+    return rc ? gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the credentials", endpoint) : 0;
 }
 
 static gj_value *bolt_agent(void)
@@ -334,10 +377,13 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
         gj_value_unref(extra);
         return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", c->endpoint);
     }
-    if (!logon && (rc = put_auth(extra, ts, err, c->endpoint)) != 0) {
+    gj_bolt_auth auth;
+    if ((rc = gj__bolt_auth_of_target(ts, &auth, c->endpoint, err)) != 0 ||
+        (!logon && (rc = gj__bolt_auth_put(extra, &auth, c->endpoint, err)) != 0)) {
         gj_value_unref(extra);
         return rc;
     }
+    gj__bolt_auth_id(&auth, c->auth_id);
     gj_value *meta = NULL;
     rc = roundtrip_map(c, GJ_BOLT_HELLO, extra, GJ_ESERVER, &meta, deadline_ms, err);
     gj_value_unref(extra);   /* holds the credentials: dropped at once */
@@ -371,13 +417,13 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
     if (!logon)
         return 0;
 
-    gj_value *auth = NULL;
-    if (gj_value_new_map(&auth, 3))
+    gj_value *token = NULL;
+    if (gj_value_new_map(&token, 3))
         return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for LOGON", c->endpoint);
-    rc = put_auth(auth, ts, err, c->endpoint);
+    rc = gj__bolt_auth_put(token, &auth, c->endpoint, err);
     if (!rc)
-        rc = roundtrip_map(c, GJ_BOLT_LOGON, auth, GJ_EAUTH, &meta, deadline_ms, err);
-    gj_value_unref(auth);
+        rc = roundtrip_map(c, GJ_BOLT_LOGON, token, GJ_EAUTH, &meta, deadline_ms, err);
+    gj_value_unref(token);
     if (c->wbuf.data)
         explicit_bzero(c->wbuf.data, c->wbuf.cap);
     if (!rc)
@@ -419,6 +465,7 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
     gj__ps_buf_init(&c->wbuf, c->max_message_size + gj__chunk_overhead(c->max_message_size) + 64);
     c->rbuf = malloc(GJ_BOLT_RECV_BUF);
     c->ps.bolt_major = 5;
+    c->ts = ts;
     if (ts->database && !(c->database = gj__strdup(ts->database))) {
         bolt_free(c);
         return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
