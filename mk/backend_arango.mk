@@ -6,6 +6,7 @@ libgraphjob_internal_la_SOURCES += \
 	lib/backend/arango/cursor.c \
 	lib/backend/arango/ops.c \
 	lib/backend/arango/jobs.c \
+	lib/backend/arango/discover.c \
 	lib/backend/arango/json_value.c
 libgraphjob_internal_la_CPPFLAGS += -DGJ_HAVE_ARANGO_BACKEND
 EXTRA_DIST += docs/arango.md

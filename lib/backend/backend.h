@@ -55,6 +55,19 @@ typedef struct gj_backend {
     /* >1 where one connection multiplexes requests (execute is then called
      * concurrently on the same connection, up to min(this, max_inflight)). */
     unsigned max_inflight;
+
+    /* Cluster discovery, for a target whose options say discover: true
+     * (lib/core/pool.c calls it on a connection it just opened, before
+     * handing it out, and again at an interval): the endpoints of every
+     * member of the cluster the server behind c belongs to, before
+     * deadline_ms.  On success *out holds *n_out hosts (ports resolved; the
+     * array and each host name malloc'd, freed by the caller with free()).
+     * GJ_EUNSUPPORTED when the server is not part of a cluster (a single
+     * server): the pool then keeps its configured hosts.  Any other error:
+     * the pool keeps what it has and asks again later.  May be NULL: the
+     * backend has no discovery (the option is then ignored by the pool). */
+    int (*discover)(gj_conn *c, int64_t deadline_ms, gj_host **out, size_t *n_out,
+                    gj_error *err);
 } gj_backend;
 
 /* The built-in backends (lib/backend/registry.c).  NULL when unknown. */

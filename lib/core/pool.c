@@ -22,6 +22,17 @@
  * wakes the next head when something is available, so no wake-up is lost.
  * A caller whose connect or liveness check failed goes back into the queue at
  * its ticket's place.
+ *
+ * Discovery.  With the target option discover: true and a backend that has
+ * discover(), the pool asks the server behind a connection it just opened
+ * (the first one, then whenever the interval has passed, also on an idle
+ * connection being handed out) for the members of its cluster.  The hosts
+ * are the seeds (the target's hosts) followed by what discovery added; the
+ * active ones (those the last discovery listed, or every seed before any
+ * discovery) are served round robin, and the seeds it did not list stay as
+ * the fallback when every active host is down (the next connect then asks
+ * again).  Discovered names are never freed before the pool, so an index or
+ * name taken under the lock stays valid while it is released.
  */
 #include "core/pool.h"
 
@@ -51,8 +62,11 @@ typedef struct pool_slot {
 } pool_slot;
 
 typedef struct pool_host {
-    const char *name;         /* borrowed from the pool's settings copy */
+    const char *name;         /* a seed: borrowed from the settings copy; else == owned */
+    char *owned;              /* a discovered host's name (freed with the pool) */
     int port;
+    bool seed;                /* one of the target's hosts */
+    bool active;              /* served round robin (else a seed kept as fallback) */
     bool down;                /* last connect failed, no success since */
     bool probing;             /* a connect to this down host is under way */
     int64_t retry_at_ms;      /* when down: not tried before this */
@@ -81,8 +95,15 @@ struct gj_pool {
     int64_t backoff_base_ms;
 
     pool_host *hosts;
-    size_t n_hosts;
+    size_t n_hosts, hosts_cap;
     size_t next_host;               /* round robin start */
+
+    /* Discovery (options discover: true, backend->discover set). */
+    bool discover;
+    bool discovering;               /* a discover call is under way */
+    bool discovered;                /* the active hosts come from discovery */
+    int64_t discover_interval_ms;
+    int64_t next_discover_ms;       /* 0: at the next connect */
     char names[POOL_NAMES_MAX];     /* every endpoint, for messages */
 
     pool_slot *slots;
@@ -242,18 +263,19 @@ static void check_drained(gj_pool *p)
 
 #define NO_HOST ((size_t)-1)
 
-/* The next host to connect to, round robin over the hosts that are up or
- * whose backoff has expired (one probe at a time per down host).  NO_HOST
- * when none: *retry_at is then the earliest moment one may be tried again
+/* The next host to connect to among the active hosts (active) or the
+ * inactive seeds (!active), round robin over those that are up or whose
+ * backoff has expired (one probe at a time per down host).  NO_HOST when
+ * none: *retry_at is then the earliest moment one may be tried again
  * (INT64_MAX when none will, and *probing tells whether a probe is under way
  * whose end will wake the queue). */
-static size_t pick_host(gj_pool *p, int64_t now, int64_t *retry_at, bool *probing)
+static size_t pick_from(gj_pool *p, int64_t now, int64_t *retry_at, bool *probing, bool active)
 {
-    *retry_at = INT64_MAX;
-    *probing = false;
     for (size_t i = 0; i < p->n_hosts; i++) {
         size_t h = (p->next_host + i) % p->n_hosts;
         pool_host *host = &p->hosts[h];
+        if (host->active != active || (!active && !host->seed))
+            continue;
         if (host->down) {
             if (host->probing) {
                 *probing = true;
@@ -265,10 +287,25 @@ static size_t pick_host(gj_pool *p, int64_t now, int64_t *retry_at, bool *probin
             }
             host->probing = true;
         }
-        p->next_host = (h + 1) % p->n_hosts;
+        p->next_host = h + 1;   /* taken modulo n_hosts, which discovery may grow */
         return h;
     }
     return NO_HOST;
+}
+
+static size_t pick_host(gj_pool *p, int64_t now, int64_t *retry_at, bool *probing)
+{
+    *retry_at = INT64_MAX;
+    *probing = false;
+    size_t h = pick_from(p, now, retry_at, probing, true);
+    if (h == NO_HOST && p->discovered) {
+        /* Every discovered host is down: the seeds it did not list are
+         * the fallback, and the next connection asks again. */
+        h = pick_from(p, now, retry_at, probing, false);
+        if (p->discover)
+            p->next_discover_ms = 0;
+    }
+    return h;
 }
 
 /* Returns true when the host was down before. */
@@ -377,6 +414,139 @@ static void push_idle(gj_pool *p, pool_slot *s, int64_t now)
     p->n_idle++;
 }
 
+/* ---- discovery ------------------------------------------------------------- */
+
+#define POOL_DISCOVER_INTERVAL_MS INT64_C(60000)
+#define POOL_DISCOVER_INTERVAL_MAX_MS INT64_C(86400000)
+
+/* Option discover: true, 1, "true", "1", "yes" or "on". */
+static bool option_true(const gj_value *v)
+{
+    bool b = false;
+    int64_t i = 0;
+    const char *s = NULL;
+    if (!v)
+        return false;
+    if (gj_value_bool_get(v, &b) == 0)
+        return b;
+    if (gj_value_int_get(v, &i) == 0)
+        return i != 0;
+    if (gj_value_string_get(v, &s, NULL) == 0)
+        return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 ||
+               strcmp(s, "on") == 0;
+    return false;
+}
+
+/* Under the lock: should a connection now be used to ask for the cluster's
+ * members?  If so the turn is taken (discovering). */
+static bool discovery_turn(gj_pool *p, int64_t now, int64_t deadline)
+{
+    if (!p->discover || p->discovering || p->shutdown || now < p->next_discover_ms ||
+        now >= deadline)
+        return false;
+    p->discovering = true;
+    return true;
+}
+
+static size_t find_host(const gj_pool *p, const char *name, int port)
+{
+    for (size_t i = 0; i < p->n_hosts; i++)
+        if (p->hosts[i].port == port && strcmp(p->hosts[i].name, name) == 0)
+            return i;
+    return NO_HOST;
+}
+
+/* Under the lock: make the discovered hosts (taken over; their names are
+ * kept or freed here) the active ones.  Returns how many are active. */
+static size_t apply_discovery(gj_pool *p, gj_host *found, size_t n_found)
+{
+    for (size_t i = 0; i < p->n_hosts; i++)
+        p->hosts[i].active = false;
+    size_t active = 0;
+    for (size_t i = 0; i < n_found; i++) {
+        char *name = found[i].host;
+        found[i].host = NULL;
+        int port = found[i].port;
+        bool valid = name && name[0] && port > 0 && port <= 65535;
+        size_t h = valid ? find_host(p, name, port) : NO_HOST;
+        if (valid && h == NO_HOST && p->n_hosts < POOL_MAX_HOSTS) {
+            if (p->n_hosts == p->hosts_cap) {
+                size_t cap = p->hosts_cap * 2 > POOL_MAX_HOSTS ? POOL_MAX_HOSTS : p->hosts_cap * 2;
+                pool_host *grown = realloc(p->hosts, cap * sizeof *grown);
+                if (grown) {
+                    memset(grown + p->hosts_cap, 0, (cap - p->hosts_cap) * sizeof *grown);
+                    p->hosts = grown;
+                    p->hosts_cap = cap;
+                }
+            }
+            if (p->n_hosts < p->hosts_cap) {
+                h = p->n_hosts++;
+                pool_host *host = &p->hosts[h];
+                memset(host, 0, sizeof *host);
+                host->owned = name;
+                host->name = name;
+                host->port = port;
+                host->backoff_ms = p->backoff_base_ms;
+                append_endpoint(p, p->names, sizeof p->names, h);
+                name = NULL;
+            }
+        }
+        if (h < p->n_hosts) {
+            active += !p->hosts[h].active;
+            p->hosts[h].active = true;
+        }
+        free(name);
+    }
+    return active;
+}
+
+/* Called without the lock by the holder of a discovery turn, on connection
+ * c to `ep` ("host:port") that it holds: ask the backend, log, then book the
+ * outcome under the lock and give the turn back. */
+static void discover_unlocked(gj_pool *p, gj_conn *c, const char *ep, int64_t deadline)
+{
+    const char *tname = p->ts.name ? p->ts.name : "default";
+    gj_host *found = NULL;
+    size_t n_found = 0;
+    gj_error *e = gj_error_new();
+    int rc = e ? p->backend->discover(c, deadline, &found, &n_found, e) : GJ_ENOMEM;
+    if (rc == 0 && n_found == 0)
+        rc = gj__error_set(e, GJ_EPROTOCOL, "%s listed no endpoints", ep);
+    pthread_mutex_lock(&p->mu);
+    int64_t now = gj__now_ms();
+    size_t active = 0;
+    char names[POOL_NAMES_MAX] = "";
+    if (rc == 0) {
+        active = apply_discovery(p, found, n_found);
+        p->discovered = true;
+        for (size_t i = 0; i < p->n_hosts; i++)
+            if (p->hosts[i].active)
+                append_endpoint(p, names, sizeof names, i);
+        kick(p);
+    }
+    if (rc == GJ_EUNSUPPORTED)
+        p->discover = false;   /* a single server: keep the configured hosts */
+    else
+        p->next_discover_ms = now + p->discover_interval_ms;
+    p->discovering = false;
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < n_found; i++)
+        free(found[i].host);
+    free(found);
+    const char *why = e && gj_error_message(e)[0] ? gj_error_message(e) : gj_strerror(rc);
+    if (rc == 0)
+        gj__log(&p->log, GJ_LOG_INFO, "%s pool '%s': discovery at %s: %zu endpoints, serving %s",
+                p->backend->name, tname, ep, active, names);
+    else if (rc == GJ_EUNSUPPORTED)
+        gj__log(&p->log, GJ_LOG_INFO, "%s pool '%s': %s is not part of a cluster (%s); "
+                "keeping the configured hosts", p->backend->name, tname, ep, why);
+    else
+        gj__log(&p->log, GJ_LOG_WARN, "%s pool '%s': discovery at %s failed (%s); keeping the "
+                "current hosts, next attempt in %lld ms", p->backend->name, tname, ep, why,
+                (long long)p->discover_interval_ms);
+    gj_error_free(e);
+}
+
 /* ---- creation -------------------------------------------------------------- */
 
 int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_settings *ts,
@@ -412,6 +582,7 @@ int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_setti
         return gj__error_set(err, rc, "out of memory copying the settings of target '%s'", tname);
     }
     p->hosts = calloc(ts->n_hosts, sizeof *p->hosts);
+    p->hosts_cap = ts->n_hosts;
     p->slots = calloc(ts->max_conns, sizeof *p->slots);
     bool have_attr = false, have_mutex = false, have_cond = false;
     if (p->hosts && p->slots) {
@@ -457,7 +628,17 @@ int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_setti
         p->hosts[i].name = h->host;
         p->hosts[i].port = h->port ? h->port : p->ts.port ? p->ts.port : backend->default_port;
         p->hosts[i].backoff_ms = p->backoff_base_ms;
+        p->hosts[i].seed = true;
+        p->hosts[i].active = true;
         append_endpoint(p, p->names, sizeof p->names, i);
+    }
+    if (backend->discover && p->ts.options) {
+        p->discover = option_true(gj_value_map_get(p->ts.options, "discover"));
+        int64_t iv = 0;
+        const gj_value *v = gj_value_map_get(p->ts.options, "discover_interval");
+        p->discover_interval_ms = v && gj_value_int_get(v, &iv) == 0 && iv > 0
+                                      ? (iv > POOL_DISCOVER_INTERVAL_MAX_MS ? POOL_DISCOVER_INTERVAL_MAX_MS : iv)
+                                      : POOL_DISCOVER_INTERVAL_MS;
     }
     for (unsigned i = p->max_conns; i-- > 0;)
         slot_to_free_list(p, &p->slots[i]);
@@ -565,6 +746,7 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
     size_t h = s->host_index;
     gj_endpoint ep = { p->hosts[h].name, p->hosts[h].port, h };
     int64_t dl = call_deadline(p, now, deadline);
+    bool discover = discovery_turn(p, now, deadline);
     gj_conn *c = NULL;
     pthread_mutex_unlock(&p->mu);
     gj_error *e = gj_error_new();
@@ -573,15 +755,20 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
         rc = GJ_ENOMEM;
     else
         rc = p->backend->connect(&c, &ep, &p->ts, &p->log, dl, e);
-    if (rc == 0 && !c) {
-        char name[300];
-        format_endpoint(name, sizeof name, ep.host, ep.port);
+    char name[300];
+    format_endpoint(name, sizeof name, ep.host, ep.port);
+    if (rc == 0 && !c)
         rc = gj__error_set(e, GJ_ECONNECT, "%s backend returned no connection for %s", p->backend->name, name);
-    }
     if (rc > 0)
         rc = GJ_ECONNECT;
+    if (rc == 0 && discover) {
+        discover = false;   /* the turn is given back there */
+        discover_unlocked(p, c, name, call_deadline(p, gj__now_ms(), deadline));
+    }
     int64_t after = gj__now_ms();
     pthread_mutex_lock(&p->mu);
+    if (discover)
+        p->discovering = false;
     p->n_connecting--;
     if (rc == 0) {
         *recovered = host_up(p, h) || *recovered;
@@ -796,9 +983,17 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
             kick(p);
     }
     gj_conn *conn = got ? got->conn : NULL;
+    /* Time to ask the cluster again: on this connection, before handing it out. */
+    char ep_name[300] = "";
+    bool discover = conn && discovery_turn(p, gj__now_ms(), deadline_ms);
+    if (discover)
+        format_endpoint(ep_name, sizeof ep_name, p->hosts[got->host_index].name,
+                        p->hosts[got->host_index].port);
     p->n_busy--;
     check_drained(p);
     pthread_mutex_unlock(&p->mu);
+    if (discover)
+        discover_unlocked(p, conn, ep_name, call_deadline(p, gj__now_ms(), deadline_ms));
 
     if (w.cond_ready)
         pthread_cond_destroy(&w.cond);
@@ -985,6 +1180,8 @@ void gj__pool_free(gj_pool *p)
     pthread_mutex_destroy(&p->mu);
     pthread_condattr_destroy(&p->cond_attr);
     gj__target_settings_free(&p->ts);
+    for (size_t i = 0; i < p->n_hosts; i++)
+        free(p->hosts[i].owned);
     free(p->hosts);
     free(p->slots);
     free(p);

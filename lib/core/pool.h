@@ -25,6 +25,19 @@ void gj__pool_free(gj_pool *p);
 /* Make every later acquire fail with GJ_ESHUTDOWN and wake the waiters. */
 void gj__pool_shutdown(gj_pool *p);
 
+/* Discovery: when the backend has discover() and the target's options say
+ * discover: true (a bool, 1, or "true"/"1"/"yes"/"on"), the pool asks the
+ * server behind the first connection it opens for the members of its
+ * cluster, then again every options.discover_interval ms (an int, default
+ * 60000) on a connection it opens or hands out, and at once when every
+ * discovered host is down.  New connections go round robin over the
+ * discovered hosts; the configured hosts that discovery did not list are
+ * used only when every discovered host is down.  A backend answer of
+ * GJ_EUNSUPPORTED (a single server) keeps the configured hosts for good.
+ * Each outcome is logged (info; a failure: warn).  The discovery call is
+ * made by the caller that opened or is being handed the connection, within
+ * its deadline. */
+
 /* Get a connection before deadline_ms (gj__now_ms clock; the deadline
  * covers waiting for a free slot, connect, TLS, handshake and auth, and the
  * liveness check).  Hosts are tried round robin; a host that fails to connect

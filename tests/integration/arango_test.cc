@@ -118,6 +118,27 @@ protected:
         gj_config_free(cfg);
         ASSERT_EQ(0, rc) << err.msg();
     }
+    /* A client of url with options, workers, max_conns and liveness_check
+     * (ms; -1 = never; INT64_MIN = the default). */
+    void start_client_at(const std::string &url, const gj_value *options, unsigned workers,
+                         unsigned max_conns, int64_t liveness_ms = INT64_MIN)
+    {
+        gj_config *cfg = nullptr;
+        ASSERT_EQ(0, gj_config_from_url(&cfg, url.c_str(), err.e)) << err.msg();
+        ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", workers, err.e)) << err.msg();
+        ASSERT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", max_conns, err.e)) << err.msg();
+        if (liveness_ms != INT64_MIN) {
+            ASSERT_EQ(0, gj_config_set_duration(cfg, "default", "liveness_check", liveness_ms, err.e))
+                << err.msg();
+        }
+        if (options) {
+            ASSERT_EQ(0, gj_config_set_value(cfg, "default", "options", options, err.e)) << err.msg();
+        }
+        gj_config_set_log(cfg, LogLines::fn, GJ_LOG_DEBUG, &log);
+        int rc = gj_client_new(&client, cfg, err.e);
+        gj_config_free(cfg);
+        ASSERT_EQ(0, rc) << err.msg();
+    }
     void start(const std::vector<std::string> &args = {})
     {
         start_server(args);
@@ -157,8 +178,12 @@ protected:
     /* The refserver's request log, as "METHOD path status" lines. */
     std::vector<std::string> requests(size_t coordinator = 0)
     {
+        return requests_of(*server, coordinator);
+    }
+    static std::vector<std::string> requests_of(const ArangoServer &srv, size_t coordinator = 0)
+    {
         std::string body;
-        EXPECT_EQ(200, server->request("GET", "/_refserver/requests", "", &body, false, coordinator));
+        EXPECT_EQ(200, srv.request("GET", "/_refserver/requests", "", &body, false, coordinator));
         std::vector<std::string> out;
         /* A tiny scan of {"method":"X","database":..,"path":"Y",...,"status":N}. */
         size_t pos = 0;
@@ -184,8 +209,13 @@ protected:
     }
     size_t count_requests(const std::string &prefix, size_t coordinator = 0)
     {
+        return count_requests_of(*server, prefix, coordinator);
+    }
+    static size_t count_requests_of(const ArangoServer &srv, const std::string &prefix,
+                                    size_t coordinator = 0)
+    {
         size_t n = 0;
-        for (auto &r : requests(coordinator))
+        for (auto &r : requests_of(srv, coordinator))
             n += r.rfind(prefix, 0) == 0;
         return n;
     }
@@ -1301,6 +1331,274 @@ TEST_F(ArangoTest, ParallelWorkersShareThePool)
         gj_result_free(res);
         gj_job_unref(jobs[i]);
     }
+}
+
+// ---- fire and forget (x-arango-async: true) -----------------------------------
+
+TEST_F(ArangoTest, FireAndForgetInsertIsSeenByALaterRead)
+{
+    start();
+    ASSERT_EQ(0, run(op("collection.create", nullptr, { { "name", gj_value_string("ff") } })))
+        << err.msg();
+    clear_requests();
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("document.insert", nullptr,
+                        { { "collection", gj_value_string("ff") },
+                          { "document", map_of({ { "_key", gj_value_string("k1") },
+                                                 { "v", gj_value_int(7) } }) },
+                          { "async", gj_value_bool(true) } }),
+                     &res))
+        << err.msg();
+    // DONE with no rows; the meta says the server accepted it.
+    ASSERT_NE(nullptr, res);
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    const gj_value *meta = gj_result_meta(res);
+    EXPECT_EQ("accepted", as_str(gj_value_map_get(meta, "async"))) << json(meta);
+    EXPECT_EQ(202, as_int(gj_value_map_get(meta, "http_status")));
+    EXPECT_EQ("127.0.0.1:" + std::to_string(server->port()),
+              as_str(gj_value_map_get(meta, "coordinator")));
+    EXPECT_EQ(nullptr, gj_value_map_get(meta, "async_id"));
+    gj_result_free(res);
+    // The server got x-arango-async: true and answered 202.
+    std::string body;
+    ASSERT_EQ(200, server->request("GET", "/_refserver/requests", "", &body));
+    EXPECT_NE(std::string::npos, body.find("\"path\":\"/_api/document/ff\",\"async\":\"true\""))
+        << body;
+    EXPECT_EQ(1u, count_requests("POST /_api/document/ff 202"));
+    // A later read sees the document (the server runs it in the background).
+    auto until = Clock::now() + std::chrono::seconds(5);
+    int rc = GJ_ENOTFOUND;
+    while (Clock::now() < until) {
+        rc = run(op("document.get", nullptr,
+                    { { "collection", gj_value_string("ff") }, { "key", gj_value_string("k1") } }),
+                 &res);
+        if (rc == 0)
+            break;
+        ASSERT_EQ(GJ_ESERVER, rc) << err.msg();
+        ASSERT_EQ(1202, gj_error_server_number(err.e)) << err.msg();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ(0, rc) << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    EXPECT_EQ(7, as_int(gj_value_map_get(gj_result_row(res, 0), "v")));
+    gj_result_free(res);
+    // Nothing was stored on the server: no job to list.
+    ASSERT_EQ(0, run(op("job.list", nullptr, { { "status", gj_value_string("done") } }), &res))
+        << err.msg();
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    gj_result_free(res);
+    // A fire-and-forget query: accepted, no rows, no cursor kept.
+    ASSERT_EQ(0, run(op("query", "RETURN SLEEP(0.01)", { { "async", gj_value_string("true") } }),
+                     &res))
+        << err.msg();
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    EXPECT_EQ("accepted", as_str(gj_value_map_get(gj_result_meta(res), "async")));
+    gj_result_free(res);
+    // detach goes with store only; the job API takes no async; bad values.
+    EXPECT_EQ(GJ_EINVAL, run(op("version", nullptr, { { "async", gj_value_bool(true) },
+                                                      { "detach", gj_value_bool(true) } })));
+    EXPECT_NE(std::string::npos, err.msg().find("detach")) << err.msg();
+    EXPECT_EQ(GJ_EINVAL, run(op("job.list", nullptr, { { "status", gj_value_string("done") },
+                                                       { "async", gj_value_bool(true) } })));
+    EXPECT_EQ(GJ_EINVAL, run(op("version", nullptr, { { "async", gj_value_string("later") } })));
+    EXPECT_NE(std::string::npos, err.msg().find("option async")) << err.msg();
+}
+
+TEST_F(ArangoTest, AsyncModeAsATargetOption)
+{
+    start_server();
+    // Every request fire-and-forget unless it says otherwise.
+    gj_value *opts = map_of({ { "async", gj_value_bool(true) } });
+    start_client("pw", opts);
+    gj_value_unref(opts);
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("version", nullptr), &res)) << err.msg();
+    EXPECT_EQ(0u, gj_result_row_count(res));
+    EXPECT_EQ("accepted", as_str(gj_value_map_get(gj_result_meta(res), "async")));
+    gj_result_free(res);
+    std::string body;
+    ASSERT_EQ(200, server->request("GET", "/_refserver/requests", "", &body));
+    EXPECT_NE(std::string::npos, body.find("\"path\":\"/_api/version\",\"async\":\"true\""))
+        << body;
+    // async: false on the request: an ordinary call.
+    ASSERT_EQ(0, run(op("version", nullptr, { { "async", gj_value_bool(false) } }), &res))
+        << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    EXPECT_EQ("arango", as_str(gj_value_map_get(gj_result_row(res, 0), "server")));
+    gj_result_free(res);
+    // async: "store" on the request: the stored reply.
+    ASSERT_EQ(0, run(op("query", "RETURN 5", { { "async", gj_value_string("store") } }), &res))
+        << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    EXPECT_EQ(5, as_int(gj_result_row(res, 0)));
+    gj_result_free(res);
+    // The job API is not affected by the target's default.
+    ASSERT_EQ(0, run(op("job.list", nullptr, { { "status", gj_value_string("pending") } }), &res))
+        << err.msg();
+    gj_result_free(res);
+    // The target option "store".
+    gj_client_free(client);
+    client = nullptr;
+    opts = map_of({ { "async", gj_value_string("store") } });
+    start_client("pw", opts);
+    gj_value_unref(opts);
+    clear_requests();
+    ASSERT_EQ(0, run(op("query", "RETURN 6"), &res)) << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    EXPECT_EQ(6, as_int(gj_result_row(res, 0)));
+    EXPECT_NE(nullptr, gj_value_map_get(gj_result_meta(res), "async_id"));
+    gj_result_free(res);
+    EXPECT_EQ(1u, count_requests("POST /_api/cursor 202"));
+    // A bad value fails the connection with a config error.
+    gj_client_free(client);
+    client = nullptr;
+    opts = map_of({ { "async", gj_value_string("sometimes") } });
+    start_client("pw", opts);
+    gj_value_unref(opts);
+    EXPECT_EQ(GJ_ECONFIG, run(op("version", nullptr)));
+    EXPECT_NE(std::string::npos, err.msg().find("arango option async")) << err.msg();
+}
+
+// ---- coordinators: discovery and failover --------------------------------------
+
+std::unique_ptr<ArangoServer> start_member(const std::vector<std::string> &args = {})
+{
+    std::unique_ptr<ArangoServer> s(new ArangoServer(args));
+    EXPECT_TRUE(s->ok()) << s->error();
+    return s;
+}
+
+std::string endpoint_of(const ArangoServer &s)
+{
+    return "tcp://127.0.0.1:" + std::to_string(s.port());
+}
+
+/* Run the requests as parallel jobs; every one must succeed.  Returns the
+ * rows of each. */
+std::vector<size_t> run_all(gj_client *client, std::vector<gj_request *> reqs)
+{
+    std::vector<gj_job *> jobs;
+    Err e;
+    for (gj_request *r : reqs) {
+        gj_job *job = nullptr;
+        EXPECT_EQ(0, gj_client_submit(client, r, nullptr, &job, e.e)) << e.msg();
+        gj_request_unref(r);
+        jobs.push_back(job);
+    }
+    std::vector<size_t> rows;
+    for (gj_job *j : jobs) {
+        gj_result *res = nullptr;
+        EXPECT_EQ(0, gj_job_wait(j, 20000, e.e)) << e.msg();
+        EXPECT_EQ(0, gj_job_result(j, &res, e.e)) << e.msg();
+        rows.push_back(res ? gj_result_row_count(res) : 0);
+        gj_result_free(res);
+        gj_job_unref(j);
+    }
+    return rows;
+}
+
+TEST_F(ArangoTest, DiscoveredCoordinatorsShareTheWorkAndSurviveOneStopping)
+{
+    auto s2 = start_member();
+    auto s3 = start_member();
+    ASSERT_TRUE(s2->ok() && s3->ok());
+    start_server({ "--endpoints", "self," + endpoint_of(*s2) + "," + endpoint_of(*s3) });
+    gj_value *opts = map_of({ { "discover", gj_value_bool(true) } });
+    // Only the first server is configured; liveness checked before each reuse.
+    start_client_at(server->url(), opts, 6, 6, 0);
+    gj_value_unref(opts);
+    ASSERT_EQ(0, run(op("version", nullptr))) << err.msg();
+    EXPECT_TRUE(log.any_contains("discovery at 127.0.0.1:" + std::to_string(server->port()) +
+                                 ": 3 endpoints"));
+    ArangoServer *members[3] = { server.get(), s2.get(), s3.get() };
+    // Slow queries in parallel: six connections, two per coordinator.
+    std::vector<gj_request *> reqs;
+    for (int i = 0; i < 12; i++)
+        reqs.push_back(op("query", "RETURN SLEEP(0.05)"));
+    run_all(client, reqs);
+    for (int k = 0; k < 3; k++)
+        EXPECT_GT(count_requests_of(*members[k], "POST /_api/cursor 201"), 0u) << "member " << k;
+    // Stop the second one: requests keep succeeding on the others; cursors
+    // and server jobs stay on the coordinator that made them (the members
+    // share nothing, so a batch or a poll elsewhere would be a 404).
+    s2.reset();
+    for (int k : { 0, 2 })
+        members[k]->request("DELETE", "/_refserver/requests", "", nullptr);
+    reqs.clear();
+    for (int i = 0; i < 6; i++) {
+        reqs.push_back(op("version", nullptr));
+        reqs.push_back(op("query", "FOR i IN 1..20 RETURN i", { { "batchSize", gj_value_int(3) } }));
+        reqs.push_back(op("query", "FOR i IN 1..20 RETURN i", { { "batchSize", gj_value_int(5) },
+                                                                { "async", gj_value_string("store") } }));
+    }
+    auto rows = run_all(client, reqs);
+    for (size_t i = 0; i < rows.size(); i++)
+        EXPECT_EQ(i % 3 == 0 ? 1u : 20u, rows[i]) << "request " << i;
+    for (int k : { 0, 2 }) {
+        for (auto &l : requests_of(*members[k]))
+            EXPECT_EQ(std::string::npos, l.find(" 404")) << l;
+    }
+    EXPECT_GT(count_requests_of(*members[0], "POST /_api/cursor") +
+                  count_requests_of(*members[2], "POST /_api/cursor"),
+              0u);
+}
+
+TEST_F(ArangoTest, SingleServerDiscoveryKeepsTheConfiguredHost)
+{
+    start_server();
+    gj_value *opts = map_of({ { "discover", gj_value_string("true") } });
+    start_client_at(server->url(), opts, 1, 2);
+    gj_value_unref(opts);
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("query", "RETURN 1"), &res)) << err.msg();
+    gj_result_free(res);
+    EXPECT_TRUE(log.any_contains("is not part of a cluster")) << "no log line";
+    EXPECT_TRUE(log.any_contains("keeping the configured hosts"));
+    EXPECT_GE(count_requests("GET /_api/cluster/endpoints 501"), 1u);
+}
+
+TEST_F(ArangoTest, ConnectionErrorsFailOverOnlyForIdempotentRequests)
+{
+    auto other = start_member();
+    ASSERT_TRUE(other->ok());
+    start_server();
+    std::string url = server->url() + ",127.0.0.1:" + std::to_string(other->port());
+    // One connection, never pinged: the job finds the dead server itself.
+    start_client_at(url, nullptr, 1, 1, -1);
+    ASSERT_EQ(0, run(op("version", nullptr))) << err.msg();   // on the first server
+    EXPECT_EQ(0u, count_requests_of(*other, "GET /_api/version"));
+    int first_port = server->port();
+    server.reset();
+    // A GET: refused by the stopped server, sent to the other one.
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("version", nullptr), &res)) << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    gj_result_free(res);
+    EXPECT_EQ(1u, count_requests_of(*other, "GET /_api/version 200"));
+    EXPECT_TRUE(log.any_contains("arango 127.0.0.1:" + std::to_string(first_port) +
+                                 ": GET /_api/version failed"));
+    EXPECT_TRUE(log.any_contains("trying 127.0.0.1:" + std::to_string(other->port())));
+
+    // A POST is never sent twice: a reset before any byte of the reply
+    // (the server closes without answering) fails the job.
+    gj_client_free(client);
+    client = nullptr;
+    start_server({ "--fault", "close-mid-response:path=/_api/cursor" });
+    url = server->url() + ",127.0.0.1:" + std::to_string(other->port());
+    start_client_at(url, nullptr, 1, 1, -1);
+    other->request("DELETE", "/_refserver/requests", "", nullptr);
+    int rc = run(op("query", "RETURN 1"));
+    EXPECT_TRUE(rc == GJ_EIO || rc == GJ_ECONNECT) << rc << " " << err.msg();
+    EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:" + std::to_string(server->port())))
+        << err.msg();
+    EXPECT_EQ(0u, count_requests_of(*other, "POST /_api/cursor"));
+    // The same reset on a GET: retried on the other server.
+    set_fault("[\"close-mid-response:path=/_api/collection\"]");
+    ASSERT_EQ(0, run(op("collection.list", nullptr), &res)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, count_requests_of(*other, "GET /_api/collection 200"));
+    // Pinned paths are not moved: a job poll stays where the job is.
+    EXPECT_EQ(0u, count_requests_of(*other, "GET /_api/job"));
 }
 
 }  // namespace

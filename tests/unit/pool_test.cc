@@ -47,6 +47,11 @@ struct FakeState {
     std::atomic<int64_t> last_connect_deadline{0};
     std::mutex mu;
     std::vector<size_t> connect_hosts;        // host index of each connect, in order
+    std::vector<std::string> connect_names;   // "host:port" of each connect, in order
+    // discover(): the members it reports (or discover_rc when not 0).
+    std::vector<std::pair<std::string, int>> members;
+    std::atomic<int> discover_rc{0};
+    std::atomic<int> discovers{0};
 
     void reset()
     {
@@ -62,8 +67,12 @@ struct FakeState {
         auth_fails = false;
         random_fail_permille = random_ping_fail_permille = 0;
         last_connect_deadline = 0;
+        discover_rc = 0;
+        discovers = 0;
         std::lock_guard<std::mutex> lock(mu);
         connect_hosts.clear();
+        connect_names.clear();
+        members.clear();
     }
 };
 FakeState fake;
@@ -87,6 +96,7 @@ int fake_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings 
     {
         std::lock_guard<std::mutex> lock(fake.mu);
         fake.connect_hosts.push_back(h);
+        fake.connect_names.push_back(std::string(ep->host) + ":" + std::to_string(ep->port));
     }
     int delay = fake.connect_delay_ms;
     if (delay > 0) {
@@ -142,6 +152,22 @@ void fake_close(gj_conn *c)
     delete c;
 }
 
+int fake_discover(gj_conn *, int64_t, gj_host **out, size_t *n_out, gj_error *err)
+{
+    fake.discovers++;
+    if (fake.discover_rc)
+        return gj__error_set(err, fake.discover_rc, "not a coordinator");
+    std::lock_guard<std::mutex> lock(fake.mu);
+    auto *hosts = static_cast<gj_host *>(calloc(fake.members.size() + 1, sizeof(gj_host)));
+    for (size_t i = 0; i < fake.members.size(); i++) {
+        hosts[i].host = strdup(fake.members[i].first.c_str());
+        hosts[i].port = fake.members[i].second;
+    }
+    *out = hosts;
+    *n_out = fake.members.size();
+    return 0;
+}
+
 const char *const fake_schemes[] = { "fake", nullptr };
 
 gj_backend make_backend(unsigned max_inflight)
@@ -163,6 +189,14 @@ gj_backend make_backend(unsigned max_inflight)
 
 const gj_backend plain_backend = make_backend(1);
 const gj_backend mux_backend = make_backend(8);
+
+gj_backend make_discovering_backend()
+{
+    gj_backend b = make_backend(1);
+    b.discover = fake_discover;
+    return b;
+}
+const gj_backend discovering_backend = make_discovering_backend();
 
 // Settings with the documented defaults, over the given hosts.
 struct Target {
@@ -1053,6 +1087,157 @@ TEST_F(PoolTest, StressCountersAddUp)
     gj__pool_free(pool);
     pool = nullptr;
     EXPECT_EQ(fake.live.load(), 0);
+}
+
+// ---- discovery ---------------------------------------------------------------
+
+// options: {discover: true[, discover_interval: ms]} owned by the test.
+struct DiscoverOptions {
+    gj_value *map = nullptr;
+    explicit DiscoverOptions(gj_value *discover, int64_t interval_ms = 0)
+    {
+        gj_value_new_map(&map, 2);
+        gj_value_map_put_str(map, "discover", discover);
+        if (interval_ms)
+            gj_value_map_put_str(map, "discover_interval", gj_value_int(interval_ms));
+    }
+    ~DiscoverOptions() { gj_value_unref(map); }
+};
+
+std::vector<std::string> connect_names()
+{
+    std::lock_guard<std::mutex> lock(fake.mu);
+    return fake.connect_names;
+}
+
+TEST_F(PoolTest, DiscoveredMembersAreServedRoundRobin)
+{
+    Target t({ { "db1", 1 } });
+    t.ts.max_conns = 6;
+    DiscoverOptions o(gj_value_bool(true));
+    t.ts.options = o.map;
+    fake.members = { { "db1", 1 }, { "db2", 2 }, { "db3", 3 } };
+    make(t, &discovering_backend);
+    std::vector<gj_conn *> held;
+    for (int i = 0; i < 6; i++) {
+        gj_conn *c = nullptr;
+        ASSERT_EQ(acquire(&c, 2000), 0) << gj_error_message(err);
+        held.push_back(c);
+    }
+    EXPECT_EQ(fake.discovers.load(), 1);   // asked once, on the first connection
+    std::vector<std::string> want = { "db1:1", "db2:2", "db3:3", "db1:1", "db2:2", "db3:3" };
+    EXPECT_EQ(connect_names(), want);
+    for (gj_conn *c : held)
+        gj__pool_release(pool, c);
+}
+
+TEST_F(PoolTest, SeedsNotListedAreTheFallbackAndDiscoveryIsAskedAgain)
+{
+    Target t({ { "lb", 9 } });
+    t.ts.max_conns = 4;
+    t.ts.host_backoff_ms = 60000;
+    DiscoverOptions o(gj_value_string("true"));
+    t.ts.options = o.map;
+    fake.members = { { "db2", 2 }, { "db3", 3 } };
+    make(t, &discovering_backend);
+    std::vector<gj_conn *> held;
+    for (int i = 0; i < 3; i++) {
+        gj_conn *c = nullptr;
+        ASSERT_EQ(acquire(&c, 2000), 0) << gj_error_message(err);
+        held.push_back(c);
+    }
+    // The seed only for the first connection; then the members.
+    std::vector<std::string> want = { "lb:9", "db2:2", "db3:3" };
+    EXPECT_EQ(connect_names(), want);
+    EXPECT_EQ(fake.discovers.load(), 1);
+    // Both members die: the connections are dropped, new ones fall back to
+    // the seed, and that connection asks for the members again.
+    fake.host_fails[1] = fake.host_fails[2] = true;
+    for (gj_conn *c : held) {
+        c->usable = false;
+        gj__pool_release(pool, c);
+    }
+    gj_conn *c = nullptr;
+    ASSERT_EQ(acquire(&c, 2000), 0) << gj_error_message(err);
+    EXPECT_EQ(c->host, 0u);   // the seed
+    want = { "lb:9", "db2:2", "db3:3", "db2:2", "db3:3", "lb:9" };
+    EXPECT_EQ(connect_names(), want);
+    EXPECT_EQ(fake.discovers.load(), 2);
+    EXPECT_EQ(stats().hosts_down, 2u);
+    gj__pool_release(pool, c);
+}
+
+TEST_F(PoolTest, SingleServerKeepsTheConfiguredHosts)
+{
+    Target t({ { "a", 1 }, { "b", 2 } });
+    DiscoverOptions o(gj_value_bool(true));
+    t.ts.options = o.map;
+    fake.discover_rc = GJ_EUNSUPPORTED;
+    Logged logged;
+    gj_logger log = { capture_log, GJ_LOG_DEBUG, &logged };
+    make(t, &discovering_backend, &log);
+    std::vector<gj_conn *> held;
+    for (int i = 0; i < 3; i++) {
+        gj_conn *c = nullptr;
+        ASSERT_EQ(acquire(&c, 2000), 0) << gj_error_message(err);
+        held.push_back(c);
+    }
+    std::vector<std::string> want = { "a:1", "b:2", "a:1" };
+    EXPECT_EQ(connect_names(), want);
+    EXPECT_EQ(fake.discovers.load(), 1);   // not asked again
+    bool logged_it = false;
+    {
+        std::lock_guard<std::mutex> lock(logged.mu);
+        for (auto &l : logged.lines)
+            logged_it = logged_it || (l.second.find("a:1 is not part of a cluster") != std::string::npos &&
+                                      l.second.find("keeping the configured hosts") != std::string::npos);
+    }
+    EXPECT_TRUE(logged_it);
+    for (gj_conn *c : held)
+        gj__pool_release(pool, c);
+}
+
+TEST_F(PoolTest, DiscoveryIsAskedAgainAtTheInterval)
+{
+    Target t({ { "db1", 1 } });
+    DiscoverOptions o(gj_value_bool(true), 50);
+    t.ts.options = o.map;
+    fake.members = { { "db1", 1 } };
+    make(t, &discovering_backend);
+    gj_conn *a = nullptr, *b = nullptr;
+    ASSERT_EQ(acquire(&a, 2000), 0);
+    gj__pool_release(pool, a);
+    ASSERT_EQ(acquire(&a, 2000), 0);   // within the interval: not asked
+    EXPECT_EQ(fake.discovers.load(), 1);
+    gj__pool_release(pool, a);
+    {
+        std::lock_guard<std::mutex> lock(fake.mu);
+        fake.members = { { "db1", 1 }, { "db4", 4 } };
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(80));
+    ASSERT_EQ(acquire(&a, 2000), 0);   // the idle connection asks again
+    EXPECT_EQ(fake.discovers.load(), 2);
+    ASSERT_EQ(acquire(&b, 2000), 0);   // a new connection: the new member
+    EXPECT_EQ(connect_names().back(), "db4:4");
+    gj__pool_release(pool, a);
+    gj__pool_release(pool, b);
+}
+
+TEST_F(PoolTest, NoDiscoveryWithoutTheOption)
+{
+    Target t({ { "a", 1 }, { "b", 2 } });
+    DiscoverOptions off(gj_value_bool(false));
+    t.ts.options = off.map;
+    fake.members = { { "z", 26 } };
+    make(t, &discovering_backend);
+    gj_conn *a = nullptr, *b = nullptr;
+    ASSERT_EQ(acquire(&a, 2000), 0);
+    ASSERT_EQ(acquire(&b, 2000), 0);
+    EXPECT_EQ(fake.discovers.load(), 0);
+    std::vector<std::string> want = { "a:1", "b:2" };
+    EXPECT_EQ(connect_names(), want);
+    gj__pool_release(pool, a);
+    gj__pool_release(pool, b);
 }
 
 }  // namespace

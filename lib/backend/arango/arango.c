@@ -16,6 +16,11 @@
  *          request) or "jwt" (POST /_open/auth once, then "Authorization:
  *          bearer"; a 401 renews the token once and repeats the request)
  *   http2  true: offer HTTP/2 (ALPN over TLS; HTTP/1.1 otherwise)
+ *   async  "store", true (fire and forget) or false: the async mode of
+ *          requests without the request option async (not job.* ops)
+ *   discover  true: the pool asks GET /_api/cluster/endpoints for the
+ *          coordinators and serves them round robin (discover.c, pool.c);
+ *          discover_interval (ms, default 60000): how often it asks again
  *
  * Operations (gj_request_new(&req, op, text)) and their request options:
  *   query        AQL in the text; params are bindVars (a param "@coll" is the
@@ -51,7 +56,10 @@
  *                relative to /_db/{database}), query (a map of strings, ints,
  *                bools), body (any value, sent as JSON); the reply body is the
  *                row, meta http_status
- * Every operation also takes async: "store" — ArangoDB's server-side async
+ * Every operation also takes async: true — x-arango-async: true, fire and
+ * forget: the server answers 202 with no id and keeps no result; the job
+ * ends with no rows and meta async "accepted", http_status 202 and
+ * coordinator.  Or async: "store" — ArangoDB's server-side async
  * job: the request is sent with x-arango-async: store, the job is polled on
  * the same connection (so on the coordinator that accepted it) with
  * GET /_api/job/{id}, its stored reply fetched with PUT /_api/job/{id} and
@@ -74,7 +82,9 @@
  * An option an operation does not know fails with GJ_EINVAL naming it.
  * Server errors: GJ_ESERVER (GJ_EAUTH for 401) with errorNum as server code
  * and number, the HTTP status and the whole error body as extra.
- * GET requests are retried twice after a 503; nothing else is.
+ * GET requests are retried twice after a 503; nothing else is.  A GET whose
+ * connection failed (refused, reset, closed early) is sent to the next other
+ * coordinator (discover.c); nothing else is.
  * docs/arango.md says the same for users.
  */
 #include "backend/arango/arango_internal.h"
@@ -178,12 +188,37 @@ static void arango_close(gj_conn *c)
         memset(c->jwt, 0, strlen(c->jwt));
         free(c->jwt);
     }
+    gj__arango_peers_free(c);
     free(c->username);
     free(c->database);
     free(c->base_url);
     free(c->hostport);
     free(c->buf);
     free(c);
+}
+
+/* An async option's value: "store" (1), true / "true" (2: fire and
+ * forget), false / "false" (0).  -1 otherwise. */
+static int async_mode(const gj_value *v, int *mode)
+{
+    const char *s = NULL;
+    bool b = false;
+    if (gj_value_string_get(v, &s, NULL) == 0) {
+        if (strcmp(s, "store") == 0)
+            *mode = 1;
+        else if (strcmp(s, "true") == 0)
+            *mode = 2;
+        else if (strcmp(s, "false") == 0)
+            *mode = 0;
+        else
+            return -1;
+        return 0;
+    }
+    if (gj_value_bool_get(v, &b) == 0) {
+        *mode = b ? 2 : 0;
+        return 0;
+    }
+    return -1;
 }
 
 static int target_options(gj_conn *c, const gj_target_settings *ts, bool *http2, gj_error *err)
@@ -204,6 +239,32 @@ static int target_options(gj_conn *c, const gj_target_settings *ts, bool *http2,
         } else if (strcmp(key, "http2") == 0) {
             if (gj_value_bool_get(v, http2) != 0)
                 return gj__error_set(err, GJ_ECONFIG, "arango option http2: a bool expected");
+        } else if (strcmp(key, "discover") == 0) {
+            /* Read by the pool as well (lib/core/pool.c). */
+            bool b = false;
+            int64_t n = 0;
+            const char *s = NULL;
+            if (gj_value_bool_get(v, &b) == 0)
+                c->discover = b;
+            else if (gj_value_int_get(v, &n) == 0 && (n == 0 || n == 1))
+                c->discover = n == 1;
+            else if (gj_value_string_get(v, &s, NULL) == 0 &&
+                     (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes") ||
+                      !strcmp(s, "on") || !strcmp(s, "false") || !strcmp(s, "0") ||
+                      !strcmp(s, "no") || !strcmp(s, "off")))
+                c->discover = !strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes") ||
+                              !strcmp(s, "on");
+            else
+                return gj__error_set(err, GJ_ECONFIG, "arango option discover: a bool expected");
+        } else if (strcmp(key, "discover_interval") == 0) {
+            int64_t ms = 0;
+            if (gj_value_int_get(v, &ms) != 0 || ms <= 0)
+                return gj__error_set(err, GJ_ECONFIG, "arango option discover_interval: "
+                                     "milliseconds (an int > 0) expected");
+        } else if (strcmp(key, "async") == 0) {
+            if (async_mode(v, &c->async_default) != 0)
+                return gj__error_set(err, GJ_ECONFIG, "arango option async: \"store\", true "
+                                     "(fire and forget) or false expected");
         } else {
             return gj__error_set(err, GJ_ECONFIG, "arango backend: unknown option %.64s", key);
         }
@@ -309,6 +370,8 @@ static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_
     atomic_init(&c->interrupt_req, false);
     c->log = log;
     int rc = setup_handle(c, ep, ts, deadline_ms, err);
+    if (!rc && gj__arango_peers_init(c, ts, gj_arango_backend.default_port) != 0)
+        rc = gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s", c->hostport);
     if (!rc && c->use_jwt)
         rc = gj__arango_login(c, deadline_ms, err);
     if (!rc) {
@@ -323,6 +386,17 @@ static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_
                                    c->hostport, reply.status);
         }
         gj__arango_reply_clear(&reply);
+    }
+    if (!rc && c->discover) {
+        /* The cluster's coordinators, to fail over to (the pool asks for
+         * them too, through discover()).  A single server keeps the
+         * target's hosts. */
+        gj_error *e = gj_error_new();
+        int drc = e ? gj__arango_refresh_peers(c, deadline_ms, e) : GJ_ENOMEM;
+        if (drc)
+            gj__log(log, GJ_LOG_DEBUG, "arango %s: no cluster endpoints (%s)", c->hostport,
+                    e ? gj_error_message(e) : gj_strerror(drc));
+        gj_error_free(e);
     }
     if (rc) {
         arango_close(c);
@@ -365,6 +439,23 @@ static int detached_result(gj_conn *c, gj_sink *sink, gj_error *err)
     return rc ? gj__error_set(err, GJ_ENOMEM, "out of memory for the result") : 0;
 }
 
+/* A fire-and-forget call the server accepted: no rows; meta async
+ * "accepted", http_status 202 and coordinator. */
+static int accepted_result(gj_conn *c, gj_sink *sink, gj_error *err)
+{
+    gj_value *a = gj_value_string("accepted");
+    int rc = a ? gj__sink_meta(sink, "async", a) : GJ_ENOMEM;
+    if (!rc) {
+        gj_value *st = gj_value_int(202);
+        rc = st ? gj__sink_meta(sink, "http_status", st) : GJ_ENOMEM;
+    }
+    if (!rc) {
+        gj_value *hp = gj_value_string(c->hostport);
+        rc = hp ? gj__sink_meta(sink, "coordinator", hp) : GJ_ENOMEM;
+    }
+    return rc ? gj__error_set(err, GJ_ENOMEM, "out of memory for the result") : 0;
+}
+
 static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     if (gj__arango_take_interrupt(c)) {
@@ -374,29 +465,27 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
     }
     const gj_value *async = gj_request_option(req, "async");
     const char *op = gj_request_op(req);
+    bool job_api = strncmp(op, "job.", 4) == 0;
     c->async_store = false;
     c->async_detach = false;
+    c->async_fire = false;
     c->async_id[0] = '\0';
-    if (async) {
-        const char *mode = NULL;
-        bool on = false;
-        if (gj_value_string_get(async, &mode, NULL) == 0 && strcmp(mode, "store") == 0)
-            c->async_store = true;
-        else if (!(gj_value_bool_get(async, &on) == 0 && !on))
-            return gj__error_set(err, GJ_EINVAL, "option async: only \"store\" (or false) "
-                                 "is supported; a detached job is GJ_SUBMIT_DETACHED");
-    }
+    /* The request's async option, else the target's (not for the job API). */
+    int mode = job_api ? 0 : c->async_default;
+    if (async && async_mode(async, &mode) != 0)
+        return gj__error_set(err, GJ_EINVAL, "option async: \"store\", true (fire and "
+                             "forget) or false expected");
     bool detach = false;
     int rc = gj__arango_opt_bool(req, "detach", &detach, err);
     if (rc)
         return rc;
-    if (detach && !c->async_store)
+    if (detach && mode != 1)
         return gj__error_set(err, GJ_EINVAL, "option detach: needs option async: \"store\"");
-    if (c->async_store && strncmp(op, "job.", 4) == 0) {
-        c->async_store = false;
+    if (mode != 0 && job_api)
         return gj__error_set(err, GJ_EINVAL, "op %.32s: option async does not apply to the "
                              "job API", op);
-    }
+    c->async_store = mode != 0;
+    c->async_fire = mode == 2;
     c->async_detach = detach;
     int64_t timeout = gj__sink_response_timeout(sink);
     int64_t deadline = timeout > 0 ? gj__now_ms() + timeout : INT64_MAX;
@@ -418,8 +507,11 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
         rc = gj__error_set(err, GJ_EUNSUPPORTED, "arango backend has no operation %.64s", op);
     c->async_store = false;
     c->async_detach = false;
+    c->async_fire = false;
     if (rc == GJ__ARANGO_DETACHED)
         rc = detached_result(c, sink, err);
+    else if (rc == GJ__ARANGO_ACCEPTED)
+        rc = accepted_result(c, sink, err);
     if (rc == 0 && c->async_id[0]) {
         gj_value *id = gj_value_string(c->async_id);
         if (!id || gj__sink_meta(sink, "async_id", id))
@@ -468,4 +560,5 @@ const gj_backend gj_arango_backend = {
     .ping = arango_ping,
     .close = arango_close,
     .max_inflight = 1,
+    .discover = gj__arango_discover,
 };

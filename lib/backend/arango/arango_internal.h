@@ -20,6 +20,8 @@
 #define GJ__ARANGO_MAX_NAME 4096
 /* Depth of JSON documents we convert (json-c's tokener is bounded as well). */
 #define GJ__ARANGO_MAX_DEPTH GJ__JSON_MAX_DEPTH
+/* Most coordinators a connection knows (discover.c). */
+#define GJ__ARANGO_MAX_PEERS 1024
 
 struct gj_conn {
     CURL *easy;
@@ -47,6 +49,16 @@ struct gj_conn {
     bool async_fire;             /* with async_store: send x-arango-async: true instead
                                   * (fire and forget; perform returns GJ__ARANGO_ACCEPTED) */
     char async_id[64];
+
+    /* Target options async (default for requests without option async:
+     * 0 none, 1 store, 2 fire and forget) and discover (arango.c). */
+    int async_default;
+    bool discover;
+    /* The coordinators this connection may fail over to: the target's
+     * hosts, or the last /_api/cluster/endpoints answer (discover.c). */
+    gj_host *peers;
+    size_t n_peers;
+    int64_t peers_at_ms;         /* when fetched from the server; 0 = the target's */
 
     atomic_bool interrupt_req;   /* set by interrupt(), consumed by execute() */
     bool broken;                 /* transport error or aborted transfer */
@@ -170,6 +182,22 @@ int gj__arango_opt_string(const gj_request *req, const char *key, const char **o
  * the first that is not). */
 int gj__arango_check_options(const gj_request *req, const char *op,
                              const char *const *known, gj_error *err);
+
+/* Coordinators (discover.c).  peers_init: the target's hosts as c->peers;
+ * refresh_peers: GET /_api/cluster/endpoints into c->peers (GJ_EUNSUPPORTED
+ * from a single server); peers_free: release them.  discover: the backend's
+ * discover() (a copy of c->peers, fetched unless fetched just now). */
+int gj__arango_peers_init(gj_conn *c, const gj_target_settings *ts, int default_port);
+int gj__arango_refresh_peers(gj_conn *c, int64_t deadline, gj_error *err);
+void gj__arango_peers_free(gj_conn *c);
+int gj__arango_discover(gj_conn *c, int64_t deadline_ms, gj_host **out, size_t *n_out,
+                        gj_error *err);
+/* gj__arango_perform, and when the connection failed (GJ_ECONNECT, GJ_EIO)
+ * for an idempotent call not bound to its coordinator (no trx, not a
+ * cursor, job or transaction path), the same call on each other coordinator
+ * of c->peers in turn (c then points there and is not reused afterwards). */
+int gj__arango_perform_failover(gj_conn *c, const gj__arango_call *call,
+                                gj__arango_reply *reply, gj_error *err);
 
 /* A reply's body as one row (the JSON converted); nothing when empty. */
 int gj__arango_emit_body(gj_conn *c, const gj__arango_reply *reply, gj_sink *sink,

@@ -75,7 +75,7 @@ static int run(gj_conn *c, gj__arango_call *call, const char *what, gj_sink *sin
                bool split_array, gj_error *err)
 {
     gj__arango_reply reply = { 0, NULL };
-    int rc = gj__arango_perform(c, call, &reply, err);
+    int rc = gj__arango_perform_failover(c, call, &reply, err);
     if (rc == GJ_ECANCELLED && gj__arango_take_interrupt(c))
         return gj__error_set(err, GJ_ECANCELLED, "%s: %s cancelled", c->hostport, what);
     if (rc)
@@ -228,7 +228,7 @@ int gj__arango_op_collection(gj_conn *c, const gj_request *req, const char *verb
         pb_add(path, excl ? "?excludeSystem=true" : "?excludeSystem=false");
         gj__arango_call call = { method, db, path->text, NULL, 0, NULL, trx, true, deadline };
         gj__arango_reply reply = { 0, NULL };
-        rc = gj__arango_perform(c, &call, &reply, err);
+        rc = gj__arango_perform_failover(c, &call, &reply, err);
         if (rc == GJ_ECANCELLED && gj__arango_take_interrupt(c))
             rc = gj__error_set(err, GJ_ECANCELLED, "%s: %s cancelled", c->hostport, op);
         if (!rc)

@@ -252,7 +252,7 @@ void rs_api_cluster(rs_request *req, rs_response *res)
         return;
     }
     if (!is_coordinator(srv)) {
-        rs_response_error(res, 403, 1471, NULL);
+        rs_response_error(res, 501, 1471, NULL);   /* 403 before 3.9 */
         return;
     }
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
