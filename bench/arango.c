@@ -8,7 +8,9 @@
  *      (gj_client_execute: submit + wait + result), one connection, one
  *      request at a time, vs raw libcurl: one reused easy handle doing the
  *      same POST (same headers, Basic auth, HTTP/1.1) with
- *      curl_easy_perform.  Goal: ratio >= 0.9.
+ *      curl_easy_perform.  Goal: ratio >= 0.9.  Printed too, without a
+ *      goal: the raw loop plus json_tokener_parse + json_object_put of each
+ *      reply (what any client that reads the reply must at least do).
  *  (b) the same with C connections: C workers and max_conns C, 2*C jobs in
  *      flight (a sliding window of gj_client_submit / gj_job_wait), vs C
  *      threads each with its own reused easy handle.  Goal: ratio >= 0.9.
@@ -23,11 +25,12 @@
  *      --callgrind mode, which instruments only the measured loop
  *      (CALLGRIND_START/STOP_INSTRUMENTATION, all threads), against the
  *      server already running natively in its own process.  Goal: <= 70 k,
- *      with raw libcurl as the baseline.
+ *      with raw libcurl as the baseline, and raw libcurl + json-c parse
+ *      (--callgrind rawjson) printed as the floor of the two libraries.
  *
  * Usage: arango [--requests N] [--conns C] [--max-seconds S] [--js-requests J]
  *               [--cg-requests M] [--server PATH] [--no-js] [--no-callgrind]
- *        arango --callgrind gj|raw --port P [--requests M]   (one loop only)
+ *        arango --callgrind gj|raw|rawjson --port P [--requests M]   (one loop only)
  * Defaults: N 10000, C 4, S 10 (time cap of each run), J 2000 (arangojs is
  * ~10x slower), M 2000.  Times are
  * the best of 3 runs.  Exit status 2 when a goal is missed, 1 on failure.
@@ -36,6 +39,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -361,6 +365,19 @@ static void raw_request(raw_conn *c)
             status, c->buf ? c->buf : "");
 }
 
+/* The raw request, then the reply parsed with json-c and freed: what any
+ * client that looks at the reply must at least do (a second baseline, no
+ * goal; it shows how much of the gap the JSON library alone explains). */
+static void raw_json_request(raw_conn *c)
+{
+    raw_request(c);
+    json_object *j = json_tokener_parse(c->buf), *r = NULL;
+    if (!j || !json_object_object_get_ex(j, "result", &r) ||
+        json_object_array_length(r) != 1 ||
+        json_object_get_int(json_object_array_get_idx(r, 0)) != 1)
+        die("raw libcurl + json-c: unexpected reply %.200s", c->buf);
+    json_object_put(j);
+}
 
 /* ---- the job API ------------------------------------------------------------ */
 
@@ -410,7 +427,7 @@ typedef struct run {
     bool capped;
 } run;
 
-static run raw_seq(raw_conn *c, long n, double max_s)
+static run raw_seq_with(raw_conn *c, long n, double max_s, void (*one)(raw_conn *))
 {
     run r = { 0, 0, false };
     double t0 = now_s(), deadline = t0 + max_s;
@@ -421,11 +438,16 @@ static run raw_seq(raw_conn *c, long n, double max_s)
             r.capped = true;
             break;
         }
-        raw_request(c);
+        one(c);
     }
     r.allocs = (double)(allocs_now() - a0) / (double)(i ? i : 1);
     r.rate = (double)i / (now_s() - t0);
     return r;
+}
+
+static run raw_seq(raw_conn *c, long n, double max_s)
+{
+    return raw_seq_with(c, n, max_s, raw_request);
 }
 
 static run gj_seq(gj_client *client, gj_request *req, long n, double max_s)
@@ -652,14 +674,15 @@ static double run_callgrind(const char *which, int port, long n)
 /* The --callgrind mode: warm up, then only the measured loop instrumented. */
 static int callgrind_child(const char *which, int port, long n)
 {
-    if (strcmp(which, "raw") == 0) {
+    if (strcmp(which, "raw") == 0 || strcmp(which, "rawjson") == 0) {
+        void (*one)(raw_conn *) = which[3] ? raw_json_request : raw_request;
         raw_conn c;
         raw_open(&c, port);
         for (int i = 0; i < 20; i++)
-            raw_request(&c);
+            one(&c);
         CALLGRIND_START_INSTRUMENTATION;
         for (long i = 0; i < n; i++)
-            raw_request(&c);
+            one(&c);
         CALLGRIND_STOP_INSTRUMENTATION;
         raw_close(&c);
     } else if (strcmp(which, "gj") == 0) {
@@ -678,7 +701,7 @@ static int callgrind_child(const char *which, int port, long n)
         gj_request_unref(req);
         gj_client_free(client);
     } else {
-        die("--callgrind takes gj or raw, not '%s'", which);
+        die("--callgrind takes gj, raw or rawjson, not '%s'", which);
     }
     printf("CG done %ld\n", n);
     fflush(stdout);
@@ -742,7 +765,7 @@ int main(int argc, char **argv)
         default:
             fputs("usage: arango [--requests N] [--conns C] [--max-seconds S] [--js-requests J]\n"
                   "              [--cg-requests M] [--server PATH] [--no-js] [--no-callgrind]\n"
-                  "       arango --callgrind gj|raw --port P [--requests M]\n", stderr);
+                  "       arango --callgrind gj|raw|rawjson --port P [--requests M]\n", stderr);
             return 1;
         }
     }
@@ -779,10 +802,11 @@ int main(int argc, char **argv)
     gj_seq(gj1, req, 50, 30);
     gj_par(gjc, req, nc, 20 * nc, 30);
 
-    run raw_a = { 0, 0, false }, gj_a = raw_a, raw_b = raw_a, gj_b = raw_a;
+    run raw_a = { 0, 0, false }, gj_a = raw_a, raw_b = raw_a, gj_b = raw_a, rawj_a = raw_a;
     for (int round = 0; round < 3; round++) {
         keep_best(&raw_a, raw_seq(&raw1, n, (double)max_s));
         keep_best(&gj_a, gj_seq(gj1, req, n, (double)max_s));
+        keep_best(&rawj_a, raw_seq_with(&raw1, n, (double)max_s, raw_json_request));
         keep_best(&raw_b, raw_par(rawc, nc, n, (double)max_s));
         keep_best(&gj_b, gj_par(gjc, req, nc, n, (double)max_s));
     }
@@ -801,6 +825,8 @@ int main(int argc, char **argv)
     printf("(b) %u connection%s   gj %8.0f req/s   raw libcurl %8.0f req/s   ratio %.2f  (goal >= 0.9) %s%s\n",
            nc, nc > 1 ? "s" : " ", gj_b.rate, raw_b.rate, rb, verdict(rb >= 0.9),
            gj_b.capped || raw_b.capped ? "  [time cap hit]" : "");
+    printf("    1 connection    gj %8.0f req/s   raw libcurl + json-c parse %8.0f req/s   "
+           "ratio %.2f  (no goal)\n", gj_a.rate, rawj_a.rate, gj_a.rate / rawj_a.rate);
     missed |= ra < 0.9 || rb < 0.9;
     fflush(stdout);
 
@@ -833,10 +859,14 @@ int main(int argc, char **argv)
     if (cg) {
 #ifdef HAVE_CALLGRIND_H
         double ig = run_callgrind("gj", port, cg_n), ir = run_callgrind("raw", port, cg_n);
+        double ij = run_callgrind("rawjson", port, cg_n);
         if (ig > 0 && ir > 0) {
             printf("(e) instructions    gj %8.1f k per request   raw libcurl %8.1f k per request   "
                    "ratio %.2f  (goal <= 70 k) %s  [callgrind, %ld requests]\n",
                    ig / 1e3, ir / 1e3, ig / ir, verdict(ig <= 70e3), cg_n);
+            if (ij > 0)
+                printf("    instructions    raw libcurl + json-c parse %8.1f k per request  "
+                       "(no goal: the floor of libcurl and json-c together)\n", ij / 1e3);
             missed |= ig > 70e3;
         } else {
             printf("(e) instructions: not measured (valgrind missing or failed)  MISSED\n");
