@@ -1145,6 +1145,149 @@ TEST_F(BoltTest, PerRequestAuthNeeds51)
     }
 }
 
+// The warnings of the summary: GQL statuses from 5.6, notifications before.
+size_t warnings(const gj_result *res)
+{
+    const gj_value *meta = gj_result_meta(res);
+    const gj_value *l = gj_value_map_get(meta, "statuses");
+    if (!l)
+        l = gj_value_map_get(meta, "notifications");
+    return l ? gj_value_size(l) : 0;
+}
+
+// Runs the query that yields an unknown-label warning with the given option
+// (key NULL = none); returns how many warnings came back (-1 on error).
+int warnings_with(gj_client *client, const char *op, const char *key, gj_value *value, Err &err)
+{
+    gj_request *req = nullptr;
+    EXPECT_EQ(0, gj_request_new(&req, op, "MATCH (n:NoSuchLabel) RETURN n"));
+    if (key) {
+        EXPECT_EQ(0, gj_request_set_option(req, key, value));
+    }
+    gj_result *res = nullptr;
+    int rc = run(client, req, &res, err);
+    if (rc != 0)
+        return -1;
+    int n = (int)warnings(res);
+    gj_result_free(res);
+    return n;
+}
+
+gj_value *str_list(std::initializer_list<const char *> items)
+{
+    gj_value *l = nullptr;
+    EXPECT_EQ(0, gj_value_new_list(&l, items.size()));
+    for (const char *i : items)
+        EXPECT_EQ(0, gj_value_list_append(l, gj_value_string(i)));
+    return l;
+}
+
+TEST_F(BoltTest, NotificationFiltersPerRequest)
+{
+    // 5.8 says classifications, 5.4 categories: the server honours only the
+    // key of its version.
+    for (const char *version : { "5.8", "5.4" }) {
+        start({ "--versions", version });
+        client = make_client(url_for(*server));
+        ASSERT_TRUE(client);
+        Err err;
+        EXPECT_EQ(1, warnings_with(client, GJ_OP_QUERY, nullptr, nullptr, err)) << err.msg();
+        EXPECT_EQ(0, warnings_with(client, GJ_OP_QUERY, "notifications_minimum_severity", gj_value_string("OFF"), err))
+            << err.msg();
+        EXPECT_EQ(1, warnings_with(client, GJ_OP_QUERY, "notifications_minimum_severity",
+                                   gj_value_string("warning"), err)) << err.msg();
+        EXPECT_EQ(0, warnings_with(client, GJ_OP_QUERY, "notifications_disabled_classifications",
+                                   str_list({ "UNRECOGNIZED" }), err)) << version << ": " << err.msg();
+        EXPECT_EQ(0, warnings_with(client, GJ_OP_QUERY, "notifications_disabled_classifications",
+                                   gj_value_string("hint, unrecognized"), err)) << err.msg();
+        EXPECT_EQ(1, warnings_with(client, GJ_OP_QUERY, "notifications_disabled_categories",
+                                   str_list({ "DEPRECATION" }), err)) << err.msg();
+        // In a transaction the filter goes with BEGIN.
+        EXPECT_EQ(0, warnings_with(client, "transaction", "notifications_minimum_severity", gj_value_string("OFF"),
+                                   err)) << err.msg();
+        EXPECT_EQ(1, warnings_with(client, "transaction", nullptr, nullptr, err)) << err.msg();
+        // Bad values are refused before anything is sent.
+        EXPECT_EQ(-1, warnings_with(client, GJ_OP_QUERY, "notifications_minimum_severity", gj_value_string("LOUD"),
+                                    err));
+        EXPECT_EQ(GJ_EINVAL, gj_error_code(err.e));
+        EXPECT_NE(std::string::npos, std::string(err.msg()).find("notifications_minimum_severity")) << err.msg();
+        EXPECT_EQ(-1, warnings_with(client, GJ_OP_QUERY, "notifications_disabled_classifications", gj_value_int(3),
+                                    err));
+        EXPECT_EQ(GJ_EINVAL, gj_error_code(err.e));
+        EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+        gj_client_free(client);
+        client = nullptr;
+    }
+}
+
+gj_client *client_with_options(const std::string &url, gj_value *opts, Err &err)
+{
+    gj_config *cfg = nullptr;
+    EXPECT_EQ(0, gj_config_from_url(&cfg, url.c_str(), err.e));
+    EXPECT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", 1, err.e));
+    EXPECT_EQ(0, gj_config_set_value(cfg, "default", "options", opts, err.e)) << err.msg();
+    EXPECT_EQ(0, gj_config_set_string(cfg, "default", "acquire_timeout", "2s", err.e)) << err.msg();
+    gj_client *c = nullptr;
+    EXPECT_EQ(0, gj_client_new(&c, cfg, err.e)) << err.msg();
+    gj_config_free(cfg);
+    return c;
+}
+
+TEST_F(BoltTest, NotificationFiltersOfTheTarget)
+{
+    start();
+    gj_value *opts = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&opts, 1));
+    ASSERT_EQ(0, gj_value_map_put_str(opts, "notifications_minimum_severity", gj_value_string("OFF")));
+    Err err;
+    client = client_with_options(url_for(*server), opts, err);
+    ASSERT_TRUE(client);
+    EXPECT_EQ(0, warnings_with(client, GJ_OP_QUERY, nullptr, nullptr, err)) << err.msg();
+    // A request's own filter wins over the connection's.
+    EXPECT_EQ(1, warnings_with(client, GJ_OP_QUERY, "notifications_minimum_severity", gj_value_string("WARNING"),
+                               err)) << err.msg();
+    gj_client_free(client);
+    client = nullptr;
+    gj_value_unref(opts);
+
+    ASSERT_EQ(0, gj_value_new_map(&opts, 1));
+    ASSERT_EQ(0, gj_value_map_put_str(opts, "notifications_disabled_classifications",
+                                      gj_value_string("UNRECOGNIZED")));
+    client = client_with_options(url_for(*server), opts, err);
+    ASSERT_TRUE(client);
+    EXPECT_EQ(0, warnings_with(client, GJ_OP_QUERY, nullptr, nullptr, err)) << err.msg();
+    gj_client_free(client);
+    client = nullptr;
+    gj_value_unref(opts);
+}
+
+// Before 5.2 there are no notification filters: like the Neo4j drivers,
+// asking for one is an error (not silently ignored).
+TEST_F(BoltTest, NotificationFiltersNeed52)
+{
+    start({ "--versions", "5.1,4.4" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    EXPECT_EQ(-1, warnings_with(client, GJ_OP_QUERY, "notifications_minimum_severity", gj_value_string("OFF"), err));
+    EXPECT_EQ(GJ_EUNSUPPORTED, gj_error_code(err.e));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("Bolt 5.2")) << err.msg();
+    EXPECT_EQ(1, warnings_with(client, GJ_OP_QUERY, nullptr, nullptr, err)) << err.msg();
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+    gj_client_free(client);
+    client = nullptr;
+
+    gj_value *opts = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&opts, 1));
+    ASSERT_EQ(0, gj_value_map_put_str(opts, "notifications_minimum_severity", gj_value_string("OFF")));
+    client = client_with_options(url_for(*server), opts, err);
+    ASSERT_TRUE(client);
+    gj_result *res;
+    EXPECT_EQ(GJ_EUNSUPPORTED, run(client, query("RETURN 1 AS x"), &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("target option")) << err.msg();
+    gj_value_unref(opts);
+}
+
 TEST_F(BoltTest, WriteBookmarkThenReadWithIt)
 {
     start();

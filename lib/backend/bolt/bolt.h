@@ -124,6 +124,19 @@ void gj__bolt_auth_id(const gj_bolt_auth *a, uint8_t id[GJ_BOLT_AUTH_ID_LEN]);
 /* scheme / principal / credentials into map (HELLO up to 5.0, LOGON). */
 int gj__bolt_auth_put(gj_value *map, const gj_bolt_auth *a, const char *endpoint, gj_error *err);
 
+/* Notification filter entries into map (HELLO, RUN, BEGIN extra) from the
+ * options' values (NULL = not set): notifications_minimum_severity ("OFF",
+ * "WARNING", "INFORMATION") and the disabled classifications (a list of
+ * names or a string "A,B"), sent as notifications_disabled_categories on
+ * 5.2-5.4 and notifications_disabled_classifications from 5.5.
+ * GJ_EUNSUPPORTED before 5.2 (as the Neo4j drivers refuse), bad_code for a
+ * bad value; `where` says whose option ("target option", "option"). */
+int gj__bolt_put_notification_filter(gj_value *map, const gj_conn *c, const gj_value *severity,
+                                     const gj_value *disabled, const char *where, int bad_code, gj_error *err);
+/* options' notifications_disabled_classifications (or its alias
+ * notifications_disabled_categories), or NULL. */
+const gj_value *gj__bolt_disabled_classes(const gj_value *options);
+
 /* One direct session (TCP, TLS, handshake, HELLO with the routing context
  * {address: routing_address} when not NULL, LOGON). */
 int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,

@@ -199,6 +199,10 @@ static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **ou
                    strcmp(key, "auth_password") == 0 || strcmp(key, "auth_token") == 0) {
             if (t != GJ_TSTRING)
                 rc = opt_error(c, err, key, "a string");
+        } else if (strcmp(key, "notifications_minimum_severity") == 0 ||
+                   strcmp(key, "notifications_disabled_classifications") == 0 ||
+                   strcmp(key, "notifications_disabled_categories") == 0) {
+            /* below */
         } else if (strcmp(key, "discard") == 0) {
             if (t != GJ_TBOOL)
                 rc = opt_error(c, err, key, "a boolean");
@@ -210,12 +214,16 @@ static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **ou
         } else {
             rc = gj__error_set(err, GJ_EINVAL,
                                "bolt %s: unknown option '%s' (known: fetch_size, mode, bookmarks, "
-                               "tx_timeout, tx_metadata, imp_user, discard, auth_scheme, auth_user, auth_password, auth_token%s)", c->endpoint, key,
+                               "tx_timeout, tx_metadata, imp_user, discard, auth_scheme, auth_user, auth_password, auth_token, notifications_minimum_severity, "
+                               "notifications_disabled_classifications%s)", c->endpoint, key,
                                tx ? ", statements, max_retries" : "");
         }
         if (rc == GJ_ENOMEM)
             rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
     }
+    if (!rc)
+        rc = gj__bolt_put_notification_filter(extra, c, gj_request_option(req, "notifications_minimum_severity"),
+                                              gj__bolt_disabled_classes(opts), "option", GJ_EINVAL, err);
     const char *db = gj_request_database(req);
     if (!db)
         db = c->database;

@@ -284,6 +284,108 @@ int gj__bolt_auth_put(gj_value *map, const gj_bolt_auth *a, const char *endpoint
     return rc ? gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the credentials", endpoint) : 0;
 }
 
+/* ---- notification filters (5.2+) ---------------------------------------------- */
+
+static int upper_copy(char *out, size_t cap, const char *s, size_t len)
+{
+    if (len == 0 || len >= cap)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 'a' + 'A');
+        if (!((ch >= 'A' && ch <= 'Z') || ch == '_'))
+            return -1;
+        out[i] = ch;
+    }
+    out[len] = '\0';
+    return 0;
+}
+
+/* One classification name (trimmed, upper-cased) appended to list. */
+static int append_class(gj_value *list, const char *s, size_t len)
+{
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    char name[64];
+    if (upper_copy(name, sizeof name, s, len) != 0)
+        return GJ_EINVAL;
+    gj_value *v = gj_value_string(name);
+    if (!v || gj_value_list_append(list, v) != 0)
+        return GJ_ENOMEM;
+    return 0;
+}
+
+int gj__bolt_put_notification_filter(gj_value *map, const gj_conn *c, const gj_value *severity,
+                                     const gj_value *disabled, const char *where, int bad_code, gj_error *err)
+{
+    if (!severity && !disabled)
+        return 0;
+    if (!gj__bolt_version_at_least(&c->ps, 5, 2))
+        return gj__error_set(err, GJ_EUNSUPPORTED,
+                             "bolt %s: notification filters (%s notifications_*) need Bolt 5.2+; this connection "
+                             "speaks Bolt %u.%u", c->endpoint, where, c->ps.bolt_major, c->ps.bolt_minor);
+    if (severity) {
+        const char *s = NULL;
+        size_t len = 0;
+        char sev[16];
+        if (gj_value_string_get(severity, &s, &len) != 0 || upper_copy(sev, sizeof sev, s, len) != 0 ||
+            (strcmp(sev, "OFF") != 0 && strcmp(sev, "WARNING") != 0 && strcmp(sev, "INFORMATION") != 0))
+            return gj__error_set(err, bad_code, "bolt %s: %s notifications_minimum_severity must be \"OFF\", "
+                                 "\"WARNING\" or \"INFORMATION\"", c->endpoint, where);
+        if (gj_value_map_put_str(map, "notifications_minimum_severity", gj_value_string(sev)) != 0)
+            return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+    }
+    if (disabled) {
+        gj_value *list = NULL;
+        if (gj_value_new_list(&list, 4) != 0)
+            return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+        int rc = 0;
+        const char *s = NULL;
+        size_t len = 0;
+        if (gj_value_type(disabled) == GJ_TLIST) {
+            for (size_t i = 0; !rc && i < gj_value_size(disabled); i++)
+                rc = gj_value_string_get(gj_value_list_at(disabled, i), &s, &len) != 0 ? GJ_EINVAL
+                     : append_class(list, s, len);
+        } else if (gj_value_string_get(disabled, &s, &len) == 0) {
+            /* "A,B,C" (a URL query or a config string) */
+            while (!rc && len) {
+                const char *comma = memchr(s, ',', len);
+                size_t n = comma ? (size_t)(comma - s) : len;
+                rc = append_class(list, s, n);
+                s += comma ? n + 1 : n;
+                len -= comma ? n + 1 : n;
+            }
+        } else {
+            rc = GJ_EINVAL;
+        }
+        /* 5.2-5.4 call them categories, 5.5+ classifications. */
+        const char *key = gj__bolt_version_at_least(&c->ps, 5, 5) ? "notifications_disabled_classifications"
+                                                                  : "notifications_disabled_categories";
+        if (!rc)
+            rc = gj_value_map_put_str(map, key, list) != 0 ? GJ_ENOMEM : 0;
+        else
+            gj_value_unref(list);
+        if (rc == GJ_EINVAL)
+            return gj__error_set(err, bad_code, "bolt %s: %s notifications_disabled_classifications must be a "
+                                 "list of names (or a string \"A,B\") such as UNRECOGNIZED, DEPRECATION, HINT",
+                                 c->endpoint, where);
+        if (rc)
+            return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+    }
+    return 0;
+}
+
+const gj_value *gj__bolt_disabled_classes(const gj_value *options)
+{
+    const gj_value *v = options ? gj_value_map_get(options, "notifications_disabled_classifications") : NULL;
+    if (!v && options)
+        v = gj_value_map_get(options, "notifications_disabled_categories");
+    return v;
+}
+
 static gj_value *bolt_agent(void)
 {
     gj_value *m = NULL;
@@ -376,6 +478,13 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
     if (rc) {
         gj_value_unref(extra);
         return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", c->endpoint);
+    }
+    rc = gj__bolt_put_notification_filter(
+        extra, c, ts->options ? gj_value_map_get(ts->options, "notifications_minimum_severity") : NULL,
+        gj__bolt_disabled_classes(ts->options), "target option", GJ_ECONFIG, err);
+    if (rc) {
+        gj_value_unref(extra);
+        return rc;
     }
     gj_bolt_auth auth;
     if ((rc = gj__bolt_auth_of_target(ts, &auth, c->endpoint, err)) != 0 ||

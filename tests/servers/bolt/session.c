@@ -174,19 +174,21 @@ static int notification_filter(const bs_session *s, const gj_value *extra)
     const char *sev;
     if (str_is(extra, "notifications_minimum_severity", &sev))
         result = !strcmp(sev, "OFF");
-    const char *keys[] = { "notifications_disabled_categories", "notifications_disabled_classifications" };
-    for (size_t k = 0; k < 2; k++) {
-        const gj_value *l = gj_value_map_get(extra, keys[k]);
-        if (!l || gj_value_type(l) != GJ_TLIST)
-            continue;
-        if (result < 0)
-            result = 0;
-        for (size_t i = 0; i < gj_value_size(l); i++) {
-            const char *c;
-            size_t n;
-            if (gj_value_string_get(gj_value_list_at(l, i), &c, &n) == 0 && n == 12 && !memcmp(c, "UNRECOGNIZED", 12))
-                result = 1;
-        }
+    /* The key of the version: categories on 5.2-5.4, classifications from
+     * 5.5 (the other one is not looked at, as a server of that version would
+     * not know it). */
+    const char *key = gj__bolt_version_at_least(&s->ps, 5, 5) ? "notifications_disabled_classifications"
+                                                               : "notifications_disabled_categories";
+    const gj_value *l = gj_value_map_get(extra, key);
+    if (!l || gj_value_type(l) != GJ_TLIST)
+        return result;
+    if (result < 0)
+        result = 0;
+    for (size_t i = 0; i < gj_value_size(l); i++) {
+        const char *c;
+        size_t n;
+        if (gj_value_string_get(gj_value_list_at(l, i), &c, &n) == 0 && n == 12 && !memcmp(c, "UNRECOGNIZED", 12))
+            result = 1;
     }
     return result;
 }
