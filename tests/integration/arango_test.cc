@@ -1543,6 +1543,38 @@ TEST_F(ArangoTest, DiscoveredCoordinatorsShareTheWorkAndSurviveOneStopping)
               0u);
 }
 
+TEST_F(ArangoTest, WhenTheSeedStopsItsDiscoveredPeersTakeOver)
+{
+    auto s2 = start_member();
+    auto s3 = start_member();
+    ASSERT_TRUE(s2->ok() && s3->ok());
+    start_server({ "--endpoints", "self," + endpoint_of(*s2) + "," + endpoint_of(*s3) });
+    gj_value *opts = map_of({ { "discover", gj_value_bool(true) } });
+    // One connection, to the seed, never pinged before reuse.
+    start_client_at(server->url(), opts, 1, 1, -1);
+    gj_value_unref(opts);
+    ASSERT_EQ(0, run(op("version", nullptr))) << err.msg();
+    int seed_port = server->port();
+    server.reset();
+    // The connection knows the discovered coordinators: the GET goes on.
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, run(op("version", nullptr), &res)) << err.msg();
+    ASSERT_EQ(1u, gj_result_row_count(res));
+    gj_result_free(res);
+    EXPECT_EQ(1u, count_requests_of(*s2, "GET /_api/version 200") +
+                      count_requests_of(*s3, "GET /_api/version 200"));
+    EXPECT_TRUE(log.any_contains("arango 127.0.0.1:" + std::to_string(seed_port) +
+                                 ": GET /_api/version failed"));
+    // Later requests, GET or not, go to the members that are up.
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(0, run(op("query", "FOR i IN 1..5 RETURN i", { { "batchSize", gj_value_int(2) } }),
+                         &res))
+            << err.msg();
+        EXPECT_EQ(5u, gj_result_row_count(res));
+        gj_result_free(res);
+    }
+}
+
 TEST_F(ArangoTest, SingleServerDiscoveryKeepsTheConfiguredHost)
 {
     start_server();
@@ -1552,9 +1584,15 @@ TEST_F(ArangoTest, SingleServerDiscoveryKeepsTheConfiguredHost)
     gj_result *res = nullptr;
     ASSERT_EQ(0, run(op("query", "RETURN 1"), &res)) << err.msg();
     gj_result_free(res);
-    EXPECT_TRUE(log.any_contains("is not part of a cluster")) << "no log line";
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(0, run(op("version", nullptr))) << err.msg();
+    }
+    std::string hp = "127.0.0.1:" + std::to_string(server->port());
+    EXPECT_EQ(1u, log.count(hp + " is not part of a cluster")) << "one log line";
     EXPECT_TRUE(log.any_contains("keeping the configured hosts"));
-    EXPECT_GE(count_requests("GET /_api/cluster/endpoints 501"), 1u);
+    // Asked once, when the (only) connection opened; the pool does not ask again.
+    EXPECT_EQ(1u, count_requests("GET /_api/cluster/endpoints 501"));
+    EXPECT_EQ(1u, log.count("arango: connected to"));
 }
 
 TEST_F(ArangoTest, ConnectionErrorsFailOverOnlyForIdempotentRequests)
@@ -1579,6 +1617,22 @@ TEST_F(ArangoTest, ConnectionErrorsFailOverOnlyForIdempotentRequests)
                                  ": GET /_api/version failed"));
     EXPECT_TRUE(log.any_contains("trying 127.0.0.1:" + std::to_string(other->port())));
 
+    // A POST to a stopped server is not sent to the other one.
+    gj_client_free(client);
+    client = nullptr;
+    start_server();
+    url = server->url() + ",127.0.0.1:" + std::to_string(other->port());
+    start_client_at(url, nullptr, 1, 1, -1);
+    ASSERT_EQ(0, run(op("version", nullptr))) << err.msg();   // on the first server
+    int stopped_port = server->port();
+    server.reset();
+    other->request("DELETE", "/_refserver/requests", "", nullptr);
+    int rc = run(op("query", "RETURN 1"));
+    EXPECT_TRUE(rc == GJ_ECONNECT || rc == GJ_EIO) << rc << " " << err.msg();
+    EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:" + std::to_string(stopped_port)))
+        << err.msg();
+    EXPECT_EQ(0u, count_requests_of(*other, "POST /_api/cursor"));
+
     // A POST is never sent twice: a reset before any byte of the reply
     // (the server closes without answering) fails the job.
     gj_client_free(client);
@@ -1587,7 +1641,7 @@ TEST_F(ArangoTest, ConnectionErrorsFailOverOnlyForIdempotentRequests)
     url = server->url() + ",127.0.0.1:" + std::to_string(other->port());
     start_client_at(url, nullptr, 1, 1, -1);
     other->request("DELETE", "/_refserver/requests", "", nullptr);
-    int rc = run(op("query", "RETURN 1"));
+    rc = run(op("query", "RETURN 1"));
     EXPECT_TRUE(rc == GJ_EIO || rc == GJ_ECONNECT) << rc << " " << err.msg();
     EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:" + std::to_string(server->port())))
         << err.msg();

@@ -59,6 +59,7 @@ struct gj_conn {
     gj_host *peers;
     size_t n_peers;
     int64_t peers_at_ms;         /* when fetched from the server; 0 = the target's */
+    int64_t single_at_ms;        /* when the server said it is not a coordinator; 0 = never */
 
     atomic_bool interrupt_req;   /* set by interrupt(), consumed by execute() */
     bool broken;                 /* transport error or aborted transfer */

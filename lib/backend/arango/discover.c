@@ -151,10 +151,13 @@ static int fetch_endpoints(gj_conn *c, int64_t deadline, gj_host **out, size_t *
     const char *what = "GET /_api/cluster/endpoints";
     if (reply.status == 403 || reply.status == 404 || reply.status == 501) {
         /* A single server (403 before 3.12, 501 since; 404 where unknown). */
-        rc = gj__arango_reply_error(c, &reply, what, err);
+        long status = reply.status;
+        char said[256] = "";
+        if (gj__arango_reply_error(c, &reply, what, err) && err)
+            snprintf(said, sizeof said, "%s", gj_error_message(err));
         gj__arango_reply_clear(&reply);
-        return gj__error_set(err, GJ_EUNSUPPORTED, "%s: not a cluster coordinator (HTTP %ld: %s)",
-                             c->hostport, reply.status, rc ? gj_error_message(err) : "");
+        return gj__error_set(err, GJ_EUNSUPPORTED, "not a cluster coordinator (HTTP %ld: %s)",
+                             status, said);
     }
     if (reply.status >= 400) {
         rc = gj__arango_reply_error(c, &reply, what, err);
@@ -210,6 +213,8 @@ int gj__arango_refresh_peers(gj_conn *c, int64_t deadline, gj_error *err)
     gj_host *hosts = NULL;
     size_t n = 0;
     int rc = fetch_endpoints(c, deadline, &hosts, &n, err);
+    if (rc == GJ_EUNSUPPORTED)
+        c->single_at_ms = gj__now_ms();
     if (rc)
         return rc;
     gj__arango_peers_free(c);
@@ -224,6 +229,9 @@ int gj__arango_discover(gj_conn *c, int64_t deadline_ms, gj_host **out, size_t *
 {
     *out = NULL;
     *n_out = 0;
+    if (c->single_at_ms && gj__now_ms() - c->single_at_ms < PEERS_FRESH_MS)
+        return gj__error_set(err, GJ_EUNSUPPORTED, "not a cluster coordinator (it said so "
+                             "when this connection opened)");
     if (!(c->peers_at_ms && gj__now_ms() - c->peers_at_ms < PEERS_FRESH_MS)) {
         int rc = gj__arango_refresh_peers(c, deadline_ms, err);
         if (rc)
