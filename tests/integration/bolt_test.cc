@@ -1288,6 +1288,72 @@ TEST_F(BoltTest, NotificationFiltersNeed52)
     gj_value_unref(opts);
 }
 
+// TELEMETRY goes out only when the server's HELLO hints ask for it (5.4+):
+// with each auto-commit query (api 2) and each transaction (api 0, not per
+// retry), pipelined ahead of it.
+TEST_F(BoltTest, TelemetryWhenTheServerAsks)
+{
+    start({ "--telemetry-hint", "--add-user", "alice:secret" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+        gj_result_free(res);
+    }
+    EXPECT_EQ(3u, server->count_in_log("TELEMETRY api 2")) << server->log();
+    gj_request *req = nullptr;
+    ASSERT_EQ(0, gj_request_new(&req, "transaction", "RETURN 2 AS x"));
+    ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("TELEMETRY api 0")) << server->log();
+    // With per-request credentials it follows LOGOFF + LOGON (the server
+    // refuses TELEMETRY while unauthenticated).
+    ASSERT_EQ(0, run(client, as_user("RETURN 3 AS x", "alice", "secret"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(1u, server->count_in_log("LOGON as 'alice'")) << server->log();
+    EXPECT_EQ(4u, server->count_in_log("TELEMETRY api 2")) << server->log();
+    EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();
+    gj_client_free(client);
+    client = nullptr;
+
+    // The target may turn it off.
+    gj_value *opts = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&opts, 1));
+    ASSERT_EQ(0, gj_value_map_put_str(opts, "telemetry_disabled", gj_value_bool(true)));
+    client = client_with_options(url_for(*server), opts, err);
+    gj_value_unref(opts);
+    ASSERT_TRUE(client);
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(4u, server->count_in_log("TELEMETRY api 2")) << server->log();
+}
+
+TEST_F(BoltTest, NoTelemetryWithoutTheHint)
+{
+    for (const char *version : { "5.8", "5.3" }) {
+        // 5.3 has no TELEMETRY: the server gives no hint even when asked to.
+        std::vector<std::string> args = { "--versions", version };
+        if (strcmp(version, "5.3") == 0)
+            args.push_back("--telemetry-hint");
+        start(args);
+        client = make_client(url_for(*server));
+        ASSERT_TRUE(client);
+        Err err;
+        gj_result *res;
+        ASSERT_EQ(0, run(client, query("RETURN 1 AS x"), &res, err)) << err.msg();
+        gj_result_free(res);
+        gj_request *req = nullptr;
+        ASSERT_EQ(0, gj_request_new(&req, "transaction", "RETURN 2 AS x"));
+        ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+        gj_result_free(res);
+        EXPECT_EQ(0u, server->count_in_log("TELEMETRY")) << version << "\n" << server->log();
+        gj_client_free(client);
+        client = nullptr;
+    }
+}
+
 TEST_F(BoltTest, WriteBookmarkThenReadWithIt)
 {
     start();

@@ -47,6 +47,7 @@ struct gj_conn {
     char *server_agent;              /* HELLO SUCCESS "server" */
     char *connection_id;
     int64_t recv_timeout_hint_ms;    /* hints.connection.recv_timeout_seconds, 0 = none */
+    bool telemetry;                  /* hints.telemetry.enabled (5.4+), not disabled by the target */
     size_t max_message_size;
     char *database;                  /* the target's database, or NULL */
     const gj_target_settings *ts;    /* the pool's copy (outlives the connection) */
@@ -114,6 +115,12 @@ typedef struct gj_bolt_auth {
     const char *credentials;
 } gj_bolt_auth;
 #define GJ_BOLT_AUTH_ID_LEN 32
+
+/* TELEMETRY api values (as the Neo4j drivers number them). */
+#define GJ_BOLT_API_MANAGED_TX 0      /* a transaction function (retried): op "transaction" */
+#define GJ_BOLT_API_EXPLICIT_TX 1     /* begin / commit by the caller */
+#define GJ_BOLT_API_AUTO_COMMIT 2     /* op "query" */
+#define GJ_BOLT_API_EXECUTE_QUERY 3   /* a driver-level execute_query */
 
 /* Fill in the scheme's defaults and check it (GJ_ECONFIG naming it). */
 int gj__bolt_auth_check(gj_bolt_auth *a, const char *endpoint, gj_error *err);

@@ -50,6 +50,7 @@ typedef struct exec_state {
     int64_t fetch;
     bool in_tx;        /* op "transaction": a stop rolls back (RESET) */
     bool reauth;       /* LOGOFF + LOGON went out with the request */
+    uint8_t prev_auth_id[GJ_BOLT_AUTH_ID_LEN];   /* the identity before (restored when nothing is sent) */
     bool discard_all;  /* option "discard": DISCARD instead of PULL */
     bool reset_sent;
     bool cancelled;
@@ -531,10 +532,40 @@ static int prepare_auth(exec_state *st, const gj_request *req)
         return rc;
     }
     /* Taken now: if LOGON fails the server closes and the connection goes. */
+    memcpy(st->prev_auth_id, c->auth_id, sizeof id);
     memcpy(c->auth_id, id, sizeof id);
     st->reauth = true;
     gj__log(c->log, GJ_LOG_DEBUG, "bolt %s: re-authenticating (LOGOFF + LOGON, scheme %s)", c->endpoint, a.scheme);
     return 0;
+}
+
+/* TELEMETRY {api} ahead of the request when the server asked for it
+ * (hints.telemetry.enabled), as the Neo4j drivers send it: with each
+ * auto-commit query and each transaction. */
+static int queue_telemetry(exec_state *st, int64_t api)
+{
+    gj_conn *c = st->c;
+    if (!c->telemetry)
+        return 0;
+    int rc = gj__bolt_write_telemetry(&c->wbuf, api, st->err);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_TELEMETRY, st->err);
+    return rc;
+}
+
+/* Drop what was queued but not sent: the connection is as it was. */
+static void unsend(exec_state *st)
+{
+    gj_conn *c = st->c;
+    if (st->reauth) {
+        memcpy(c->auth_id, st->prev_auth_id, sizeof c->auth_id);
+        if (c->wbuf.data)
+            explicit_bzero(c->wbuf.data, c->wbuf.cap);
+        c->wipe_wbuf = false;
+        st->reauth = false;
+    }
+    gj__ps_buf_reset(&c->wbuf);
+    c->n_pending = 0;
 }
 
 /* Write RUN + PULL for one statement; flags GJ_BOLT_DELIVER for the one
@@ -565,13 +596,17 @@ static int run_query(exec_state *st, const gj_request *req)
     if (rc)
         return rc;
     rc = prepare_auth(st, req);
-    if (!rc)
-        rc = write_statement(st, text, strlen(text), gj_request_params(req), extra, st->fetch, GJ_BOLT_DELIVER);
+    if (!rc) {
+        rc = queue_telemetry(st, GJ_BOLT_API_AUTO_COMMIT);
+        if (!rc)
+            rc = write_statement(st, text, strlen(text), gj_request_params(req), extra, st->fetch,
+                                 GJ_BOLT_DELIVER);
+        if (rc)
+            gj__error_prefix(st->err, "bolt %s", c->endpoint);
+    }
     gj_value_unref(extra);
     if (rc) {
-        gj__ps_buf_reset(&c->wbuf);   /* nothing was sent: still usable */
-        c->n_pending = 0;
-        gj__error_prefix(st->err, "bolt %s", c->endpoint);
+        unsend(st);   /* nothing was sent: still usable */
         return rc;
     }
     rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), st->err);
@@ -681,14 +716,14 @@ static int run_transaction(exec_state *st, const gj_request *req)
         return rc;
     for (unsigned attempt = 0;; attempt++) {
         rc = prepare_auth(st, req);
+        if (!rc && attempt == 0 && (rc = queue_telemetry(st, GJ_BOLT_API_MANAGED_TX)) != 0)   /* not per retry */
+            gj__error_prefix(st->err, "bolt %s", c->endpoint);
+        if (!rc)
+            rc = write_transaction(st, req, extra, count);
         if (rc) {
-            gj__ps_buf_reset(&c->wbuf);
-            c->n_pending = 0;
+            unsend(st);
             break;
         }
-        rc = write_transaction(st, req, extra, count);
-        if (rc)
-            break;
         rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), st->err);
         if (!rc)
             rc = read_responses(st);

@@ -284,6 +284,24 @@ int gj__bolt_auth_put(gj_value *map, const gj_bolt_auth *a, const char *endpoint
     return rc ? gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the credentials", endpoint) : 0;
 }
 
+/* Target option telemetry_disabled: true (a bool, 1, or "true"/"1"/"yes"/"on"). */
+static bool telemetry_disabled(const gj_target_settings *ts)
+{
+    const gj_value *v = ts->options ? gj_value_map_get(ts->options, "telemetry_disabled") : NULL;
+    bool b = false;
+    int64_t i = 0;
+    const char *s = NULL;
+    if (!v)
+        return false;
+    if (gj_value_bool_get(v, &b) == 0)
+        return b;
+    if (gj_value_int_get(v, &i) == 0)
+        return i != 0;
+    if (gj_value_string_get(v, &s, NULL) == 0)
+        return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0;
+    return false;
+}
+
 /* ---- notification filters (5.2+) ---------------------------------------------- */
 
 static int upper_copy(char *out, size_t cap, const char *s, size_t len)
@@ -512,6 +530,10 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
         gj__bolt_meta_int(hints, "connection.recv_timeout_seconds", &secs) == 0 && secs > 0 &&
         secs < INT64_C(1) << 40)
         c->recv_timeout_hint_ms = secs * 1000;
+    bool hint = false;
+    if (hints && gj_value_type(hints) == GJ_TMAP && gj__bolt_meta_bool(hints, "telemetry.enabled", &hint) == 0 &&
+        hint && gj__bolt_version_at_least(&c->ps, 5, 4) && !telemetry_disabled(ts))
+        c->telemetry = true;
     const gj_value *patches = gj_value_map_get(meta, "patch_bolt");
     if (c->ps.bolt_major == 4 && patches && gj_value_type(patches) == GJ_TLIST) {
         for (size_t i = 0; i < gj_value_size(patches); i++) {
