@@ -518,7 +518,10 @@ static void discover_unlocked(gj_pool *p, gj_conn *c, const char *ep, int64_t de
     char names[POOL_NAMES_MAX] = "";
     if (rc == 0) {
         active = apply_discovery(p, found, n_found);
-        p->discovered = true;
+        p->discovered = active > 0;
+        if (!active)   /* nothing usable (out of memory): back to the seeds */
+            for (size_t i = 0; i < p->n_hosts; i++)
+                p->hosts[i].active = p->hosts[i].seed;
         for (size_t i = 0; i < p->n_hosts; i++)
             if (p->hosts[i].active)
                 append_endpoint(p, names, sizeof names, i);
