@@ -26,9 +26,12 @@ ArangoServer::ArangoServer(const std::vector<std::string> &args)
     std::vector<std::string> all = { "--port", "0", "--user", "root", "--password", "pw" };
     all.insert(all.end(), args.begin(), args.end());
     int want = 1;   /* --coordinators N prints N PORT lines */
-    for (size_t i = 0; i + 1 < args.size(); i++)
+    for (size_t i = 0; i + 1 < args.size(); i++) {
         if (args[i] == "--coordinators")
             want = atoi(args[i + 1].c_str());
+        if (args[i] == "--tls-cert")
+            tls_ = true;
+    }
     proc_.reset(new gjtest::ServerProcess(bin, all, want, 10000));
     if (!proc_->ok()) {
         error_ = proc_->error();
@@ -60,12 +63,16 @@ long ArangoServer::request(const std::string &method, const std::string &path,
     if (!c)
         return -1;
     int port = coordinator < ports_.size() ? ports_[coordinator] : port_;
-    std::string u = "http://127.0.0.1:" + std::to_string(port) + path;
+    std::string u = (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port) + path;
     std::string sink;
     curl_easy_setopt(c, CURLOPT_URL, u.c_str());
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (tls_) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (!body.empty() || method == "PUT" || method == "POST") {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body.size());

@@ -29,7 +29,8 @@ public:
     /* "http://root:pw@127.0.0.1:PORT" with the given password. */
     std::string url(const std::string &password = "pw") const;
 
-    /* A request to the server with libcurl (no auth: /_refserver paths).
+    /* A request to the server with libcurl (no auth: /_refserver paths;
+     * HTTPS without verification when the server speaks TLS).
      * Returns the HTTP status, body in *body. */
     long request(const std::string &method, const std::string &path, const std::string &body,
                  std::string *out, bool auth = false, size_t coordinator = 0) const;
@@ -39,6 +40,7 @@ private:
     int port_ = 0;
     std::vector<int> ports_;
     std::string error_;
+    bool tls_ = false;            /* started with --tls-cert: request() speaks HTTPS */
 };
 
 /* Write a throw-away self-signed certificate for IP 127.0.0.1 (EC P-256,

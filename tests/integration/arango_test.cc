@@ -1575,6 +1575,56 @@ TEST_F(ArangoTest, WhenTheSeedStopsItsDiscoveredPeersTakeOver)
     }
 }
 
+TEST_F(ArangoTest, DiscoveryUsesOnlyEndpointsOfTheTargetsKind)
+{
+    auto s2 = start_member();
+    ASSERT_TRUE(s2->ok());
+    // A unix socket, a TLS endpoint, junk and a bad port are skipped.
+    start_server({ "--endpoints", "self,unix:///tmp/arango.sock,ssl://127.0.0.1:9," +
+                                      endpoint_of(*s2) + ",garbage,tcp://127.0.0.1:99999" });
+    gj_value *opts = map_of({ { "discover", gj_value_bool(true) } });
+    start_client_at(server->url(), opts, 4, 4);
+    gj_value_unref(opts);
+    ASSERT_EQ(0, run(op("version", nullptr))) << err.msg();
+    EXPECT_TRUE(log.any_contains("discovery at 127.0.0.1:" + std::to_string(server->port()) +
+                                 ": 2 endpoints, serving 127.0.0.1:" + std::to_string(server->port()) +
+                                 ", 127.0.0.1:" + std::to_string(s2->port())));
+    EXPECT_TRUE(log.any_contains("4 of the cluster's endpoints skipped (not tcp:// host:port)"));
+    std::vector<gj_request *> reqs;
+    for (int i = 0; i < 8; i++)
+        reqs.push_back(op("query", "RETURN SLEEP(0.05)"));
+    run_all(client, reqs);
+    EXPECT_GT(count_requests("POST /_api/cursor 201"), 0u);
+    EXPECT_GT(count_requests_of(*s2, "POST /_api/cursor 201"), 0u);
+}
+
+TEST_F(ArangoTest, DiscoveryOverTlsUsesSslEndpoints)
+{
+    char dir[] = "/tmp/gj-arango-tls.XXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(dir));
+    std::string cert = std::string(dir) + "/cert.pem", key = std::string(dir) + "/key.pem";
+    ASSERT_TRUE(make_self_signed_cert(cert, key));
+    // Two TLS coordinators in one process: /_api/cluster/endpoints lists
+    // both as ssl://127.0.0.1:P.
+    start_server({ "--coordinators", "2", "--tls-cert", cert, "--tls-key", key });
+    std::string base = "https://root:pw@127.0.0.1:" + std::to_string(server->port());
+    gj_value *opts = map_of({ { "discover", gj_value_bool(true) } });
+    start_client_at(base + "?ssl_cafile=" + cert, opts, 4, 4);
+    gj_value_unref(opts);
+    ASSERT_EQ(0, run(op("version", nullptr))) << err.msg();
+    EXPECT_TRUE(log.any_contains("discovery at 127.0.0.1:" + std::to_string(server->ports()[0]) +
+                                 ": 2 endpoints"));
+    std::vector<gj_request *> reqs;
+    for (int i = 0; i < 8; i++)
+        reqs.push_back(op("query", "RETURN SLEEP(0.05)"));
+    run_all(client, reqs);
+    for (size_t k = 0; k < 2; k++)
+        EXPECT_GT(count_requests("POST /_api/cursor 201", k), 0u) << "coordinator " << k;
+    unlink(cert.c_str());
+    unlink(key.c_str());
+    rmdir(dir);
+}
+
 TEST_F(ArangoTest, SingleServerDiscoveryKeepsTheConfiguredHost)
 {
     start_server();
