@@ -894,6 +894,58 @@ TEST_F(BoltTest, RoutingTablesExpireOnTheirOwn)
     EXPECT_EQ(4u, server->count_in_log(": ROUTE db")) << server->log();
 }
 
+// At most 16 tables: the least recently used one goes.
+TEST_F(BoltTest, RoutingTablesEvictLeastRecentlyUsed)
+{
+    start({ "--any-db" });
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    auto on = [&](const std::string &db) {
+        ASSERT_EQ(0, run(client, query_on("RETURN 1 AS x", db.c_str(), true), &res, err)) << db << ": " << err.msg();
+        gj_result_free(res);
+    };
+    auto routes = [&](const std::string &db) { return server->count_in_log(": ROUTE db '" + db + "'"); };
+    // The home database's table (from connect) and db0..db14: 16 tables.
+    for (int i = 0; i < 15; i++)
+        on("db" + std::to_string(i));
+    on("neo4j");   // home: no ROUTE, and now the most recent
+    EXPECT_EQ(0u, routes("neo4j"));
+    on("db15");    // evicts db0, the least recently used
+    on("db1");     // still there
+    EXPECT_EQ(1u, routes("db1"));
+    on("db0");     // evicted: routed again (evicting db2)
+    EXPECT_EQ(2u, routes("db0")) << server->log();
+    on("db3");
+    EXPECT_EQ(1u, routes("db3"));
+    on("db2");
+    EXPECT_EQ(2u, routes("db2")) << server->log();
+    on("neo4j");
+    EXPECT_EQ(0u, routes("neo4j")) << server->log();
+}
+
+// The home database is kept per impersonated user too.
+TEST_F(BoltTest, RoutingHomeDatabasePerImpersonatedUser)
+{
+    start({ "--add-user", "alice:secret" });
+    client = make_client(url_for(*server, "neo4j"));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    for (int i = 0; i < 3; i++) {
+        gj_request *req = query("RETURN 1 AS x");
+        ASSERT_EQ(0, gj_request_set_option(req, "imp_user", gj_value_string("alice")));
+        ASSERT_EQ(0, run(client, req, &res, err)) << err.msg();
+        gj_result_free(res);
+        ASSERT_EQ(0, run(client, query("RETURN 2 AS x"), &res, err)) << err.msg();
+        gj_result_free(res);
+    }
+    // At connect for the target's user, once for alice.
+    EXPECT_EQ(2u, server->count_in_log(": ROUTE db ''")) << server->log();
+    EXPECT_EQ(2u, server->count_in_log(": ROUTE db")) << server->log();
+}
+
 // A refserver with --control: its stdin is a pipe the test writes commands
 // to (fd 0 is the pipe while the server is spawned, so it inherits it).
 class ControlledServer {

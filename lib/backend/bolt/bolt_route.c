@@ -27,6 +27,7 @@
 #define MAX_TABLES 16u      /* routing tables (databases) kept */
 #define ADDR_MAX 300u
 #define DB_MAX 128u
+#define MAX_HOMES 8u        /* home databases kept (the target's user and impersonated ones) */
 
 typedef enum { ROLE_ROUTE = 0, ROLE_READ = 1, ROLE_WRITE = 2, N_ROLES = 3 } role;
 
@@ -55,8 +56,10 @@ struct gj_bolt_router {
     rtable *tables[MAX_TABLES];     /* one per database, allocated when first fetched */
     size_t n_tables;
     uint64_t clock;                 /* counts table uses */
-    char home_db[DB_MAX];           /* what ROUTE without a database resolved to */
-    bool have_home;
+    /* What ROUTE without a database resolved to, per impersonated user
+     * ("" = the target's own user); replaced round robin. */
+    struct { char user[DB_MAX]; char db[DB_MAX]; } homes[MAX_HOMES];
+    size_t n_homes, next_home;
 
     member members[MAX_MEMBERS];
     size_t n_members;
@@ -229,6 +232,32 @@ static int parse_table(rtable *r, const gj_value *rt, const char *from, gj_error
     return 0;
 }
 
+/* The home database of user ("" = the target's), or NULL. */
+static const char *home_of(const gj_bolt_router *r, const char *user)
+{
+    for (size_t i = 0; i < r->n_homes; i++)
+        if (strcmp(r->homes[i].user, user) == 0)
+            return r->homes[i].db;
+    return NULL;
+}
+
+static void remember_home(gj_bolt_router *r, const char *user, const char *db)
+{
+    if (strlen(user) >= DB_MAX)
+        return;   /* not cached: such a user routes every time */
+    size_t i = 0;
+    while (i < r->n_homes && strcmp(r->homes[i].user, user) != 0)
+        i++;
+    if (i == r->n_homes) {
+        if (r->n_homes < MAX_HOMES)
+            r->n_homes++;
+        else
+            i = r->next_home++ % MAX_HOMES;
+    }
+    snprintf(r->homes[i].user, DB_MAX, "%s", user);
+    snprintf(r->homes[i].db, DB_MAX, "%s", db);
+}
+
 /* What a request asks of the routing: its database ("" = the home
  * database), an impersonated user, bookmarks. */
 typedef struct route_req {
@@ -310,12 +339,8 @@ static int route_on(gj_bolt_router *r, gj_conn *c, const route_req *q, rtable **
                 t->expires_ms = tmp->expires_ms;
                 t->used = ++r->clock;
                 *out = t;
-                /* The home database of the target's user (not of an
-                 * impersonated one). */
-                if (!*q->db && !q->imp_user) {
-                    snprintf(r->home_db, sizeof r->home_db, "%s", key);
-                    r->have_home = true;
-                }
+                if (!*q->db)
+                    remember_home(r, q->imp_user ? q->imp_user : "", key);
             }
         }
         free(tmp);
@@ -457,10 +482,11 @@ static role request_role(const gj_request *req)
 static rtable *usable_table(gj_bolt_router *r, const route_req *q, role ro)
 {
     rtable *t = NULL;
+    const char *home;
     if (*q->db)
         t = find_table(r, q->db);
-    else if (!q->imp_user && r->have_home)
-        t = find_table(r, r->home_db);
+    else if ((home = home_of(r, q->imp_user ? q->imp_user : "")) != NULL)
+        t = find_table(r, home);
     if (t && (gj__now_ms() >= t->expires_ms || t->n_addrs[ro] == 0))
         return NULL;
     return t;

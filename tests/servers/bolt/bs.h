@@ -132,6 +132,7 @@ typedef struct bs_config {
     bool verbose;
     bool seed;
     bool control;                     /* read commands on stdin (stop-member N, start-member N) */
+    bool any_db;                      /* every database name exists (all share the one store) */
 } bs_config;
 
 typedef struct bs_server {

@@ -23,6 +23,8 @@
  *   --telemetry-hint       send hints.telemetry.enabled (5.4+)
  *   --server-agent S       (default Neo4j/5.26.0)
  *   --seed                 start with a small graph (Alice, Bob, Carol, KNOWS)
+ *   --any-db               every database name exists (default: neo4j and system;
+ *                          all databases share the one store)
  *   --control              read commands on stdin, one per line, answered "OK" or
  *                          "ERR <why>" on stdout: "stop-member N" (close its port and
  *                          its connections: a dead cluster member), "start-member N"
@@ -67,7 +69,7 @@ static void usage(FILE *f)
           "       [--no-auth] [--bearer TOKEN] [--versions LIST] [--no-manifest] [--route LIST] [--read LIST]\n"
           "       [--write LIST] [--ttl SECS] [--read-only] [--tls-cert FILE --tls-key FILE] [--fault SPEC]...\n"
           "       [--max-message-size N] [--recv-timeout-hint S] [--telemetry-hint] [--server-agent S]\n"
-          "       [--seed] [--control] [--verbose]\n"
+          "       [--seed] [--any-db] [--control] [--verbose]\n"
           "fault SPEC: close-mid-stream|stall|garbage|close[:on=MSG,after=N,count=M,secs=S,query=TEXT,member=I]\n",
           f);
 }
@@ -125,7 +127,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
 {
     enum { O_HOST = 256, O_PORT, O_MEMBERS, O_USER, O_PASSWORD, O_ADDUSER, O_NOAUTH, O_BEARER, O_VERSIONS, O_NOMANIFEST,
            O_ROUTE, O_READ, O_WRITE, O_TTL, O_READONLY, O_CERT, O_KEY, O_FAULT, O_MAXMSG, O_RECVHINT,
-           O_TELEMETRY, O_AGENT, O_SEED, O_CONTROL, O_VERBOSE, O_HELP };
+           O_TELEMETRY, O_AGENT, O_SEED, O_CONTROL, O_VERBOSE, O_HELP, O_ANYDB };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "port", required_argument, NULL, O_PORT },
@@ -153,6 +155,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         { "control", no_argument, NULL, O_CONTROL },
         { "verbose", no_argument, NULL, O_VERBOSE },
         { "help", no_argument, NULL, O_HELP },
+        { "any-db", no_argument, NULL, O_ANYDB },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -202,6 +205,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         case O_CONTROL: cfg->control = true; break;
         case O_VERBOSE: cfg->verbose = true; break;
         case O_HELP: usage(stdout); exit(0);
+        case O_ANYDB: cfg->any_db = true; break;
         default: usage(stderr); return -1;
         }
         if (bad) {

@@ -268,7 +268,7 @@ typedef struct tx_extra {
 /* 0, or -1 after a FAILURE. */
 static int check_db(bs_session *s, const char *db)
 {
-    if (*db && strcmp(db, "neo4j") != 0 && strcmp(db, "system") != 0) {
+    if (*db && strcmp(db, "neo4j") != 0 && strcmp(db, "system") != 0 && !s->srv->cfg.any_db) {
         char text[256];
         snprintf(text, sizeof text, "Database does not exist. Database name: '%s'.", db);
         failure(s, "Neo.ClientError.Database.DatabaseNotFound", "22N51", text);
