@@ -826,7 +826,8 @@ int main(int argc, char **argv)
            nc, nc > 1 ? "s" : " ", gj_b.rate, raw_b.rate, rb, verdict(rb >= 0.9),
            gj_b.capped || raw_b.capped ? "  [time cap hit]" : "");
     printf("    1 connection    gj %8.0f req/s   raw libcurl + json-c parse %8.0f req/s   "
-           "ratio %.2f  (no goal)\n", gj_a.rate, rawj_a.rate, gj_a.rate / rawj_a.rate);
+           "ratio %.2f  (no goal; json-c alone takes raw libcurl to %.2f)\n", gj_a.rate,
+           rawj_a.rate, gj_a.rate / rawj_a.rate, rawj_a.rate / raw_a.rate);
     missed |= ra < 0.9 || rb < 0.9;
     fflush(stdout);
 
