@@ -242,10 +242,16 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
         gj__job_finish(job, w, GJ__PH_DONE, res, NULL);
 }
 
-/* How many times an idle worker looks at the inbox (16 pauses apart)
- * before sleeping: about 20 us with a ~25 ns pause (see GJ__WAIT_SPINS). */
+/* How many times an idle worker looks at the inbox before sleeping: the
+ * first GJ__IDLE_PAUSE_ROUNDS looks 16 pauses apart (about 4 us with a
+ * ~25 ns pause, see GJ__WAIT_SPINS), the rest a sched_yield() apart (a
+ * fraction of a microsecond each on an idle core; on a busy one the other
+ * thread runs meanwhile). */
 #ifndef GJ__IDLE_SPINS
 #define GJ__IDLE_SPINS 50
+#endif
+#ifndef GJ__IDLE_PAUSE_ROUNDS
+#define GJ__IDLE_PAUSE_ROUNDS 10
 #endif
 
 void *gj__worker_main(void *arg)
@@ -276,9 +282,17 @@ void *gj__worker_main(void *arg)
             if (!atomic_load_explicit(&c->spinning, memory_order_relaxed) &&
                 !atomic_exchange_explicit(&c->spinning, true, memory_order_acquire)) {
                 for (int i = 0; i < GJ__IDLE_SPINS &&
-                     !atomic_load_explicit(&c->inbox, memory_order_relaxed); i++)
+                     !atomic_load_explicit(&c->inbox, memory_order_relaxed); i++) {
+                    /* First a few microseconds of pauses; then yield between
+                     * looks, so a core shared with a submitting thread goes
+                     * to it rather than to our spinning. */
+                    if (i >= GJ__IDLE_PAUSE_ROUNDS) {
+                        sched_yield();
+                        continue;
+                    }
                     for (int k = 0; k < 16; k++) /* spaced reads: less traffic on the inbox line */
                         gj__cpu_relax();
+                }
                 atomic_store_explicit(&c->spinning, false, memory_order_release);
             }
             pthread_mutex_lock(&c->qmu);
