@@ -1104,6 +1104,43 @@ TEST(BoltFailover, ReaderThenWriterDies)
     gj_client_free(client);
 }
 
+// A write running when the writer dies: it may have had effects, so it is
+// not run elsewhere; the job fails at once naming the member.
+TEST(BoltFailover, WriterDiesMidWrite)
+{
+    ControlledServer srv({ "--members", "3" }, 3);
+    ASSERT_TRUE(srv.ok()) << (srv.proc ? srv.proc->error() : "pipe");
+    gj_client *client = make_client("neo4j://neo4j:password@127.0.0.1:" + std::to_string(srv.proc->port(0)));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, query("CREATE (n:W {v: 1})"), &res, err)) << err.msg();
+    gj_result_free(res);
+    gj_request *req = query("CALL apoc.util.sleep(5000)");
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_submit(client, req, nullptr, &job, err.e)) << err.msg();
+    gj_request_unref(req);
+    auto t0 = std::chrono::steady_clock::now();
+    while (srv.proc->count_in_log("RUN CALL") == 0 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(srv.command("stop-member", 0));
+    ASSERT_EQ(0, gj_job_wait(job, 10000, err.e)) << err.msg();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4)) << "not waiting for the sleep";
+    gj_job_status st;
+    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+    EXPECT_EQ(GJ_JOB_DONE, st);
+    EXPECT_EQ(GJ_EIO, gj_job_result(job, &res, err.e));
+    std::string dead0 = "127.0.0.1:" + std::to_string(srv.proc->port(0));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find(dead0)) << err.msg();
+    gj_job_unref(job);
+    EXPECT_EQ(1u, srv.proc->count_in_log("RUN CALL")) << "not run again elsewhere";
+    // Back: the next write gets a fresh routing table and the writer.
+    ASSERT_TRUE(srv.command("start-member", 0));
+    ASSERT_EQ(0, run(client, query("CREATE (n:W {v: 2})"), &res, err)) << err.msg();
+    gj_result_free(res);
+    gj_client_free(client);
+}
+
 gj_request *as_user(const char *text, const char *user, const char *password)
 {
     gj_request *r = query(text);

@@ -215,7 +215,8 @@ static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **ou
         } else {
             rc = gj__error_set(err, GJ_EINVAL,
                                "bolt %s: unknown option '%s' (known: fetch_size, mode, bookmarks, "
-                               "tx_timeout, tx_metadata, imp_user, discard, auth_scheme, auth_user, auth_password, auth_token, notifications_minimum_severity, "
+                               "tx_timeout, tx_metadata, imp_user, discard, auth_scheme, auth_user, "
+                               "auth_password, auth_token, notifications_minimum_severity, "
                                "notifications_disabled_classifications%s)", c->endpoint, key,
                                tx ? ", statements, max_retries" : "");
         }
