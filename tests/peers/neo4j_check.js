@@ -6,7 +6,8 @@
 // Bolt 5.x over the manifest handshake, 5.x over the legacy handshake, 5.0
 // (credentials in HELLO), 4.4 (+ utc patch), neo4j:// routing over a
 // three-member cluster on loopback (5.x and 4.4), TLS (bolt+ssc, bolt+s with
-// a CA file, neo4j+ssc), wrong password, and injected faults.  Every server
+// a CA file, neo4j+ssc), wrong password, notification filter keys by version,
+// TELEMETRY api numbers, and injected faults.  Every server
 // must stop cleanly on SIGTERM (exit 0).
 //
 // usage: node neo4j_check.js [SERVER_BINARY]
@@ -597,6 +598,49 @@ async function main() {
         });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
+    }
+
+    // Notification filter keys by version: the driver sends categories on
+    // 5.2-5.4 (classifications from 5.5); the server honours only its
+    // version's key, as libgraphjob's tests rely on.
+    await withServer(['--versions', '5.4'], async srv => {
+        await check('bolt 5.4: disabled categories in RUN and HELLO filter the warning', async () => {
+            await withDriver(srv.url('bolt'), {}, async d => {
+                const on = await d.executeQuery('MATCH (n:NoSuchLabel) RETURN n');
+                assert.equal(on.summary.notifications.length, 1);
+                const s = d.session({ notificationFilter: { disabledCategories: ['UNRECOGNIZED'] } });
+                const off = await s.run('MATCH (n:NoSuchLabel) RETURN n');
+                assert.equal(off.summary.notifications.length, 0);
+                await s.close();
+            });
+            await withDriver(srv.url('bolt'), { notificationFilter: { disabledCategories: ['UNRECOGNIZED'] } }, async d => {
+                const off = await d.executeQuery('MATCH (n:NoSuchLabel) RETURN n');
+                assert.equal(off.summary.notifications.length, 0);
+            });
+        });
+    });
+
+    // TELEMETRY: sent only when the server hints telemetry.enabled; the api
+    // numbers the driver uses (auto-commit 2, transaction function 0,
+    // unmanaged transaction 1, executeQuery 3) reach the server's log.
+    for (const hint of [true, false]) {
+        await withServer(hint ? ['--telemetry-hint', '--verbose'] : ['--verbose'], async srv => {
+            await check(`TELEMETRY ${hint ? 'with' : 'without'} the server's hint`, async () => {
+                await withDriver(srv.url('bolt'), { maxConnectionPoolSize: 1 }, async d => {
+                    const s = d.session();
+                    await s.run('RETURN 1');
+                    await s.executeRead(tx => tx.run('RETURN 1'));
+                    const tx = await s.beginTransaction();
+                    await tx.run('RETURN 1');
+                    await tx.commit();
+                    await s.close();
+                    await d.executeQuery('RETURN 1');
+                });
+                const log = srv.stderr();
+                for (const api of [0, 1, 2, 3])
+                    assert.equal(log.includes(`TELEMETRY api ${api}`), hint, `api ${api}: ${log.slice(-3000)}`);
+            });
+        });
     }
 
     // Fault injection: the driver sees an error, never a hang.
