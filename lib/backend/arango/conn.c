@@ -354,9 +354,9 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
     } while (0)
 
     ADD_HEADER("Accept: application/json");
-    /* No "Expect: 100-continue" round trip for a large body.  curl sends
-     * none for bodies up to 1 KiB in any version (1 MiB since 7.x), and
-     * every header in the list costs curl a scan per header it looks up. */
+    /* No "Expect: 100-continue" round trip for a large body.  curl asks
+     * for one only above 1 KiB (1 MiB in newer versions), and each header
+     * in the list costs curl a scan for every header it looks up. */
     if (call->body && call->body_len > 1024)
         ADD_HEADER("Expect:");
     if (call->body)
@@ -455,7 +455,7 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
 out:
     curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
     if (wipe_auth)
-        memset(auth, 0, sizeof auth);
+        explicit_bzero(auth, strlen(auth));   /* not a dead store to drop */
     free(heap_url);
     return rc;
 }
