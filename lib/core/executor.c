@@ -22,10 +22,12 @@ static void queue_link_tail(gj_client *c, gj_job *job)
 {
     job->qnext = NULL;
     job->qprev = c->qtail;
-    if (c->qtail)
+    if (c->qtail) {
         c->qtail->qnext = job;
-    else
+    } else {
         c->qhead = job;
+        atomic_store_explicit(&c->qlisted, true, memory_order_relaxed);
+    }
     c->qtail = job;
 }
 
@@ -42,6 +44,8 @@ static void queue_unlink_only(gj_client *c, gj_job *job)
     else
         c->qtail = job->qprev;
     job->qnext = job->qprev = NULL;
+    if (!c->qhead)
+        atomic_store_explicit(&c->qlisted, false, memory_order_relaxed);
 }
 
 /* Under qmu: a queued job is cancelled out of the queue. */
@@ -95,10 +99,12 @@ bool gj__queue_remove(gj_client *c, gj_job *job)
     return true;
 }
 
-/* Under qmu: wake one idle worker unless one is already on its way. */
+/* Under qmu: wake one idle worker unless one is already on its way, or a
+ * worker is spinning: it takes the work without a wake-up (see the idle
+ * path of gj__worker_main for why it cannot miss it). */
 static void wake_one(gj_client *c)
 {
-    if (atomic_load(&c->idle) > c->wakeups) {
+    if (atomic_load(&c->idle) > c->wakeups && !atomic_load(&c->spinning)) {
         c->wakeups++;
         pthread_cond_signal(&c->qcv);
     }
@@ -188,9 +194,6 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
         gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
         return;
     }
-    /* TAKEN -> RUNNING: gj_job_started() is true from here. */
-    atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__PH_TAKEN, memory_order_acq_rel);
-
     if (wc->conn && wc->target != t)
         drop_conn(wc);
     if (!wc->conn) {
@@ -282,7 +285,8 @@ void *gj__worker_main(void *arg)
             if (!atomic_load_explicit(&c->spinning, memory_order_relaxed) &&
                 !atomic_exchange_explicit(&c->spinning, true, memory_order_acquire)) {
                 for (int i = 0; i < GJ__IDLE_SPINS &&
-                     !atomic_load_explicit(&c->inbox, memory_order_relaxed); i++) {
+                     !atomic_load_explicit(&c->inbox, memory_order_relaxed) &&
+                     !atomic_load_explicit(&c->qlisted, memory_order_relaxed); i++) {
                     /* First a few microseconds of pauses; then yield between
                      * looks, so a core shared with a submitting thread goes
                      * to it rather than to our spinning. */
@@ -293,10 +297,14 @@ void *gj__worker_main(void *arg)
                     for (int k = 0; k < 16; k++) /* spaced reads: less traffic on the inbox line */
                         gj__cpu_relax();
                 }
-                atomic_store_explicit(&c->spinning, false, memory_order_release);
+                /* Sequentially consistent, mirrored in gj__executor_push
+                 * (push, then read spinning): a submitter that saw us
+                 * spinning and woke nobody has pushed before this store,
+                 * so the inbox read below sees its job. */
+                atomic_store(&c->spinning, false);
             }
             pthread_mutex_lock(&c->qmu);
-            if (atomic_load_explicit(&c->inbox, memory_order_relaxed) || c->stopping)
+            if (c->qhead || atomic_load(&c->inbox) || c->stopping)
                 continue;
             /* Announce idleness, then look again (sequentially consistent,
              * mirrored in submit: push, then read idle), so a job pushed
@@ -313,8 +321,11 @@ void *gj__worker_main(void *arg)
          * busy worker holds while an idle worker could run it. */
         gj_job *job = c->qhead;
         queue_unlink_only(c, job);
-        /* QUEUED+INQUEUE -> TAKEN in one step. */
-        atomic_fetch_add_explicit(&job->state, GJ__PH_TAKEN - GJ__ST_INQUEUE, memory_order_relaxed);
+        /* QUEUED+INQUEUE -> RUNNING in one step (one locked instruction
+         * fewer than through TAKEN): the worker runs it right after the
+         * unlock, and a cancel arriving meanwhile is seen by run_job. */
+        atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__ST_INQUEUE,
+                                  memory_order_acq_rel);
         atomic_store_explicit(&w->taken,
                               atomic_load_explicit(&w->taken, memory_order_relaxed) + 1,
                               memory_order_release); /* single writer */
@@ -373,7 +384,7 @@ void gj__executor_push(gj_client *c, gj_job *job)
                                                     memory_order_relaxed));
     /* Sequentially consistent, mirrored in gj__worker_main: a worker that
      * is about to sleep either sees this job or is counted in idle here. */
-    if (atomic_load(&c->idle)) {
+    if (atomic_load(&c->idle) && !atomic_load(&c->spinning)) {
         pthread_mutex_lock(&c->qmu);
         wake_one(c);
         pthread_mutex_unlock(&c->qmu);
@@ -387,6 +398,7 @@ gj_job *gj__executor_stop(gj_client *c)
     drain_inbox(c);
     gj_job *queued = c->qhead;
     c->qhead = c->qtail = NULL;
+    atomic_store_explicit(&c->qlisted, false, memory_order_relaxed);
     for (gj_job *j = queued; j; j = j->qnext) {
         atomic_fetch_and_explicit(&j->state, ~GJ__ST_INQUEUE, memory_order_relaxed);
         atomic_fetch_add(&c->deq, 1);

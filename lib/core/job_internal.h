@@ -29,7 +29,7 @@
  */
 enum {
     GJ__PH_QUEUED = 0,
-    GJ__PH_TAKEN = 1,      /* in a worker's batch, not started */
+    GJ__PH_TAKEN = 1,      /* unused: a worker takes a job straight to RUNNING */
     GJ__PH_RUNNING = 2,    /* acquiring a connection or executing */
     GJ__PH_DONE = 3,
     GJ__PH_CANCELLED = 4
@@ -154,7 +154,9 @@ struct gj_client {
     size_t qcap;             /* queue_size: read by submitters, beside enq */
     _Alignas(64) atomic_size_t deq;   /* jobs cancelled out of the queue; workers count their own */
     _Alignas(64) atomic_uint idle; /* workers waiting (or about to wait) on qcv */
-    atomic_bool spinning;    /* an idle worker is looking for work before it sleeps */
+    atomic_bool spinning;    /* an idle worker is looking for work before it sleeps:
+                                submitters and workers then wake nobody */
+    atomic_bool qlisted;     /* qhead != NULL (written under qmu), for the spinner */
     _Alignas(64) pthread_mutex_t qmu;
     pthread_cond_t qcv;
     gj_job *qhead, *qtail;

@@ -99,6 +99,7 @@ static void slab_destroy(gj_job_slab *s)
     free(s);
 }
 
+#if !GJ__SLAB_MALLOC
 static int grow(gj_job_slab *s)
 {
     size_t size = s->next_size;
@@ -116,6 +117,7 @@ static int grow(gj_job_slab *s)
         s->next_size = size * 2;
     return 0;
 }
+#endif
 
 gj_job *gj__job_slab_alloc(gj_job_slab *s)
 {
