@@ -10,7 +10,9 @@
  *      same POST (same headers, Basic auth, HTTP/1.1) with
  *      curl_easy_perform.  Goal: ratio >= 0.9.  Printed too, without a
  *      goal: the raw loop plus json_tokener_parse + json_object_put of each
- *      reply (what any client that reads the reply must at least do).
+ *      reply (what any client that reads the reply must at least do).  The
+ *      three loops run interleaved in slices of 250 requests, so that a
+ *      change of load on a shared machine hits all of them alike.
  *  (b) the same with C connections: C workers and max_conns C, 2*C jobs in
  *      flight (a sliding window of gj_client_submit / gj_job_wait), vs C
  *      threads each with its own reused easy handle.  Goal: ratio >= 0.9.
@@ -427,7 +429,7 @@ typedef struct run {
     bool capped;
 } run;
 
-static run raw_seq_with(raw_conn *c, long n, double max_s, void (*one)(raw_conn *))
+static run raw_seq(raw_conn *c, long n, double max_s)
 {
     run r = { 0, 0, false };
     double t0 = now_s(), deadline = t0 + max_s;
@@ -438,16 +440,11 @@ static run raw_seq_with(raw_conn *c, long n, double max_s, void (*one)(raw_conn 
             r.capped = true;
             break;
         }
-        one(c);
+        raw_request(c);
     }
     r.allocs = (double)(allocs_now() - a0) / (double)(i ? i : 1);
     r.rate = (double)i / (now_s() - t0);
     return r;
-}
-
-static run raw_seq(raw_conn *c, long n, double max_s)
-{
-    return raw_seq_with(c, n, max_s, raw_request);
 }
 
 static run gj_seq(gj_client *client, gj_request *req, long n, double max_s)
@@ -470,6 +467,45 @@ static run gj_seq(gj_client *client, gj_request *req, long n, double max_s)
     r.rate = (double)i / (now_s() - t0);
     gj_error_free(err);
     return r;
+}
+
+/* (a): the three sequential loops (raw libcurl, the job API, raw libcurl +
+ * json-c) interleaved in slices of SEQ_SLICE requests, so that all three
+ * see the same load on a shared machine; each kind's rate is its requests
+ * over its own time.  out[0] raw, out[1] gj, out[2] raw + json-c. */
+#define SEQ_SLICE 250
+static void seq_interleaved(raw_conn *raw, gj_client *client, gj_request *req, long n,
+                            double max_s, run out[3])
+{
+    double spent[3] = { 0, 0, 0 };
+    unsigned long allocs[3] = { 0, 0, 0 };
+    long done = 0;
+    bool capped = false;
+    gj_error *err = gj_error_new();
+    if (!err)
+        die("out of memory");
+    while (done < n && !capped) {
+        long k = n - done < SEQ_SLICE ? n - done : SEQ_SLICE;
+        for (int w = 0; w < 3; w++) {
+            unsigned long a0 = allocs_now();
+            double t0 = now_s();
+            for (long i = 0; i < k; i++) {
+                if (w == 0)
+                    raw_request(raw);
+                else if (w == 1)
+                    gj_one(client, req, err);
+                else
+                    raw_json_request(raw);
+            }
+            spent[w] += now_s() - t0;
+            allocs[w] += allocs_now() - a0;
+            capped |= spent[w] > max_s;
+        }
+        done += k;
+    }
+    for (int w = 0; w < 3; w++)
+        out[w] = (run){ (double)done / spent[w], (double)allocs[w] / (double)done, capped };
+    gj_error_free(err);
 }
 
 typedef struct raw_worker {
@@ -804,9 +840,11 @@ int main(int argc, char **argv)
 
     run raw_a = { 0, 0, false }, gj_a = raw_a, raw_b = raw_a, gj_b = raw_a, rawj_a = raw_a;
     for (int round = 0; round < 3; round++) {
-        keep_best(&raw_a, raw_seq(&raw1, n, (double)max_s));
-        keep_best(&gj_a, gj_seq(gj1, req, n, (double)max_s));
-        keep_best(&rawj_a, raw_seq_with(&raw1, n, (double)max_s, raw_json_request));
+        run seq[3];
+        seq_interleaved(&raw1, gj1, req, n, (double)max_s, seq);
+        keep_best(&raw_a, seq[0]);
+        keep_best(&gj_a, seq[1]);
+        keep_best(&rawj_a, seq[2]);
         keep_best(&raw_b, raw_par(rawc, nc, n, (double)max_s));
         keep_best(&gj_b, gj_par(gjc, req, nc, n, (double)max_s));
     }
