@@ -52,6 +52,7 @@ struct gj_conn {
     char *database;                  /* the target's database, or NULL */
     const gj_target_settings *ts;    /* the pool's copy (outlives the connection) */
     uint8_t auth_id[32];             /* who the connection is authenticated as (gj__bolt_auth_id) */
+    uint8_t target_auth_id[32];      /* the target's credentials (what a request without its own uses) */
     bool wipe_wbuf;                  /* the send buffer holds credentials: wipe after the flush */
 
     /* Receive side. */

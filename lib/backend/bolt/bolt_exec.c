@@ -489,8 +489,13 @@ static int prepare_auth(exec_state *st, const gj_request *req)
     gj_conn *c = st->c;
     gj_bolt_auth a = { str_option(req, "auth_scheme"), str_option(req, "auth_user"), NULL };
     const char *token = str_option(req, "auth_token"), *password = str_option(req, "auth_password");
+    bool own = a.scheme || a.principal || token || password;
+    /* The common case, the target's user on a connection that has it: no
+     * digest to compute. */
+    if (!own && CRYPTO_memcmp(c->target_auth_id, c->auth_id, sizeof c->auth_id) == 0)
+        return 0;
     int rc;
-    if (a.scheme || a.principal || token || password) {
+    if (own) {
         a.credentials = token ? token : password;
         if (!a.scheme && token)
             a.scheme = "bearer";

@@ -511,6 +511,7 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
         return rc;
     }
     gj__bolt_auth_id(&auth, c->auth_id);
+    memcpy(c->target_auth_id, c->auth_id, sizeof c->auth_id);
     gj_value *meta = NULL;
     rc = roundtrip_map(c, GJ_BOLT_HELLO, extra, GJ_ESERVER, &meta, deadline_ms, err);
     gj_value_unref(extra);   /* holds the credentials: dropped at once */
