@@ -79,6 +79,15 @@ static inline void gj__cpu_relax(void)
 #ifndef GJ__WAIT_SPINS
 #define GJ__WAIT_SPINS 400
 #endif
+/* The second half of that budget is spent in sched_yield() calls, one per
+ * GJ__WAIT_YIELD_STEP spins (20 yields): on an idle core a yield returns at
+ * once, on a busy one the other thread runs (often the worker we wait for). */
+#ifndef GJ__WAIT_YIELD
+#define GJ__WAIT_YIELD 1
+#endif
+#ifndef GJ__WAIT_YIELD_STEP
+#define GJ__WAIT_YIELD_STEP 10
+#endif
 /* now + timeout; timeout < 0 gives INT64_MAX (no deadline). */
 int64_t gj__deadline_ms(int64_t timeout_ms);
 /* Fill a struct timespec (CLOCK_MONOTONIC) for a deadline in ms. */

@@ -12,6 +12,7 @@
 #include "core/job_internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -217,7 +218,15 @@ int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
     /* Most jobs the engine runs are short: look again for a few
      * microseconds before paying for a sleep and a wake-up. */
     for (int spin = 0; spin < GJ__WAIT_SPINS; spin++) {
-        gj__cpu_relax();
+        /* The first half pauses; the second yields between looks (counted
+         * as GJ__WAIT_YIELD_STEP spins each), so on a core the worker
+         * needs, the worker runs instead of our spinning. */
+        if (!GJ__WAIT_YIELD || spin < GJ__WAIT_SPINS / 2) {
+            gj__cpu_relax();
+        } else {
+            sched_yield();
+            spin += GJ__WAIT_YIELD_STEP - 1;
+        }
         st = atomic_load_explicit(&job->state, memory_order_acquire);
         if (GJ__TERMINAL(st) || (st & GJ__ST_GONE))
             return (st & GJ__ST_GONE) ? not_found(job, err) : 0;
