@@ -12,3 +12,20 @@ if HAVE_MHD
 BENCH_ARANGO_SERVER = tests/servers/arango/arango-refserver
 endif
 bench: bench/arango $(BENCH_ARANGO_SERVER)
+
+# The request path's edge cases that the performance work touches (the
+# Authorization line built by the backend, the tokener depth retry, plain
+# query bodies, long and escaped URLs), through the public API against the
+# reference server.
+if HAVE_GTEST
+if HAVE_MHD
+check_PROGRAMS += tests/integration/arango_request_test
+TESTS += tests/integration/arango_request_test
+tests_integration_arango_request_test_SOURCES = tests/integration/arango_request_test.cc \
+	tests/integration/arango_server.cc tests/integration/arango_server.h \
+	tests/integration/server_process.cc tests/integration/server_process.h
+tests_integration_arango_request_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
+tests_integration_arango_request_test_LDADD = $(GJ_TEST_LIBS)
+EXTRA_tests_integration_arango_request_test_DEPENDENCIES = tests/servers/arango/arango-refserver
+endif
+endif
