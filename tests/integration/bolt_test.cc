@@ -1149,6 +1149,37 @@ gj_request *as_user(const char *text, const char *user, const char *password)
     return r;
 }
 
+// bolt://: a pooled connection the server closed while idle is opened again
+// before the request is sent, so the job does not fail; when the server is
+// gone the job fails saying so.
+TEST(BoltReconnect, IdleConnectionClosedByTheServer)
+{
+    ControlledServer srv({ "--add-user", "alice:secret" }, 1);
+    ASSERT_TRUE(srv.ok()) << (srv.proc ? srv.proc->error() : "pipe");
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(srv.proc->port(0)));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(0, run(client, as_user("RETURN 1 AS x", "alice", "secret"), &res, err)) << err.msg();
+    gj_result_free(res);
+    ASSERT_TRUE(srv.command("stop-member", 0));
+    ASSERT_TRUE(srv.command("start-member", 0));
+    // The new session logs in as the target's user, then switches to alice.
+    ASSERT_EQ(0, run(client, as_user("RETURN 2 AS x", "alice", "secret"), &res, err)) << err.msg();
+    EXPECT_EQ(2, int_at(gj_result_row(res, 0), 0));
+    gj_result_free(res);
+    EXPECT_EQ(2u, srv.proc->count_in_log("HELLO from")) << srv.proc->log();
+    EXPECT_EQ(2u, srv.proc->count_in_log("LOGON as 'alice'")) << srv.proc->log();
+    ASSERT_EQ(0, run(client, query("RETURN 3 AS x"), &res, err)) << err.msg();
+    gj_result_free(res);
+    EXPECT_EQ(2u, srv.proc->count_in_log("HELLO from")) << srv.proc->log();
+
+    ASSERT_TRUE(srv.command("stop-member", 0));
+    EXPECT_EQ(GJ_ECONNECT, run(client, query("RETURN 4 AS x"), &res, err)) << err.msg();
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("closed the idle connection")) << err.msg();
+    gj_client_free(client);
+}
+
 // Per-request credentials on 5.1+: LOGOFF + LOGON ahead of the query when
 // the pooled connection is someone else; it keeps that identity.
 TEST_F(BoltTest, PerRequestAuthReauthenticates)

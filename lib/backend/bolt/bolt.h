@@ -41,6 +41,9 @@ struct gj_conn {
     gj_bolt_ssl_ctx *ssl_ctx;
     gj_bolt_ssl *ssl;
     char endpoint[300];              /* "host:port" for messages */
+    char *host;                      /* to reconnect to (a copy) */
+    int port;
+    char *routing_address;           /* HELLO's routing context (a routed member), or NULL */
     const gj_logger *log;            /* borrowed from the pool (lives longer) */
 
     gj_ps_config ps;                 /* negotiated version */
@@ -85,6 +88,8 @@ extern const gj_backend gj_bolt_backend;
 int gj__bolt_sock_open(gj_conn *c, const gj_endpoint *ep, const gj_target_settings *ts,
                        int64_t deadline_ms, gj_error *err);
 void gj__bolt_sock_close(gj_conn *c);
+/* Close TLS and the socket, keeping the wake eventfd (a reopen). */
+void gj__bolt_sock_close_stream(gj_conn *c);
 
 /* Write all of data before deadline_ms (INT64_MAX = none).  With
  * interruptible, returns GJ_ECANCELLED as soon as the wake fd fires (part
@@ -151,6 +156,10 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
                           const gj_logger *log, const char *routing_address, int64_t deadline_ms, gj_error *err);
 int gj__bolt_session_ping(gj_conn *c, int64_t deadline_ms);
 void gj__bolt_session_close(gj_conn *c);   /* GOODBYE when healthy, then free */
+/* The same session again on a new socket (the server closed the old one
+ * while it was idle): TCP, TLS, handshake, HELLO, LOGON as the target's
+ * user.  The wake fd and a recorded interrupt are kept. */
+int gj__bolt_session_reopen(gj_conn *c, int64_t deadline_ms, gj_error *err);
 
 /* Send what is in c->wbuf (then empty it). */
 int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err);

@@ -768,9 +768,16 @@ int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error 
     c->responses = 0;
     c->idle_closed = false;
     if (gj__bolt_sock_peer_closed(c)) {
-        c->broken = c->idle_closed = true;
-        return gj__error_set(err, GJ_EIO, "bolt %s: the server closed the connection while it was idle",
+        /* Closed by the server while pooled (idle timeout, restart): nothing
+         * was sent, so open the session again and go on. */
+        c->idle_closed = true;
+        int64_t ms = c->ts->connect_timeout_ms > 0 ? c->ts->connect_timeout_ms : 10000;
+        int rc = gj__bolt_session_reopen(c, gj__now_ms() + ms, err);
+        if (rc) {
+            gj__error_prefix(err, "bolt %s: the server closed the idle connection and reconnecting failed",
                              c->endpoint);
+            return rc;
+        }
     }
     exec_state st;
     memset(&st, 0, sizeof st);

@@ -559,12 +559,16 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
         pthread_mutex_unlock(&r->mu);
         bool broken = s->broken, idle_closed = s->idle_closed, answered = s->responses > 0;
         prune_members(r);   /* s is closed when broken */
-        if (rc == GJ_EIO && broken && idle_closed) {
-            /* Closed by the member while pooled, nothing sent: reconnect (or
-             * find it gone) and run the request there or elsewhere. */
-            gj__log(r->log, GJ_LOG_INFO, "bolt %s: the session to %s was closed while idle; reconnecting",
-                    r->seed, addr);
-            continue;
+        if (broken && idle_closed) {
+            /* The member had closed the pooled session and cannot be
+             * reached again; nothing was sent: run the request elsewhere. */
+            if (rc == GJ_ECONNECT || rc == GJ_ETIMEDOUT || rc == GJ_EIO || rc == GJ_ETLS) {
+                gj__log(r->log, GJ_LOG_WARN, "bolt %s: %s member %s is gone, dropped from the routing tables: %s",
+                        r->seed, role_names[ro], addr, gj_error_message(err));
+                forget_member(r, addr);
+                continue;
+            }
+            return rc;
         }
         if (rc == GJ_EIO && broken) {
             /* The member went away while running the request: like the

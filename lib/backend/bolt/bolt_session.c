@@ -574,6 +574,8 @@ static void bolt_free(gj_conn *c)
     free(c->server_agent);
     free(c->connection_id);
     free(c->database);
+    free(c->host);
+    free(c->routing_address);
     free(c);
 }
 
@@ -602,7 +604,11 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
         bolt_free(c);
         return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
     }
-    if (!c->rbuf) {
+    c->host = gj__strdup(ep->host);
+    c->port = ep->port;
+    if (routing_address)
+        c->routing_address = gj__strdup(routing_address);
+    if (!c->rbuf || !c->host || (routing_address && !c->routing_address)) {
         bolt_free(c);
         return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
     }
@@ -619,6 +625,37 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
             c->ps.bolt_major, c->ps.bolt_minor, c->server_agent ? c->server_agent : "?",
             c->connection_id ? c->connection_id : "?");
     *out = c;
+    return 0;
+}
+
+int gj__bolt_session_reopen(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    gj__bolt_sock_close_stream(c);
+    c->rpos = c->rlen = 0;
+    gj__dechunk_reset(&c->dechunker);
+    gj__ps_buf_reset(&c->wbuf);
+    c->n_pending = 0;
+    free(c->server_agent);
+    free(c->connection_id);
+    c->server_agent = c->connection_id = NULL;
+    c->recv_timeout_hint_ms = 0;
+    c->telemetry = false;
+    memset(&c->ps, 0, sizeof c->ps);
+    c->ps.bolt_major = 5;
+    c->broken = false;
+    gj_endpoint ep = { c->host, c->port, 0 };
+    int rc = gj__bolt_sock_open(c, &ep, c->ts, deadline_ms, err);
+    if (!rc)
+        rc = handshake(c, deadline_ms, err);
+    if (!rc)
+        rc = hello(c, c->ts, c->routing_address, deadline_ms, err);
+    if (rc) {
+        c->broken = true;
+        return rc;
+    }
+    gj__log(c->log, GJ_LOG_INFO, "bolt %s: the server had closed the idle connection; reconnected (Bolt %u.%u, "
+            "connection %s)", c->endpoint, c->ps.bolt_major, c->ps.bolt_minor,
+            c->connection_id ? c->connection_id : "?");
     return 0;
 }
 

@@ -257,7 +257,8 @@ static int tls_handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
 int gj__bolt_sock_open(gj_conn *c, const gj_endpoint *ep, const gj_target_settings *ts,
                        int64_t deadline_ms, gj_error *err)
 {
-    c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->wake_fd < 0)   /* kept across a reopen: interrupt() may use it meanwhile */
+        c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->wake_fd < 0)
         return gj__error_set(err, GJ_ENOMEM, "bolt %s: eventfd: %s", c->endpoint, strerror(errno));
     int rc = tcp_connect(c, ep, deadline_ms, err);
@@ -273,6 +274,15 @@ int gj__bolt_sock_open(gj_conn *c, const gj_endpoint *ep, const gj_target_settin
 
 void gj__bolt_sock_close(gj_conn *c)
 {
+    gj__bolt_sock_close_stream(c);
+    if (c->wake_fd >= 0) {
+        close(c->wake_fd);
+        c->wake_fd = -1;
+    }
+}
+
+void gj__bolt_sock_close_stream(gj_conn *c)
+{
     if (c->ssl) {
         SSL_free(c->ssl);   /* no close_notify: the socket may be broken */
         c->ssl = NULL;
@@ -284,10 +294,6 @@ void gj__bolt_sock_close(gj_conn *c)
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
-    }
-    if (c->wake_fd >= 0) {
-        close(c->wake_fd);
-        c->wake_fd = -1;
     }
 }
 
