@@ -4,6 +4,7 @@
  *   bolt_socket.c   TCP connect with a deadline, optional TLS (OpenSSL), reads
  *                   and writes that wait in poll() on the socket and on the
  *                   connection's wake eventfd (interrupt)
+ *   bolt_auth.c     credentials, their digest, LOGOFF + LOGON re-authentication
  *   bolt_session.c  handshake (manifest v1 + ranges), HELLO / LOGON, message
  *                   read/write helpers, ping, close, the vtable
  *   bolt_exec.c     execute (RUN + PULL, streaming, FAILURE -> RESET), interrupt
@@ -111,7 +112,7 @@ void gj__bolt_wake_drain(gj_conn *c);
 /* Has the server closed its side (FIN / error seen, without blocking)? */
 bool gj__bolt_sock_peer_closed(gj_conn *c);
 
-/* ---- bolt_session.c ---- */
+/* ---- bolt_auth.c ---- */
 
 /* Credentials: scheme "none", "basic" (principal + credentials) or
  * "bearer" (credentials = the token).  Borrowed strings. */
@@ -136,6 +137,16 @@ int gj__bolt_auth_of_target(const gj_target_settings *ts, gj_bolt_auth *a, const
 void gj__bolt_auth_id(const gj_bolt_auth *a, uint8_t id[GJ_BOLT_AUTH_ID_LEN]);
 /* scheme / principal / credentials into map (HELLO up to 5.0, LOGON). */
 int gj__bolt_auth_put(gj_value *map, const gj_bolt_auth *a, const char *endpoint, gj_error *err);
+/* The credentials req runs with: its own (options auth_scheme, auth_user,
+ * auth_password, auth_token), else the target's.  When c is authenticated as
+ * someone else, LOGOFF + LOGON go into c->wbuf / c->pending (5.1+; before
+ * that GJ_EUNSUPPORTED), c takes the new identity (the old one in prev_id,
+ * for a caller that ends up not sending) and *queued is set.  A bad scheme
+ * is GJ_EINVAL. */
+int gj__bolt_queue_reauth(gj_conn *c, const gj_request *req, uint8_t prev_id[GJ_BOLT_AUTH_ID_LEN], bool *queued,
+                          gj_error *err);
+
+/* ---- bolt_session.c ---- */
 
 /* Notification filter entries into map (HELLO, RUN, BEGIN extra) from the
  * options' values (NULL = not set): notifications_minimum_severity ("OFF",

@@ -37,7 +37,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
 
 /* How long to wait for RESET's answer when no response timeout is set. */
 #define RESET_WAIT_MS 30000
@@ -471,78 +470,13 @@ static int finish(exec_state *st, int rc)
     return 0;
 }
 
-static const char *str_option(const gj_request *req, const char *key)
-{
-    const char *s = NULL;
-    const gj_value *v = gj_request_option(req, key);
-    if (v && gj_value_string_get(v, &s, NULL) != 0)
-        s = NULL;
-    return s;
-}
-
-/* The credentials the request runs with: its own (options auth_scheme,
- * auth_user, auth_password, auth_token), else the target's.  When the
- * connection is authenticated as someone else, queue LOGOFF + LOGON (5.1+)
- * ahead of the request; the connection keeps the new identity. */
+/* The credentials the request runs with (see gj__bolt_queue_reauth). */
 static int prepare_auth(exec_state *st, const gj_request *req)
 {
-    gj_conn *c = st->c;
-    gj_bolt_auth a = { str_option(req, "auth_scheme"), str_option(req, "auth_user"), NULL };
-    const char *token = str_option(req, "auth_token"), *password = str_option(req, "auth_password");
-    bool own = a.scheme || a.principal || token || password;
-    /* The common case, the target's user on a connection that has it: no
-     * digest to compute. */
-    if (!own && CRYPTO_memcmp(c->target_auth_id, c->auth_id, sizeof c->auth_id) == 0)
-        return 0;
-    int rc;
-    if (own) {
-        a.credentials = token ? token : password;
-        if (!a.scheme && token)
-            a.scheme = "bearer";
-        rc = gj__bolt_auth_check(&a, c->endpoint, st->err);
-    } else {
-        rc = gj__bolt_auth_of_target(c->ts, &a, c->endpoint, st->err);
-    }
-    if (rc == GJ_ECONFIG) {
-        char msg[400];
-        snprintf(msg, sizeof msg, "%s", gj_error_message(st->err));
-        return gj__error_set(st->err, GJ_EINVAL, "%s", msg);
-    }
-    if (rc)
-        return rc;
-    uint8_t id[GJ_BOLT_AUTH_ID_LEN];
-    gj__bolt_auth_id(&a, id);
-    if (CRYPTO_memcmp(id, c->auth_id, sizeof id) == 0)
-        return 0;
-    if (!gj__bolt_version_at_least(&c->ps, 5, 1))
-        return gj__error_set(st->err, GJ_EUNSUPPORTED,
-                             "bolt %s: per-request authentication needs Bolt 5.1+ (LOGOFF / LOGON); this "
-                             "connection speaks Bolt %u.%u", c->endpoint, c->ps.bolt_major, c->ps.bolt_minor);
-    gj_value *map = NULL;
-    if (gj_value_new_map(&map, 3))
-        return gj__error_set(st->err, GJ_ENOMEM, "bolt %s: out of memory for LOGON", c->endpoint);
-    size_t mark = c->wbuf.len;
-    rc = gj__bolt_auth_put(map, &a, c->endpoint, st->err);
-    if (!rc)
-        rc = gj__bolt_write_empty(&c->wbuf, GJ_BOLT_LOGOFF, st->err);
-    if (!rc)
-        rc = gj__bolt_write_map(&c->wbuf, &c->ps, GJ_BOLT_LOGON, map, st->err);
-    gj_value_unref(map);   /* held the credentials */
-    c->wipe_wbuf = true;
-    if (!rc)
-        rc = gj__bolt_push_pending(c, GJ_BOLT_LOGOFF, st->err);
-    if (!rc)
-        rc = gj__bolt_push_pending(c, GJ_BOLT_LOGON, st->err);
-    if (rc) {
-        explicit_bzero(c->wbuf.data + mark, c->wbuf.len - mark);
-        return rc;
-    }
-    /* Taken now: if LOGON fails the server closes and the connection goes. */
-    memcpy(st->prev_auth_id, c->auth_id, sizeof id);
-    memcpy(c->auth_id, id, sizeof id);
-    st->reauth = true;
-    gj__log(c->log, GJ_LOG_DEBUG, "bolt %s: re-authenticating (LOGOFF + LOGON, scheme %s)", c->endpoint, a.scheme);
-    return 0;
+    bool queued = false;
+    int rc = gj__bolt_queue_reauth(st->c, req, st->prev_auth_id, &queued, st->err);
+    st->reauth |= queued;
+    return rc;
 }
 
 /* TELEMETRY {api} ahead of the request when the server asked for it

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/utsname.h>
 
-#include <openssl/evp.h>
 
 #define USER_AGENT "libgraphjob/" GJ_VERSION_STRING
 
@@ -212,77 +211,6 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
 }
 
 /* ---- HELLO / LOGON -------------------------------------------------------------- */
-
-static const char *target_option(const gj_target_settings *ts, const char *key)
-{
-    const gj_value *v = ts->options ? gj_value_map_get(ts->options, key) : NULL;
-    const char *s = NULL;
-    if (v && gj_value_string_get(v, &s, NULL) == 0)
-        return s;
-    return NULL;
-}
-
-/* ---- authentication ------------------------------------------------------------ */
-
-int gj__bolt_auth_check(gj_bolt_auth *a, const char *endpoint, gj_error *err)
-{
-    if (!a->scheme)
-        a->scheme = a->principal ? "basic" : a->credentials ? "bearer" : "none";
-    if (strcmp(a->scheme, "none") == 0) {
-        a->principal = a->credentials = NULL;
-    } else if (strcmp(a->scheme, "basic") == 0) {
-        if (!a->principal)
-            a->principal = "";
-        if (!a->credentials)
-            a->credentials = "";
-    } else if (strcmp(a->scheme, "bearer") == 0) {
-        a->principal = NULL;
-        if (!a->credentials)
-            a->credentials = "";
-    } else {
-        return gj__error_set(err, GJ_ECONFIG, "bolt %s: auth_scheme '%s' is not one of none, basic, bearer",
-                             endpoint, a->scheme);
-    }
-    return 0;
-}
-
-int gj__bolt_auth_of_target(const gj_target_settings *ts, gj_bolt_auth *a, const char *endpoint, gj_error *err)
-{
-    a->scheme = target_option(ts, "auth_scheme");
-    a->principal = ts->username;
-    a->credentials = ts->password;
-    return gj__bolt_auth_check(a, endpoint, err);
-}
-
-/* SHA-256 of scheme, principal and credentials (with their lengths): an
- * identity to compare connections by without keeping the secret. */
-void gj__bolt_auth_id(const gj_bolt_auth *a, uint8_t id[GJ_BOLT_AUTH_ID_LEN])
-{
-    const char *parts[3] = { a->scheme, a->principal ? a->principal : "", a->credentials ? a->credentials : "" };
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned len = 0;
-    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
-    for (int i = 0; ok && i < 3; i++) {
-        uint64_t n = strlen(parts[i]);
-        ok = EVP_DigestUpdate(md, &n, sizeof n) == 1 && EVP_DigestUpdate(md, parts[i], n) == 1;
-    }
-    if (ok)
-        ok = EVP_DigestFinal_ex(md, id, &len) == 1 && len == GJ_BOLT_AUTH_ID_LEN;
-    EVP_MD_CTX_free(md);
-    if (!ok)
-        memset(id, 0xff, GJ_BOLT_AUTH_ID_LEN);   /* never equal to a real digest by chance */
-}
-
-/* Put scheme / principal / credentials into map. */
-int gj__bolt_auth_put(gj_value *map, const gj_bolt_auth *a, const char *endpoint, gj_error *err)
-{
-    int rc = gj_value_map_put_str(map, "scheme", gj_value_string(a->scheme));
-    if (a->principal)
-        rc |= gj_value_map_put_str(map, "principal", gj_value_string(a->principal));
-    if (a->credentials)
-        rc |= gj_value_map_put_str(map, "credentials", gj_value_string(a->credentials));
-    return rc ? gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the credentials", endpoint) : 0;
-}
 
 /* Target option telemetry_disabled: true (a bool, 1, or "true"/"1"/"yes"/"on"). */
 static bool telemetry_disabled(const gj_target_settings *ts)
