@@ -84,6 +84,18 @@ static int not_found(const gj_job *job, gj_error *err)
                          (unsigned long long)(job ? job->id : 0));
 }
 
+/* Wake the threads waiting on a stripe after the state word changed.  The
+ * lock/unlock pair orders us after any waiter that read the old state and
+ * is on its way into pthread_cond_wait (it holds the lock until it waits);
+ * broadcasting after the unlock spares a woken waiter from blocking again
+ * on a mutex we still hold (two futex calls and a context switch each). */
+static void wake_waiters(gj_stripe *s)
+{
+    pthread_mutex_lock(&s->mu);
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_broadcast(&s->cv);
+}
+
 bool gj__job_make_gone(gj_job *job)
 {
     unsigned old = atomic_fetch_or_explicit(&job->state, GJ__ST_GONE, memory_order_acq_rel);
@@ -100,10 +112,7 @@ bool gj__job_make_gone(gj_job *job)
         if (old & GJ__ST_WAITERS) {
             /* Threads waiting on a job that is now gone hear "not found" now,
              * not when the job ends. */
-            gj_stripe *s = gj__job_stripe(c, job);
-            pthread_mutex_lock(&s->mu);
-            pthread_cond_broadcast(&s->cv);
-            pthread_mutex_unlock(&s->mu);
+            wake_waiters(gj__job_stripe(c, job));
         }
         gj_job_unref(job); /* the registry's reference; the caller still holds one */
     }
@@ -129,12 +138,8 @@ void gj__job_finish(gj_job *job, gj_worker *w, unsigned phase, gj_result *result
                                                     memory_order_acq_rel,
                                                     memory_order_relaxed));
     if (c) {
-        if (old & GJ__ST_WAITERS) {
-            gj_stripe *s = gj__job_stripe(c, job);
-            pthread_mutex_lock(&s->mu);
-            pthread_cond_broadcast(&s->cv);
-            pthread_mutex_unlock(&s->mu);
-        }
+        if (old & GJ__ST_WAITERS)
+            wake_waiters(gj__job_stripe(c, job));
         /* Count, then look at the event flag (both sequentially consistent,
          * mirrored in gj_client_ack_events): a finish either is counted by
          * an ack or finds the flag clear and writes the event fd. */
