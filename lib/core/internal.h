@@ -69,24 +69,22 @@ static inline void gj__cpu_relax(void)
     __asm__ __volatile__("yield");
 #endif
 }
-/* How many times gj_job_wait looks at a pending job before sleeping: about
- * 10 us with the ~25 ns pause of current x86 server parts (less on others).
- * Long enough to catch a job that is finishing (a sleep and a wake-up cost
- * 5 to 50 us on a virtual machine), short enough not to burn a shared
- * machine's CPU while a network request runs.  Measured with
- * bench/job_overhead: 5 us of spinning gave 3.3-3.6 M no-op jobs/s with two
- * workers, 10 us 4.6-5.5 M/s. */
+/* gj_job_wait on a pending job: GJ__WAIT_SPINS looks a pause apart (about
+ * 5 us with the ~25 ns pause of current x86 server parts, less on others),
+ * then looks a sched_yield() apart for twice the client's recent wait time
+ * when that is at most GJ__WAIT_ADAPT_MAX_NS / 2, else for
+ * GJ__WAIT_YIELD_MIN_NS; then it sleeps on the job's condition variable.
+ * A sleep and a wake-up cost 5 to 60 us on a virtual machine (most on an
+ * idle one): spinning through a short network round trip saves that, while
+ * slow jobs cost a waiter only a few microseconds of yields. */
 #ifndef GJ__WAIT_SPINS
-#define GJ__WAIT_SPINS 400
+#define GJ__WAIT_SPINS 200
 #endif
-/* The second half of that budget is spent in sched_yield() calls, one per
- * GJ__WAIT_YIELD_STEP spins (20 yields): on an idle core a yield returns at
- * once, on a busy one the other thread runs (often the worker we wait for). */
-#ifndef GJ__WAIT_YIELD
-#define GJ__WAIT_YIELD 1
+#ifndef GJ__WAIT_YIELD_MIN_NS
+#define GJ__WAIT_YIELD_MIN_NS 5000
 #endif
-#ifndef GJ__WAIT_YIELD_STEP
-#define GJ__WAIT_YIELD_STEP 10
+#ifndef GJ__WAIT_ADAPT_MAX_NS
+#define GJ__WAIT_ADAPT_MAX_NS 200000
 #endif
 /* now + timeout; timeout < 0 gives INT64_MAX (no deadline). */
 int64_t gj__deadline_ms(int64_t timeout_ms);

@@ -201,6 +201,15 @@ int64_t gj_job_finished_at(const gj_job *job)
     return GJ__TERMINAL(st) ? job->finished_at : 0;
 }
 
+/* Keep a rough average of how long waits past the pause phase lasted
+ * (racy updates by concurrent waiters are fine: it is a hint). */
+static void note_wait(gj_client *c, int64_t ns)
+{
+    int64_t avg = atomic_load_explicit(&c->wait_ns_avg, memory_order_relaxed);
+    avg = avg ? avg + (ns - avg) / 8 : ns;
+    atomic_store_explicit(&c->wait_ns_avg, avg, memory_order_relaxed);
+}
+
 int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
 {
     if (!job)
@@ -223,18 +232,34 @@ int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
     /* Most jobs the engine runs are short: look again for a few
      * microseconds before paying for a sleep and a wake-up. */
     for (int spin = 0; spin < GJ__WAIT_SPINS; spin++) {
-        /* The first half pauses; the second yields between looks (counted
-         * as GJ__WAIT_YIELD_STEP spins each), so on a core the worker
-         * needs, the worker runs instead of our spinning. */
-        if (!GJ__WAIT_YIELD || spin < GJ__WAIT_SPINS / 2) {
-            gj__cpu_relax();
-        } else {
-            sched_yield();
-            spin += GJ__WAIT_YIELD_STEP - 1;
-        }
+        gj__cpu_relax();
         st = atomic_load_explicit(&job->state, memory_order_acquire);
         if (GJ__TERMINAL(st) || (st & GJ__ST_GONE))
             return (st & GJ__ST_GONE) ? not_found(job, err) : 0;
+    }
+    /* Then yield between looks (on an idle core a yield returns at once, on
+     * a busy one the other thread runs, often the worker we wait for) for
+     * twice as long as this client's recent waits lasted, when they were
+     * short: a network round trip of tens of microseconds then ends
+     * without a sleep and a wake-up, which cost 5 to 60 us on a VM.  Waits
+     * for slow jobs yield only briefly. */
+    int64_t t0 = gj__now_ns();
+    int64_t avg = atomic_load_explicit(&c->wait_ns_avg, memory_order_relaxed);
+    int64_t budget = avg > 0 && avg <= GJ__WAIT_ADAPT_MAX_NS / 2 ? 2 * avg : 0;
+    if (budget < GJ__WAIT_YIELD_MIN_NS)
+        budget = GJ__WAIT_YIELD_MIN_NS;
+    if (timeout_ms > 0 && budget > timeout_ms * 1000000)
+        budget = timeout_ms * 1000000;
+    for (;;) {
+        sched_yield();
+        st = atomic_load_explicit(&job->state, memory_order_acquire);
+        int64_t waited = gj__now_ns() - t0;
+        if (GJ__TERMINAL(st) || (st & GJ__ST_GONE)) {
+            note_wait(c, waited);
+            return (st & GJ__ST_GONE) ? not_found(job, err) : 0;
+        }
+        if (waited >= budget)
+            break;
     }
 
     int64_t deadline = gj__deadline_ms(timeout_ms);
@@ -260,6 +285,8 @@ int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
     }
     pthread_mutex_unlock(&s->mu);
     atomic_fetch_sub_explicit(&job->state, GJ__ST_WAITER, memory_order_acq_rel);
+    if (rc == 0)
+        note_wait(c, gj__now_ns() - t0);
 
     if (rc == GJ_ETIMEDOUT)
         return gj__error_set(err, GJ_ETIMEDOUT, "job %llu still pending after %lld ms",

@@ -167,6 +167,7 @@ struct gj_client {
     unsigned n_workers;
 
     gj_registry registry;
+    _Atomic int64_t wait_ns_avg; /* recent gj_job_wait time past its pauses (a hint) */
     gj_job_slab *slab;       /* job records; allocated under registry.mu */
     gj_stripe stripes[GJ__STRIPES];
 

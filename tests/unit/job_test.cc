@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <poll.h>
+#include <sys/resource.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -611,6 +612,34 @@ TEST_F(JobTest, UnknownTargetFailsAtSubmit)
     EXPECT_EQ(GJ_EINVAL, gj_client_submit(client, req, nullptr, &job, err.e));
     EXPECT_EQ("no target named 'nosuch' is configured", err.msg());
     gj_request_unref(req);
+}
+
+// gj_job_wait spins (pauses, then yields) only briefly before sleeping, and
+// longer only while the client's recent waits were short: waiting for a slow
+// job costs the waiting thread almost no CPU, even right after short ones.
+TEST_F(JobTest, WaitingForASlowJobSleeps)
+{
+    start(1, 16);
+    gj_request *quick = make({ { "delay_us", gj_value_int(30) } });
+    for (int i = 0; i < 50; i++) {
+        gj_job *j = submit(quick);
+        EXPECT_EQ(0, gj_job_wait(j, 10000, err.e)) << err.msg();
+        gj_job_unref(j);
+    }
+    gj_request *slow = make({ { "delay_ms", gj_value_int(300) } });
+    gj_job *j = submit(slow);
+    struct rusage before, after;
+    getrusage(RUSAGE_THREAD, &before);
+    EXPECT_EQ(0, gj_job_wait(j, 10000, err.e)) << err.msg();
+    getrusage(RUSAGE_THREAD, &after);
+    auto cpu_us = [](const struct rusage &r) {
+        return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000000L + r.ru_utime.tv_usec +
+               r.ru_stime.tv_usec;
+    };
+    EXPECT_LT(cpu_us(after) - cpu_us(before), 30000L) << "a 300 ms wait burnt the CPU";
+    gj_job_unref(j);
+    gj_request_unref(quick);
+    gj_request_unref(slow);
 }
 
 // Job records come from the client's slab and are reused: a second burst of
