@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* Per-connection request state while the body arrives. */
 typedef struct intake {
@@ -486,14 +487,37 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     vfprintf(stderr, fmt, ap);
 }
 
-int rs_http_start(rs_coord *co)
+/* Our own listening socket, so every coordinator's port and endpoint text
+ * (which request threads of all coordinators read) is set before any
+ * libmicrohttpd thread starts. */
+int rs_http_listen(rs_coord *co)
 {
-    rs_server *srv = co->srv;
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons((uint16_t)co->port);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t alen = sizeof addr;
+    if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(lfd, 128) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&addr, &alen) != 0) {
+        close(lfd);
+        return -1;
+    }
+    co->lfd = lfd;
+    co->port = ntohs(addr.sin_port);
+    snprintf(co->endpoint, sizeof co->endpoint, "%s://127.0.0.1:%u",
+             co->srv->cfg.tls_cert ? "ssl" : "tcp", co->port);
+    return 0;
+}
+
+int rs_http_start(rs_coord *co)
+{
+    rs_server *srv = co->srv;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                      MHD_USE_ITC;
     int tls = srv->cfg.tls_cert != NULL;
@@ -510,7 +534,7 @@ int rs_http_start(rs_coord *co)
     co->daemon = MHD_start_daemon(
         flags, (uint16_t)co->port, NULL, NULL, on_request, co,
         MHD_OPTION_ARRAY, tls ? tls_opts : no_opts,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_LISTEN_SOCKET, co->lfd,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, co,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(RS_URL_MAX * 4),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
@@ -518,12 +542,8 @@ int rs_http_start(rs_coord *co)
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, co,
         MHD_OPTION_END);
     if (!co->daemon)
-        return -1;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(co->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    if (!info || info->port == 0)
-        return -1;
-    co->port = info->port;
-    snprintf(co->endpoint, sizeof co->endpoint, "%s://127.0.0.1:%u", tls ? "ssl" : "tcp", co->port);
+        return -1;   /* main closes co->lfd */
+    co->lfd = -1;    /* the daemon's now */
     rs_log(srv, "coordinator %zu listening on 127.0.0.1:%u", co->index, co->port);
     return 0;
 }

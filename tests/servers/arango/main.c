@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 static void usage(FILE *f)
@@ -216,9 +217,20 @@ int main(int argc, char **argv)
         co->port = i == 0 ? cfg->port : 0;
         pthread_mutex_init(&co->cursors.mu, NULL);
         pthread_mutex_init(&co->fault_mu, NULL);
+        co->lfd = -1;
         for (size_t f = 0; f < cfg->nfaults; f++)
             if (cfg->fault_coord[f] == 0 || cfg->fault_coord[f] == i + 1)
                 co->faults[co->nfaults++] = cfg->faults[f];
+    }
+    /* Every port and endpoint is known before any request thread runs. */
+    for (size_t i = 0; i < srv->ncoords && rc == 0; i++)
+        if (rs_http_listen(&srv->coords[i]) != 0) {
+            fprintf(stderr, "arango-refserver: cannot listen on 127.0.0.1:%u\n",
+                    srv->coords[i].port);
+            rc = 1;
+        }
+    for (size_t i = 0; i < srv->ncoords && rc == 0; i++) {
+        rs_coord *co = &srv->coords[i];
         if (rs_jobs_start(co) != 0 || rs_http_start(co) != 0) {
             fprintf(stderr, "arango-refserver: cannot listen on 127.0.0.1:%u\n", co->port);
             rc = 1;
@@ -251,6 +263,11 @@ int main(int argc, char **argv)
         rs_coord *co = &srv->coords[i];
         rs_jobs_stop(co);
         rs_cursors_free(co);
+    }
+    for (size_t i = 0; i < srv->ncoords; i++) {
+        rs_coord *co = &srv->coords[i];
+        if (co->lfd >= 0)
+            close(co->lfd);   /* listening, never handed to a daemon */
         pthread_mutex_destroy(&co->cursors.mu);
         pthread_mutex_destroy(&co->fault_mu);
     }

@@ -191,6 +191,7 @@ struct rs_coord {
     size_t index;
     unsigned port;
     char endpoint[64];
+    int lfd;                     /* listening socket until the daemon takes it */
     struct MHD_Daemon *daemon;
     rs_cursors cursors;
     rs_jobs jobs;
@@ -405,6 +406,7 @@ void rs_jobs_submit(rs_coord *co, rs_request *req, int store, rs_response *res);
 void rs_api_job(rs_request *req, rs_response *res);
 
 /* ---- http.c ------------------------------------------------------------- */
+int rs_http_listen(rs_coord *co);   /* bind + listen: sets port, endpoint, lfd */
 int rs_http_start(rs_coord *co);
 void rs_http_stop(rs_coord *co);
 /* Route and run one request synchronously (also used by job workers). */
