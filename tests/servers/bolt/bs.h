@@ -233,6 +233,9 @@ int bs_query_run(const bs_query_ctx *ctx, const char *text, size_t len, bs_resul
 const gj_value *bs_result_fields(const bs_result *r);
 /* Next row (list; new reference) or NULL at the end. */
 gj_value *bs_result_next(bs_result *r);
+/* The next value of a lazy UNWIND range (a one-column row), without building
+ * a value; false for other results or at the end. */
+bool bs_result_next_int(bs_result *r, int64_t *out);
 bool bs_result_done(const bs_result *r);
 /* Drop the result's notifications (a notification filter asked for it). */
 void bs_result_drop_notifications(bs_result *r);

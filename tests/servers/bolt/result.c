@@ -74,24 +74,33 @@ bool bs_result_done(const bs_result *r)
     return r->pos >= r->n_rows;
 }
 
+bool bs_result_next_int(bs_result *r, int64_t *out)
+{
+    if (r->explain || !r->range || r->range_done)
+        return false;
+    *out = r->next;
+    if (r->left > 0)
+        r->left--;
+    if (r->left == 0 || (r->step > 0 ? r->next > r->end - r->step : r->next < r->end - r->step))
+        r->range_done = true;
+    else
+        r->next += r->step;
+    r->emitted++;
+    return true;
+}
+
 gj_value *bs_result_next(bs_result *r)
 {
     if (r->explain)
         return NULL;
     if (r->range) {
-        if (r->range_done)
+        int64_t v;
+        if (!bs_result_next_int(r, &v))
             return NULL;
         gj_value *row;
         if (gj_value_new_list(&row, 1) != 0)
             abort();
-        gj_value_list_append(row, gj_value_int(r->next));
-        if (r->left > 0)
-            r->left--;
-        if (r->left == 0 || (r->step > 0 ? r->next > r->end - r->step : r->next < r->end - r->step))
-            r->range_done = true;
-        else
-            r->next += r->step;
-        r->emitted++;
+        gj_value_list_append(row, gj_value_int(v));
         return row;
     }
     if (r->pos >= r->n_rows)
