@@ -179,6 +179,11 @@ int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err);
  * when interruptible and an interrupt woke the wait (nothing consumed). */
 int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, bool interruptible,
                       gj_error *err);
+/* The same, with the deadline computed by deadline_fn(arg) only when the
+ * socket has to be read (a message already in the receive buffer costs no
+ * clock read); deadline_ms is ignored when deadline_fn is set. */
+int gj__bolt_read_msg_lazy(gj_conn *c, gj_bolt_msg *m, int64_t (*deadline_fn)(void *arg),
+                           void *arg, int64_t deadline_ms, bool interruptible, gj_error *err);
 
 /* Queue a request's tag as pending (GJ_EPROTOCOL when too many). */
 int gj__bolt_push_pending(gj_conn *c, uint8_t tag, gj_error *err);

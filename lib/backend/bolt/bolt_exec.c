@@ -359,18 +359,23 @@ static bool is_transient(const gj_error *err)
            strcmp(code, "Neo.TransientError.Transaction.LockClientStopped") != 0;
 }
 
+static int64_t response_deadline(void *arg)
+{
+    exec_state *st = arg;
+    return st->reset_sent ? drain_deadline(st->c, st->timeout_ms)
+                          : gj__bolt_response_deadline(st->c, st->timeout_ms);
+}
+
 static int read_responses(exec_state *st)
 {
     gj_conn *c = st->c;
     while (c->n_pending) {
         gj_bolt_msg m;
-        int64_t dl = st->reset_sent ? drain_deadline(c, st->timeout_ms)
-                                    : gj__bolt_response_deadline(c, st->timeout_ms);
         gj_error *e = (st->failed || st->stopped || st->cancelled) ? NULL : st->err;
         gj_error *tmp = NULL;
         if (!e)
             e = tmp = gj_error_new();   /* keep the first error in st->err */
-        int rc = gj__bolt_read_msg(c, &m, dl, !st->reset_sent, e);
+        int rc = gj__bolt_read_msg_lazy(c, &m, response_deadline, st, 0, !st->reset_sent, e);
         if (rc == GJ_ECANCELLED) {
             gj_error_free(tmp);
             if (consume_interrupt(c)) {

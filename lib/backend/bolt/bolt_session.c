@@ -64,6 +64,12 @@ uint8_t gj__bolt_pop_pending(gj_conn *c)
 int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, bool interruptible,
                       gj_error *err)
 {
+    return gj__bolt_read_msg_lazy(c, m, NULL, NULL, deadline_ms, interruptible, err);
+}
+
+int gj__bolt_read_msg_lazy(gj_conn *c, gj_bolt_msg *m, int64_t (*deadline_fn)(void *arg),
+                           void *arg, int64_t deadline_ms, bool interruptible, gj_error *err)
+{
     for (;;) {
         if (c->rpos < c->rlen) {
             size_t used = 0;
@@ -84,6 +90,10 @@ int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, bool inte
         }
         c->rpos = c->rlen = 0;
         size_t got = 0;
+        if (deadline_fn) {   /* the clock is read when the socket is, not per message */
+            deadline_ms = deadline_fn(arg);
+            deadline_fn = NULL;
+        }
         int rc = gj__bolt_sock_read(c, c->rbuf, GJ_BOLT_RECV_BUF, &got, deadline_ms, interruptible, err);
         if (rc)
             return rc;
