@@ -99,38 +99,40 @@ protected:
     void start_client(const std::string &password = "pw", const gj_value *options = nullptr,
                       unsigned workers = 1, const std::string &url = "")
     {
-        gj_config *cfg = nullptr;
-        ASSERT_EQ(0, gj_config_from_url(&cfg, url.empty() ? server->url(password).c_str() : url.c_str(),
-                                        err.e))
-            << err.msg();
-        ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", workers, err.e)) << err.msg();
         // The pool retries a failed host after a 1 s backoff until this
         // deadline: keep it short so a wrong password fails at once.
-        if (password != "pw" || !url.empty()) {
-            ASSERT_EQ(0, gj_config_set_duration(cfg, "default", "acquire_timeout", 500, err.e))
-                << err.msg();
-        }
-        if (options) {
-            ASSERT_EQ(0, gj_config_set_value(cfg, "default", "options", options, err.e)) << err.msg();
-        }
-        gj_config_set_log(cfg, LogLines::fn, GJ_LOG_DEBUG, &log);
-        int rc = gj_client_new(&client, cfg, err.e);
-        gj_config_free(cfg);
-        ASSERT_EQ(0, rc) << err.msg();
+        bool short_acquire = password != "pw" || !url.empty();
+        new_client(url.empty() ? server->url(password) : url, options, workers,
+                   [&](gj_config *cfg) {
+                       if (short_acquire) {
+                           ASSERT_EQ(0, gj_config_set_duration(cfg, "default", "acquire_timeout", 500,
+                                                               err.e))
+                               << err.msg();
+                       }
+                   });
     }
     /* A client of url with options, workers, max_conns and liveness_check
      * (ms; -1 = never; INT64_MIN = the default). */
     void start_client_at(const std::string &url, const gj_value *options, unsigned workers,
                          unsigned max_conns, int64_t liveness_ms = INT64_MIN)
     {
+        new_client(url, options, workers, [&](gj_config *cfg) {
+            ASSERT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", max_conns, err.e)) << err.msg();
+            if (liveness_ms != INT64_MIN) {
+                ASSERT_EQ(0, gj_config_set_duration(cfg, "default", "liveness_check", liveness_ms, err.e))
+                    << err.msg();
+            }
+        });
+    }
+    /* The client both of the above make: url, workers, the test's own
+     * settings (tune), then options and the log. */
+    template <typename Tune>
+    void new_client(const std::string &url, const gj_value *options, unsigned workers, Tune tune)
+    {
         gj_config *cfg = nullptr;
         ASSERT_EQ(0, gj_config_from_url(&cfg, url.c_str(), err.e)) << err.msg();
         ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", workers, err.e)) << err.msg();
-        ASSERT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", max_conns, err.e)) << err.msg();
-        if (liveness_ms != INT64_MIN) {
-            ASSERT_EQ(0, gj_config_set_duration(cfg, "default", "liveness_check", liveness_ms, err.e))
-                << err.msg();
-        }
+        tune(cfg);
         if (options) {
             ASSERT_EQ(0, gj_config_set_value(cfg, "default", "options", options, err.e)) << err.msg();
         }
