@@ -209,6 +209,26 @@ protected:
         }
         return out;
     }
+    /* Wait (up to 5 s) until the server logged at least n requests
+     * starting with prefix. */
+    void await_requests(const std::string &prefix, size_t n = 1)
+    {
+        auto t0 = Clock::now();
+        while (Clock::now() - t0 < std::chrono::seconds(5) && count_requests(prefix) < n)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    /* Cancel a running job: it ends CANCELLED within 2 s.  Drops the handle. */
+    void cancel_running(gj_job *job)
+    {
+        auto c0 = Clock::now();
+        ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+        ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
+        EXPECT_LT(Clock::now() - c0, std::chrono::seconds(2));
+        gj_job_status st;
+        ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
+        EXPECT_EQ(GJ_JOB_CANCELLED, st);
+        gj_job_unref(job);
+    }
     size_t count_requests(const std::string &prefix, size_t coordinator = 0)
     {
         return count_requests_of(*server, prefix, coordinator);
@@ -714,19 +734,10 @@ TEST_F(ArangoTest, CancelWhileFetchingABatchDeletesTheCursor)
     set_fault("[\"stall:path=/_api/cursor/,secs=10,count=1\"]");
     clear_requests();
     gj_job *job = submit(op("query", "FOR i IN 1..1000 RETURN i", { { "batchSize", gj_value_int(10) } }));
-    auto t0 = Clock::now();
     // Wait until the first batch came back and the second one stalls.
-    while (Clock::now() - t0 < std::chrono::seconds(5) && count_requests("POST /_api/cursor 201") == 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    await_requests("POST /_api/cursor 201");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    auto c0 = Clock::now();
-    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
-    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
-    EXPECT_LT(Clock::now() - c0, std::chrono::seconds(2));
-    gj_job_status st;
-    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
-    EXPECT_EQ(GJ_JOB_CANCELLED, st);
-    gj_job_unref(job);
+    ASSERT_NO_FATAL_FAILURE(cancel_running(job));
     set_fault("[]");
     EXPECT_EQ(1u, count_requests("DELETE /_api/cursor/")) << ::testing::PrintToString(requests());
 }
@@ -927,17 +938,8 @@ TEST_F(ArangoTest, PythonArangoWalkThroughServerSide)
     // Cancel of a running server job: the job is cancelled and deleted.
     clear_requests();
     gj_job *slow = submit(op("query", "RETURN SLEEP(10)", { { "async", store() } }));
-    auto t0 = Clock::now();
-    while (Clock::now() - t0 < std::chrono::seconds(5) && count_requests("GET /_api/job/") == 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    auto c0 = Clock::now();
-    ASSERT_EQ(0, gj_job_cancel(slow, err.e)) << err.msg();
-    ASSERT_EQ(0, gj_job_wait(slow, 5000, err.e)) << err.msg();
-    EXPECT_LT(Clock::now() - c0, std::chrono::seconds(2));
-    gj_job_status st;
-    ASSERT_EQ(0, gj_job_get_status(slow, &st, err.e));
-    EXPECT_EQ(GJ_JOB_CANCELLED, st);
-    gj_job_unref(slow);
+    await_requests("GET /_api/job/");
+    ASSERT_NO_FATAL_FAILURE(cancel_running(slow));
     lines = requests();
     bool cancel_seen = false;
     for (auto &l : lines)
@@ -1142,17 +1144,8 @@ TEST_F(ArangoTest, CancelAttachLeavesTheServerJob)
     gj_result_free(res);
     clear_requests();
     gj_job *job = submit(op("job.attach", nullptr, { { "id", gj_value_string(id.c_str()) } }));
-    auto t0 = Clock::now();
-    while (Clock::now() - t0 < std::chrono::seconds(5) && count_requests("GET /_api/job/") < 2)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    auto c0 = Clock::now();
-    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
-    ASSERT_EQ(0, gj_job_wait(job, 5000, err.e)) << err.msg();
-    EXPECT_LT(Clock::now() - c0, std::chrono::seconds(2));
-    gj_job_status st;
-    ASSERT_EQ(0, gj_job_get_status(job, &st, err.e));
-    EXPECT_EQ(GJ_JOB_CANCELLED, st);
-    gj_job_unref(job);
+    await_requests("GET /_api/job/", 2);
+    ASSERT_NO_FATAL_FAILURE(cancel_running(job));
     for (auto &l : requests())
         EXPECT_EQ(std::string::npos, l.find("/cancel")) << l;
     ASSERT_EQ(0, run(op("job.status", nullptr, { { "id", gj_value_string(id.c_str()) } }), &res))
