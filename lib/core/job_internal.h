@@ -29,7 +29,8 @@
  */
 enum {
     GJ__PH_QUEUED = 0,
-    GJ__PH_TAKEN = 1,      /* unused: a worker takes a job straight to RUNNING */
+    /* 1 is unused (it was "taken, not started"): a worker takes a job
+     * straight to RUNNING. */
     GJ__PH_RUNNING = 2,    /* acquiring a connection or executing */
     GJ__PH_DONE = 3,
     GJ__PH_CANCELLED = 4
