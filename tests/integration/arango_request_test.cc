@@ -215,6 +215,62 @@ TEST(ArangoRequestHeaders, BasicLineAndHeadersOnTheWire)
     }
 }
 
+// The base URL is parsed once per connection and each request sets only its
+// path and query: a query string must not stay for the next request, and a
+// database prefix must come and go with the request.
+TEST(ArangoRequestHeaders, PathAndQueryOfEachRequestOnTheWire)
+{
+    CapturePeer peer;
+    ASSERT_GT(peer.port(), 0);
+    std::string url = "http://root:pw@127.0.0.1:" + std::to_string(peer.port());
+    Err err;
+    gj_config *cfg = nullptr;
+    ASSERT_EQ(0, gj_config_from_url(&cfg, url.c_str(), err.e)) << err.msg();
+    gj_client *client = nullptr;
+    int rc = gj_client_new(&client, cfg, err.e);
+    gj_config_free(cfg);
+    ASSERT_EQ(0, rc) << err.msg();
+
+    auto http = [&](const char *path, gj_value *query, const char *db) {
+        gj_request *req = nullptr;
+        EXPECT_EQ(0, gj_request_new(&req, "http", nullptr));
+        EXPECT_EQ(0, gj_request_set_option(req, "path", gj_value_string(path)));
+        if (query) {
+            EXPECT_EQ(0, gj_request_set_option(req, "query", query));
+        }
+        if (db) {
+            EXPECT_EQ(0, gj_request_set_database(req, db));
+        }
+        gj_result *res = nullptr;
+        EXPECT_EQ(0, gj_client_execute(client, req, 5000, &res, err.e)) << err.msg();
+        gj_result_free(res);
+        gj_request_unref(req);
+    };
+    gj_value *q = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&q, 2));
+    ASSERT_EQ(0, gj_value_map_put_str(q, "details", gj_value_bool(true)));
+    http("/_api/version", q, nullptr);
+    http("/_api/version", nullptr, nullptr);
+    gj_value *q2 = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&q2, 2));
+    ASSERT_EQ(0, gj_value_map_put_str(q2, "count", gj_value_int(3)));
+    http("/_api/job/done", q2, "other");
+    http("/_api/collection", nullptr, nullptr);
+    gj_client_free(client);
+
+    auto heads = peer.heads();
+    std::vector<std::string> lines;
+    for (const auto &h : heads)
+        lines.push_back(h.substr(0, h.find("\r\n")));
+    // The first is the GET /_api/version the connection makes when it opens.
+    ASSERT_EQ(5u, lines.size());
+    EXPECT_EQ("GET /_api/version HTTP/1.1", lines[0]);
+    EXPECT_EQ("GET /_db/_system/_api/version?details=true HTTP/1.1", lines[1]);
+    EXPECT_EQ("GET /_db/_system/_api/version HTTP/1.1", lines[2]);
+    EXPECT_EQ("GET /_db/other/_api/job/done?count=3 HTTP/1.1", lines[3]);
+    EXPECT_EQ("GET /_db/_system/_api/collection HTTP/1.1", lines[4]);
+}
+
 class ArangoRequestTest : public ::testing::Test {
 protected:
     std::unique_ptr<ArangoServer> server;

@@ -180,6 +180,10 @@ static void arango_close(gj_conn *c)
         curl_multi_cleanup(c->multi);
     if (c->easy)
         curl_easy_cleanup(c->easy);
+    if (c->url)
+        curl_url_cleanup(c->url);
+    if (c->tok)
+        json_tokener_free(c->tok);
     if (c->password) {
         memset(c->password, 0, strlen(c->password));
         free(c->password);
@@ -304,7 +308,9 @@ static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_setti
 
     c->easy = curl_easy_init();
     c->multi = curl_multi_init();
-    if (!c->easy || !c->multi)
+    c->url = curl_url();
+    c->url_stale = true;
+    if (!c->easy || !c->multi || !c->url)
         return gj__error_set(err, GJ_ENOMEM, "cannot create a curl handle for %s", c->hostport);
     CURL *e = c->easy;
     /* The connect timeout: connect_timeout, cut to what is left before the
@@ -327,6 +333,8 @@ static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_setti
     SET(CURLOPT_HEADERFUNCTION, gj__arango_on_header);
     SET(CURLOPT_HEADERDATA, c);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
+    /* The URL as a handle: curl skips parsing the whole URL per request. */
+    SET(CURLOPT_CURLU, c->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #endif

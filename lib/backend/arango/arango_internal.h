@@ -27,6 +27,9 @@ struct gj_conn {
     CURL *easy;
     CURLM *multi;
     char *base_url;              /* "http://host:port" (IPv6 in brackets) */
+    CURLU *url;                  /* base_url parsed once (CURLOPT_CURLU); each
+                                  * request sets only its path and query */
+    bool url_stale;              /* base_url changed: parse it again */
     char *hostport;              /* "host:port" for messages */
     char *username, *password;   /* copies; never logged */
     char *database;              /* target's database, or NULL (= _system) */
@@ -40,6 +43,7 @@ struct gj_conn {
     char *buf;
     size_t len, cap;
     bool too_big;
+    json_tokener *tok;           /* kept for the next reply (conn.c parse_body) */
 
     /* Server-side async (x-arango-async: store) for the next call of an
      * operation (set by execute, taken by gj__arango_perform), and the id

@@ -208,15 +208,13 @@ static bool unreserved(const char *s, size_t n)
     return true;
 }
 
-/* The URL of a call into buf (cap bytes, NUL-terminated): base_url,
- * /_db/{db escaped} when call->db, then the path.  Returns the length, 0
+/* The path and query of a call into buf (cap bytes, NUL-terminated):
+ * /_db/{db escaped} when call->db, then call->path.  Returns the length, 0
  * when it does not fit, or -1 for a database name that cannot be escaped. */
-static long build_url(gj_conn *c, const gj__arango_call *call, char *buf, size_t cap)
+static long build_path(gj_conn *c, const gj__arango_call *call, char *buf, size_t cap)
 {
     char *p = buf;
     const char *end = buf + cap - 1;
-    if (!put(&p, end, c->base_url, strlen(c->base_url)))
-        return 0;
     if (call->db) {
         size_t n = strlen(call->db);
         if (!put(&p, end, "/_db/", 5))
@@ -251,13 +249,27 @@ static int parse_body(gj_conn *c, json_object **out, enum json_tokener_error *je
 {
     int depth = SHALLOW_DEPTH < GJ__ARANGO_MAX_DEPTH ? SHALLOW_DEPTH : GJ__ARANGO_MAX_DEPTH;
     for (;;) {
-        json_tokener *tok = json_tokener_new_ex(depth);
-        if (!tok)
-            return GJ_ENOMEM;
+        /* The shallow tokener is kept with the connection and reset for
+         * each reply; the deep one is made only for a deep reply. */
+        json_tokener *tok = depth == SHALLOW_DEPTH ? c->tok : NULL;
+        if (!tok) {
+            tok = json_tokener_new_ex(depth);
+            if (!tok)
+                return GJ_ENOMEM;
+            if (depth == SHALLOW_DEPTH)
+                c->tok = tok;
+        } else {
+            json_tokener_reset(tok);
+        }
         json_object *j = json_tokener_parse_ex(tok, c->buf, (int)c->len);
         *je = json_tokener_get_error(tok);
         *used = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
+        /* A long string leaves the tokener's buffer as large: not kept
+         * after a large reply. */
+        if (tok == c->tok && c->len > BUF_KEEP)
+            c->tok = NULL;
+        if (tok != c->tok)
+            json_tokener_free(tok);
         if (*je == json_tokener_error_depth && depth < GJ__ARANGO_MAX_DEPTH) {
             if (j)
                 json_object_put(j);
@@ -308,6 +320,15 @@ static bool basic_header(const gj_conn *c, char *out, size_t cap)
     return true;
 }
 
+static const char *url_error(CURLUcode uc)
+{
+#if LIBCURL_VERSION_NUM >= 0x075000
+    return curl_url_strerror(uc);
+#else
+    return uc == CURLUE_OUT_OF_MEMORY ? "out of memory" : "malformed URL";
+#endif
+}
+
 /* Room for the URL on the stack; longer ones are allocated. */
 #define URL_STACK 512
 /* Most request headers a call sends. */
@@ -329,19 +350,39 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
     char trx[96];
     bool wipe_auth = false;
 
-    long ul = build_url(c, call, urlbuf, sizeof urlbuf);
+    long ul = build_path(c, call, urlbuf, sizeof urlbuf);
     if (ul == 0) {
-        size_t cap = strlen(c->base_url) + strlen(call->path) + 16 +
-                     (call->db ? 3 * strlen(call->db) : 0);
+        size_t cap = strlen(call->path) + 16 + (call->db ? 3 * strlen(call->db) : 0);
         heap_url = malloc(cap);
         if (!heap_url)
             return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for a URL", c->hostport);
         url = heap_url;
-        ul = build_url(c, call, heap_url, cap);
+        ul = build_path(c, call, heap_url, cap);
     }
     if (ul <= 0) {
         free(heap_url);
         return gj__error_set(err, GJ_EINVAL, "%s: bad database name", c->hostport);
+    }
+    /* The base URL is parsed once (again after a failover moved the
+     * connection); a request sets only the path and the query, which are
+     * escaped already. */
+    CURLUcode uc = CURLUE_OK;
+    if (c->url_stale) {
+        uc = curl_url_set(c->url, CURLUPART_URL, c->base_url, 0);
+        c->url_stale = uc != CURLUE_OK;
+    }
+    char *query = strchr(url, '?');
+    if (query)
+        *query++ = '\0';
+    if (uc == CURLUE_OK)
+        uc = curl_url_set(c->url, CURLUPART_PATH, url, 0);
+    if (uc == CURLUE_OK)
+        uc = curl_url_set(c->url, CURLUPART_QUERY, query, 0);
+    if (uc != CURLUE_OK) {
+        free(heap_url);
+        return gj__error_set(err, uc == CURLUE_OUT_OF_MEMORY ? GJ_ENOMEM : GJ_EINVAL,
+                             "%s: cannot use the URL of %s %s: %s", c->hostport, call->method,
+                             call->path, url_error(uc));
     }
 
 #define ADD_HEADER(text)                                  \
@@ -391,7 +432,6 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
     }
 #undef ADD_HEADER
 
-    curl_easy_setopt(c->easy, CURLOPT_URL, url);
     curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, &hv[0]);
     bool is_get = strcmp(call->method, "GET") == 0, is_post = strcmp(call->method, "POST") == 0;
     if (call->body || is_post || strcmp(call->method, "PUT") == 0 ||

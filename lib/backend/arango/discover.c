@@ -275,6 +275,7 @@ static int retarget(gj_conn *c, const char *host, int port)
     free(c->hostport);
     c->base_url = base;
     c->hostport = hp;
+    c->url_stale = true;
     return 0;
 }
 
