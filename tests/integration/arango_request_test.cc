@@ -222,10 +222,12 @@ TEST(ArangoRequestHeaders, PathAndQueryOfEachRequestOnTheWire)
 {
     CapturePeer peer;
     ASSERT_GT(peer.port(), 0);
-    std::string url = "http://root:pw@127.0.0.1:" + std::to_string(peer.port());
+    // One worker and one connection: the peer serves a single connection.
+    std::string url = "http://root:pw@127.0.0.1:" + std::to_string(peer.port()) + "?max_conns=1";
     Err err;
     gj_config *cfg = nullptr;
     ASSERT_EQ(0, gj_config_from_url(&cfg, url.c_str(), err.e)) << err.msg();
+    ASSERT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", 1, err.e)) << err.msg();
     gj_client *client = nullptr;
     int rc = gj_client_new(&client, cfg, err.e);
     gj_config_free(cfg);
