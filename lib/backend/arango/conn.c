@@ -329,61 +329,68 @@ static const char *url_error(CURLUcode uc)
 #endif
 }
 
-/* Room for the URL on the stack; longer ones are allocated. */
-#define URL_STACK 512
+/* Room for a request's path and query on the stack; longer ones are
+ * allocated. */
+#define PATH_STACK 512
 /* Most request headers a call sends. */
 #define MAX_HEADERS 8
 
+/* Point c->url at the call: the base URL is parsed once (again after a
+ * failover moved the connection), and a request sets only its path and
+ * query, which are escaped already (curl copies both). */
+static int set_url(gj_conn *c, const gj__arango_call *call, gj_error *err)
+{
+    char stack[PATH_STACK];
+    char *path = stack, *heap = NULL;
+    long len = build_path(c, call, stack, sizeof stack);
+    if (len == 0) {
+        size_t cap = strlen(call->path) + 16 + (call->db ? 3 * strlen(call->db) : 0);
+        heap = malloc(cap);
+        if (!heap)
+            return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for a URL", c->hostport);
+        path = heap;
+        len = build_path(c, call, heap, cap);
+    }
+    if (len <= 0) {
+        free(heap);
+        return gj__error_set(err, GJ_EINVAL, "%s: bad database name", c->hostport);
+    }
+    CURLUcode uc = CURLUE_OK;
+    if (c->url_stale) {
+        uc = curl_url_set(c->url, CURLUPART_URL, c->base_url, 0);
+        c->url_stale = uc != CURLUE_OK;
+    }
+    char *query = strchr(path, '?');
+    if (query)
+        *query++ = '\0';
+    if (uc == CURLUE_OK)
+        uc = curl_url_set(c->url, CURLUPART_PATH, path, 0);
+    if (uc == CURLUE_OK)
+        uc = curl_url_set(c->url, CURLUPART_QUERY, query, 0);
+    free(heap);
+    if (uc != CURLUE_OK)
+        return gj__error_set(err, uc == CURLUE_OUT_OF_MEMORY ? GJ_ENOMEM : GJ_EINVAL,
+                             "%s: cannot use the URL of %s %s: %s", c->hostport, call->method,
+                             call->path, url_error(uc));
+    return 0;
+}
+
 /* One HTTP exchange without retries.  The header list lives on the stack
  * (curl only reads it during the transfer, and it is unset afterwards), and
- * so does the URL when it is short: a plain call allocates nothing here. */
+ * so does the path when it is short: a plain call allocates nothing here. */
 static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
                     gj__arango_reply *reply, gj_error *err)
 {
     int rc = 0;
     struct curl_slist hv[MAX_HEADERS];
     size_t nh = 0;
-    char urlbuf[URL_STACK];
-    char *url = urlbuf, *heap_url = NULL;
     char auth[GJ__ARANGO_MAX_NAME + 32];
     char ifmatch[GJ__ARANGO_MAX_NAME + 32];
     char trx[96];
     bool wipe_auth = false;
 
-    long ul = build_path(c, call, urlbuf, sizeof urlbuf);
-    if (ul == 0) {
-        size_t cap = strlen(call->path) + 16 + (call->db ? 3 * strlen(call->db) : 0);
-        heap_url = malloc(cap);
-        if (!heap_url)
-            return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for a URL", c->hostport);
-        url = heap_url;
-        ul = build_path(c, call, heap_url, cap);
-    }
-    if (ul <= 0) {
-        free(heap_url);
-        return gj__error_set(err, GJ_EINVAL, "%s: bad database name", c->hostport);
-    }
-    /* The base URL is parsed once (again after a failover moved the
-     * connection); a request sets only the path and the query, which are
-     * escaped already. */
-    CURLUcode uc = CURLUE_OK;
-    if (c->url_stale) {
-        uc = curl_url_set(c->url, CURLUPART_URL, c->base_url, 0);
-        c->url_stale = uc != CURLUE_OK;
-    }
-    char *query = strchr(url, '?');
-    if (query)
-        *query++ = '\0';
-    if (uc == CURLUE_OK)
-        uc = curl_url_set(c->url, CURLUPART_PATH, url, 0);
-    if (uc == CURLUE_OK)
-        uc = curl_url_set(c->url, CURLUPART_QUERY, query, 0);
-    if (uc != CURLUE_OK) {
-        free(heap_url);
-        return gj__error_set(err, uc == CURLUE_OUT_OF_MEMORY ? GJ_ENOMEM : GJ_EINVAL,
-                             "%s: cannot use the URL of %s %s: %s", c->hostport, call->method,
-                             call->path, url_error(uc));
-    }
+    if ((rc = set_url(c, call, err)) != 0)
+        return rc;
 
 #define ADD_HEADER(text)                                  \
     do {                                                  \
@@ -496,7 +503,6 @@ out:
     curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
     if (wipe_auth)
         explicit_bzero(auth, strlen(auth));   /* not a dead store to drop */
-    free(heap_url);
     return rc;
 }
 
