@@ -1,7 +1,7 @@
 # mk/backend_bolt.mk — the Bolt client backend (lib/backend/bolt).
 
 libgraphjob_internal_la_SOURCES += \
-	lib/backend/bolt/bolt.h lib/backend/bolt/bolt_socket.c \
+	lib/backend/bolt/bolt.h \
 	lib/backend/bolt/bolt_session.c lib/backend/bolt/bolt_exec.c \
 	lib/backend/bolt/bolt_route.c lib/backend/bolt/bolt_auth.c
 libgraphjob_internal_la_CPPFLAGS += -DGJ_HAVE_BOLT_BACKEND

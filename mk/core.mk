@@ -2,6 +2,9 @@
 libgraphjob_internal_la_SOURCES += \
 	lib/core/internal.h lib/core/settings.h lib/core/sink.h lib/core/pool.h \
 	lib/backend/backend.h
+libgraphjob_internal_la_SOURCES += lib/core/abort.h lib/core/abort.c
+# The transports (used by the backends, never by lib/core).
+libgraphjob_internal_la_SOURCES += lib/transport/tcp.h lib/transport/tcp.c
 libgraphjob_internal_la_SOURCES += lib/core/error.c lib/core/log.c lib/core/clock.c lib/core/version.c \
 	lib/core/json_in.c lib/core/json_in.h
 libgraphjob_internal_la_SOURCES += \

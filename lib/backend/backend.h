@@ -6,10 +6,14 @@
 #ifndef GJ_BACKEND_H
 #define GJ_BACKEND_H
 
+#include "../core/abort.h"
 #include "../core/settings.h"
 #include "../core/sink.h"
 
 typedef struct gj_conn gj_conn;   /* defined by each backend */
+
+/* How long settle() may take after a job (the executor's deadline). */
+#define GJ__SETTLE_MS 1000
 
 typedef struct gj_endpoint {
     const char *host;
@@ -22,16 +26,36 @@ typedef struct gj_backend {
     const char *const *schemes;         /* URL schemes it serves, NULL-terminated */
     int default_port;
 
-    /* Open a connection, with TLS, handshake and authentication, before
-     * deadline_ms (gj__now_ms clock).  On failure returns the code and fills
-     * err naming the endpoint. */
+    /* Open a connection, with name resolution, TLS, handshake and
+     * authentication, before deadline_ms (gj__now_ms clock), giving up at
+     * once when abort fires (a cancelled job, the pool shutting down: return
+     * gj__abort_check's code; abort may be NULL and is only valid during the
+     * call).  On failure returns the code and fills err naming the endpoint.
+     * Final failures (GJ_EAUTH, GJ_ETLS, GJ_EPROTOCOL, GJ_ETOOBIG, ...) are
+     * not retried by the pool. */
     int (*connect)(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
-                   const gj_logger *log, int64_t deadline_ms, gj_error *err);
+                   const gj_logger *log, const gj_abort *abort, int64_t deadline_ms,
+                   gj_error *err);
 
     /* Run one request, blocking, feeding the sink.  Returns 0, or an error
      * code with err filled (GJ_ESERVER with the server identity ...).
-     * GJ_ECANCELLED when interrupt() took effect. */
+     * GJ_ECANCELLED when interrupt() took effect.  The request's deadline is
+     * gj__sink_deadline(sink), for the whole request: every loop that reads
+     * from the server looks at it and at the interrupt on every pass.  Rows
+     * collected into the sink are counted against max_result_size
+     * (gj__sink_row_sized): past it, stop the server's work and return
+     * GJ_ETOOBIG.  execute() returns as soon as the outcome is known; what
+     * the server still owes (the answer to a RESET, a cursor to delete) is
+     * left to settle(). */
     int (*execute)(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
+
+    /* After execute() returned and its job was finished: bring c back to a
+     * reusable state (read what an interrupted request left, delete a
+     * server-side cursor) before deadline_ms.  An interrupt() meanwhile (the
+     * pool shutting down) ends it at once.  usable() says the outcome.  Only
+     * the thread that ran execute() calls it.  May be NULL (nothing is ever
+     * left over). */
+    void (*settle)(gj_conn *c, int64_t deadline_ms);
 
     /* From another thread: make a running execute() on c return soon with
      * GJ_ECANCELLED.  It records the interrupt on c and wakes any blocking
@@ -40,14 +64,18 @@ typedef struct gj_backend {
      * returned.  execute() consumes the record when it honours it; while a
      * record is pending and unconsumed, usable() must return false (the
      * connection's state is then unknown and it is closed, not reused).
-     * Must not block.  May be NULL (the job then runs to completion). */
+     * The pool also calls it, under its lock, on every connection in use
+     * when it shuts down (a settle() or ping() under way must end).  Must
+     * not block.  May be NULL (the job then runs to completion). */
     void (*interrupt)(gj_conn *c);
 
     /* After execute() (or a failed ping): may c be reused?  False after any
      * I/O failure or protocol error mid-request. */
     bool (*usable)(gj_conn *c);
 
-    /* Liveness check before reuse; 0 = alive.  May be NULL (always alive). */
+    /* Liveness check before reuse; 0 = alive.  interrupt() ends it (the
+     * pool shutting down, a cancelled job): not alive.  May be NULL (always
+     * alive). */
     int (*ping)(gj_conn *c, int64_t deadline_ms);
 
     void (*close)(gj_conn *c);

@@ -155,8 +155,16 @@ int gj__client_new_with_backends(gj_client **out, const gj_config *cfg,
     c->workers = calloc(cfg->workers, sizeof *c->workers);
     if (!c->workers)
         goto fail_nomem;
+    c->n_worker_slots = cfg->workers;
+    for (unsigned i = 0; i < cfg->workers; i++)
+        c->workers[i].wake_fd = -1;
     for (unsigned i = 0; i < cfg->workers; i++) {
         c->workers[i].client = c;
+        c->workers[i].wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (c->workers[i].wake_fd < 0) {
+            rc = gj__error_set(err, GJ_ENOMEM, "eventfd for worker %u: %s", i + 1, strerror(errno));
+            goto fail;
+        }
         if (pthread_create(&c->workers[i].thread, NULL, gj__worker_main, &c->workers[i]) != 0) {
             rc = gj__error_set(err, GJ_ENOMEM, "could not start worker thread %u of %u",
                                i + 1, cfg->workers);
@@ -232,6 +240,9 @@ static void client_destroy(gj_client *c)
 
     for (unsigned i = 0; i < c->n_workers; i++)
         pthread_join(c->workers[i].thread, NULL);
+    for (unsigned i = 0; i < c->n_worker_slots; i++)
+        if (c->workers[i].wake_fd >= 0)
+            close(c->workers[i].wake_fd);
     if (c->keeper_started) {
         pthread_mutex_lock(&c->kmu);
         c->keeper_stop = true;

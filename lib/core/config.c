@@ -75,6 +75,8 @@ void gj__target_settings_init(gj_target_settings *ts)
     ts->liveness_check_ms = 30000;
     ts->host_backoff_ms = 1000;
     ts->max_message_size = (size_t)64 << 20;
+    ts->max_result_size = (size_t)256 << 20;
+    ts->connect_retry_ms = 0;
 }
 
 void gj__target_settings_free(gj_target_settings *ts)

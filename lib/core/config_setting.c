@@ -51,6 +51,7 @@ static const gj__setting settings[] = {
     T_DURATION("response_timeout", response_timeout_ms, 0),
     T_DURATION("connect_timeout", connect_timeout_ms, 0),
     T_DURATION("acquire_timeout", acquire_timeout_ms, 0),
+    T_DURATION("connect_retry", connect_retry_ms, 0),
     T_INT("min_conns", GJ__STORE_UNSIGNED, min_conns, 0, 10000),
     T_INT("max_conns", GJ__STORE_UNSIGNED, max_conns, 1, 10000),
     T_INT("max_times_acquired", GJ__STORE_UNSIGNED, max_times_acquired, 1, 65535),
@@ -62,6 +63,8 @@ static const gj__setting settings[] = {
     T_STRING("message_serializer", message_serializer, 0, NULL),
     TARGET("max_message_size", GJ__SETTING_SIZE, GJ__STORE_SIZE, max_message_size, 1,
            INT64_C(1) << 32, 0, NULL),
+    TARGET("max_result_size", GJ__SETTING_SIZE, GJ__STORE_SIZE, max_result_size, 0,
+           INT64_C(1) << 48, 0, NULL),
     TARGET("aliases", GJ__SETTING_MAP, GJ__STORE_VALUE, aliases, 0, 0, GJ__SETTING_STRING_MAP, NULL),
     TARGET("options", GJ__SETTING_MAP, GJ__STORE_VALUE, options, 0, 0, 0, NULL),
 };

@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- queue --------------------------------------------------------------- */
 
@@ -198,8 +199,15 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
         drop_conn(wc);
     if (!wc->conn) {
         gj_error_clear(err);
-        rc = gj__pool_acquire(t->pool, gj__deadline_ms(t->settings.acquire_timeout_ms),
-                              &wc->conn, err);
+        /* A cancel of this job writes our wake fd: empty it of wake-ups
+         * meant for earlier jobs first. */
+        uint64_t stale;
+        if (read(w->wake_fd, &stale, sizeof stale) < 0) {
+            /* EAGAIN: nothing to drain */
+        }
+        gj_abort abort = { (const unsigned *)&job->state, GJ__ST_CANCEL_REQ, w->wake_fd, NULL, -1 };
+        rc = gj__pool_acquire_for(t->pool, gj__deadline_ms(t->settings.acquire_timeout_ms),
+                                  &abort, &wc->conn, err);
         if (rc) {
             wc->conn = NULL;
             if (cancel_requested(job)) {
@@ -221,6 +229,7 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
     int64_t timeout = req->timeout_ms >= 0 ? req->timeout_ms : t->settings.response_timeout_ms;
     gj_sink sink;
     gj__sink_init(&sink, req->row_fn, req->row_payload, &job->state, GJ__ST_CANCEL_REQ, timeout);
+    gj__sink_set_limits(&sink, timeout, t->settings.max_result_size);
     gj_error_clear(err);
     /* Only this worker writes its counters: plain stores, no locked
      * instructions (readers only need a torn-free value). */
@@ -229,20 +238,25 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
     atomic_store_explicit(&w->running, 0, memory_order_relaxed);
     unpublish_conn(c, job); /* no interrupt after this point */
 
-    if (t->backend->usable && !t->backend->usable(wc->conn))
-        drop_conn(wc);
-
     gj_result *res = NULL;
     if (rc == 0 && !gj__sink_empty(&sink) && gj__sink_take_result(&sink, &res) != 0)
         rc = gj__error_set(err, GJ_ENOMEM, "job %llu: out of memory for its result",
                            (unsigned long long)job->id);
     gj__sink_clear(&sink);
+    /* The job ends as soon as its outcome is known ... */
     if (rc == GJ_ECANCELLED)
         gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
     else if (rc)
         finish_failed(w, job, rc, err);
     else
         gj__job_finish(job, w, GJ__PH_DONE, res, NULL);
+    /* ... and what the server still owes (a RESET's answer, a cursor to
+     * delete) is collected afterwards, within GJ__SETTLE_MS; not when the
+     * client is being freed (the connection is closed instead). */
+    if (t->backend->settle && !atomic_load_explicit(&c->shutting_down, memory_order_acquire))
+        t->backend->settle(wc->conn, gj__now_ms() + GJ__SETTLE_MS);
+    if (t->backend->usable && !t->backend->usable(wc->conn))
+        drop_conn(wc);
 }
 
 /* How many times an idle worker looks at the inbox before sleeping: the
@@ -324,6 +338,7 @@ void *gj__worker_main(void *arg)
         /* QUEUED+INQUEUE -> RUNNING in one step (one locked instruction
          * fewer than through TAKEN): the worker runs it right after the
          * unlock, and a cancel arriving meanwhile is seen by run_job. */
+        job->runner_fd = w->wake_fd;   /* published by the state change */
         atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__ST_INQUEUE,
                                   memory_order_acq_rel);
         atomic_store_explicit(&w->taken,

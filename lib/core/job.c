@@ -44,6 +44,7 @@ void gj__job_init(gj_job *job, gj_target *target, gj_request *req,
     job->payload = opts ? opts->payload : NULL;
     job->u.result = NULL;
     job->qnext = job->qprev = NULL;
+    job->runner_fd = -1;
     job->finished_at = 0;
 }
 
@@ -370,15 +371,26 @@ int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err)
         gj__job_finish(job, NULL, GJ__PH_CANCELLED, NULL, NULL);
     } else {
         /* A worker has it: it will see CANCEL_REQ before starting, or we
-         * interrupt the running request. */
+         * interrupt the running request; while it has no connection yet
+         * (waiting in the pool, connecting) its wake fd and the pool's
+         * waiters are woken to look at CANCEL_REQ. */
         gj_stripe *s = gj__job_stripe(c, job);
+        bool interrupted = false;
         pthread_mutex_lock(&s->mu);
         st = atomic_load_explicit(&job->state, memory_order_acquire);
         if ((st & GJ__ST_HASCONN) && job->target->backend->interrupt) {
             atomic_fetch_or_explicit(&job->state, GJ__ST_INTERRUPTED, memory_order_acq_rel);
             job->target->backend->interrupt(job->u.conn);
+            interrupted = true;
         }
         pthread_mutex_unlock(&s->mu);
+        if (!interrupted && !(st & GJ__ST_HASCONN) && !GJ__TERMINAL(st)) {
+            uint64_t one = 1;
+            if (job->runner_fd >= 0 && write(job->runner_fd, &one, sizeof one) < 0) {
+                /* the counter is non-zero already: the wait wakes anyway */
+            }
+            gj__pool_wake(job->target->pool);
+        }
     }
     if (and_clear)
         gj__job_make_gone(job);

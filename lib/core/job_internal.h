@@ -66,6 +66,8 @@ struct gj_job {
         gj_conn *conn;       /* RUNNING: the connection, for interrupt */
     } u;
     gj_job *qnext, *qprev;   /* submit queue links; qnext reused for local lists */
+    int runner_fd;           /* RUNNING: the eventfd of the thread running it
+                              * (gj_job_cancel writes it to end a connect) */
     int64_t finished_at;     /* wall ms, written before the terminal phase */
     gj_job_slab *slab;       /* where the record goes back (outlives the client) */
 };
@@ -126,6 +128,7 @@ struct gj_target {
 typedef struct gj_worker {
     gj_client *client;
     pthread_t thread;
+    int wake_fd;             /* eventfd: a cancel of the job it runs writes it */
     /* Counters, written only by this worker (read racily for stats). */
     _Alignas(64) atomic_size_t taken; /* jobs this worker took from the queue */
     atomic_uint_fast64_t done;
@@ -165,7 +168,8 @@ struct gj_client {
     bool stopping;
 
     gj_worker *workers;
-    unsigned n_workers;
+    unsigned n_workers;      /* started */
+    unsigned n_worker_slots; /* allocated (their wake fds are open or -1) */
 
     gj_registry registry;
     _Atomic int64_t wait_ns_avg; /* recent gj_job_wait time past its pauses (a hint) */

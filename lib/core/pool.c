@@ -23,6 +23,24 @@
  * A caller whose connect or liveness check failed goes back into the queue at
  * its ticket's place.
  *
+ * Aborts.  A caller waiting in acquire gives up when its abort fires (its
+ * job was cancelled: gj__pool_wake wakes every waiter to look, and
+ * interrupts a liveness check made for an aborted caller); a connect is
+ * given the caller's abort joined with the pool's stop flag and stop fd, so
+ * a cancel or a shutdown ends it at once.  Shutdown also interrupts every
+ * connection in use (backend interrupt()), so a request, a settle or a ping
+ * that the server drags out cannot hold gj__pool_free.
+ *
+ * Failing fast.  A host whose connect failed is marked down and skipped
+ * while its backoff lasts.  Without connect_retry, a caller that finds
+ * every host down probes one at once itself (one probe per host at a time;
+ * others wait for its outcome), and fails with the reason as soon as a
+ * connect it made, or one made while it waited, has failed and no host is
+ * left to try: a refused port is reported in a millisecond, not after the
+ * acquire timeout.  With connect_retry, it keeps trying (with the backoff)
+ * for that long.  Some failures are final at once (auth, TLS, protocol, a
+ * message too large).
+ *
  * Discovery.  With the target option discover: true and a backend that has
  * discover(), the pool asks the server behind a connection it just opened
  * (the first one, then whenever the interval has passed, also on an idle
@@ -36,11 +54,15 @@
  */
 #include "core/pool.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POOL_MAX_CONNS 65536u      /* bound on the slot array */
 #define POOL_MAX_HOSTS 1024u
@@ -59,6 +81,7 @@ typedef struct pool_slot {
     unsigned users;           /* callers holding it; 0 = idle */
     unsigned char state;      /* enum slot_state */
     bool retiring;            /* close when the last user gives it back */
+    const gj_abort *ping_abort; /* while its liveness check runs: the caller's abort */
 } pool_slot;
 
 typedef struct pool_host {
@@ -118,6 +141,8 @@ struct gj_pool {
     uint64_t next_ticket;
 
     bool shutdown;
+    atomic_bool stopping;           /* == shutdown, readable without the lock (aborts) */
+    int stop_fd;                    /* eventfd written at shutdown, never drained */
     uint64_t created, closed, connect_failures;
 
     int last_connect_code;          /* for callers that did not try themselves */
@@ -269,19 +294,36 @@ static void check_drained(gj_pool *p)
  * none: *retry_at is then the earliest moment one may be tried again
  * (INT64_MAX when none will, and *probing tells whether a probe is under way
  * whose end will wake the queue). */
-static size_t pick_from(gj_pool *p, int64_t now, int64_t *retry_at, bool *probing, bool active)
+/* A caller's own list of hosts it tried (skipped when ignoring backoff). */
+typedef struct tried_set {
+    const size_t *h;
+    size_t n;
+} tried_set;
+
+static bool in_set(const tried_set *t, size_t h)
+{
+    for (size_t i = 0; t && i < t->n; i++)
+        if (t->h[i] == h)
+            return true;
+    return false;
+}
+
+static size_t pick_from(gj_pool *p, int64_t now, int64_t *retry_at, bool *probing, bool active,
+                        const tried_set *ignore_backoff)
 {
     for (size_t i = 0; i < p->n_hosts; i++) {
         size_t h = (p->next_host + i) % p->n_hosts;
         pool_host *host = &p->hosts[h];
         if (host->active != active || (!active && !host->seed))
             continue;
+        if (ignore_backoff && in_set(ignore_backoff, h))
+            continue;
         if (host->down) {
             if (host->probing) {
                 *probing = true;
                 continue;
             }
-            if (host->retry_at_ms > now) {
+            if (host->retry_at_ms > now && !ignore_backoff) {
                 *retry_at = min64(*retry_at, host->retry_at_ms);
                 continue;
             }
@@ -293,15 +335,17 @@ static size_t pick_from(gj_pool *p, int64_t now, int64_t *retry_at, bool *probin
     return NO_HOST;
 }
 
-static size_t pick_host(gj_pool *p, int64_t now, int64_t *retry_at, bool *probing)
+/* ignore_backoff (not NULL): down hosts are probed now, except those in it. */
+static size_t pick_host(gj_pool *p, int64_t now, int64_t *retry_at, bool *probing,
+                        const tried_set *ignore_backoff)
 {
     *retry_at = INT64_MAX;
     *probing = false;
-    size_t h = pick_from(p, now, retry_at, probing, true);
+    size_t h = pick_from(p, now, retry_at, probing, true, ignore_backoff);
     if (h == NO_HOST && p->discovered) {
         /* Every discovered host is down: the seeds it did not list are
          * the fallback, and the next connection asks again. */
-        h = pick_from(p, now, retry_at, probing, false);
+        h = pick_from(p, now, retry_at, probing, false, ignore_backoff);
         if (p->discover)
             p->next_discover_ms = 0;
     }
@@ -587,8 +631,10 @@ int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_setti
     p->hosts = calloc(ts->n_hosts, sizeof *p->hosts);
     p->hosts_cap = ts->n_hosts;
     p->slots = calloc(ts->max_conns, sizeof *p->slots);
+    p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    atomic_init(&p->stopping, false);
     bool have_attr = false, have_mutex = false, have_cond = false;
-    if (p->hosts && p->slots) {
+    if (p->hosts && p->slots && p->stop_fd >= 0) {
         have_attr = pthread_condattr_init(&p->cond_attr) == 0;
         have_mutex = have_attr && pthread_condattr_setclock(&p->cond_attr, CLOCK_MONOTONIC) == 0 &&
                      pthread_mutex_init(&p->mu, NULL) == 0;
@@ -599,6 +645,8 @@ int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_setti
             pthread_mutex_destroy(&p->mu);
         if (have_attr)
             pthread_condattr_destroy(&p->cond_attr);
+        if (p->stop_fd >= 0)
+            close(p->stop_fd);
         free(p->hosts);
         free(p->slots);
         gj__target_settings_free(&p->ts);
@@ -678,7 +726,7 @@ static pool_slot *least_loaded_sharable(gj_pool *p, int64_t now)
 }
 
 static take_kind try_take(gj_pool *p, int64_t now, int64_t deadline, pool_slot **slot,
-                          int64_t *retry_at, bool *probing)
+                          int64_t *retry_at, bool *probing, const tried_set *ignore_backoff)
 {
     bool have_time = now < deadline;
     if (p->idle_list) {
@@ -705,7 +753,7 @@ static take_kind try_take(gj_pool *p, int64_t now, int64_t deadline, pool_slot *
         }
     }
     if (p->free_list && have_time) {
-        size_t h = pick_host(p, now, retry_at, probing);
+        size_t h = pick_host(p, now, retry_at, probing, ignore_backoff);
         if (h == NO_HOST)
             return TAKE_NO_HOST;
         pool_slot *s = p->free_list;
@@ -722,12 +770,15 @@ static take_kind try_take(gj_pool *p, int64_t now, int64_t deadline, pool_slot *
 
 /* Unlocks while pinging.  Returns true when the connection is alive (and
  * still leased); otherwise it was closed. */
-static bool ping_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline)
+static bool ping_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
+                      const gj_abort *abort)
 {
     int64_t dl = call_deadline(p, now, deadline);
+    s->ping_abort = abort;   /* gj__pool_wake interrupts the check once it fires */
     pthread_mutex_unlock(&p->mu);
-    int rc = p->backend->ping(s->conn, dl);
+    int rc = gj__abort_check(abort) ? GJ_ECANCELLED : p->backend->ping(s->conn, dl);
     pthread_mutex_lock(&p->mu);
+    s->ping_abort = NULL;
     if (rc == 0)
         return true;
     s->users = 0;
@@ -744,20 +795,25 @@ static bool ping_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline)
  * down and the error is in *errp (allocated here; the caller frees it).
  * POOL_OUT_OF_MEMORY: nothing was tried, the slot is free again. */
 static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline, bool lease,
-                        gj_error **errp, bool *recovered)
+                        const gj_abort *caller, gj_error **errp, bool *recovered)
 {
     size_t h = s->host_index;
     gj_endpoint ep = { p->hosts[h].name, p->hosts[h].port, h };
     int64_t dl = call_deadline(p, now, deadline);
     bool discover = discovery_turn(p, now, deadline);
     gj_conn *c = NULL;
+    /* The caller's cancel and the pool's shutdown end the connect. */
+    gj_abort abort = { caller ? caller->job_state : NULL, caller ? caller->job_mask : 0,
+                       caller ? caller->job_fd : -1, (const bool *)&p->stopping, p->stop_fd };
     pthread_mutex_unlock(&p->mu);
     gj_error *e = gj_error_new();
     int rc;
     if (!e)
         rc = GJ_ENOMEM;
+    else if ((rc = gj__abort_check(&abort)) != 0)
+        gj__error_set(e, rc, "%s", gj__abort_reason(rc));
     else
-        rc = p->backend->connect(&c, &ep, &p->ts, &p->log, dl, e);
+        rc = p->backend->connect(&c, &ep, &p->ts, &p->log, &abort, dl, e);
     char name[300];
     format_endpoint(name, sizeof name, ep.host, ep.port);
     if (rc == 0 && !c)
@@ -795,6 +851,16 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
         kick(p);
         check_drained(p);
         return POOL_OUT_OF_MEMORY;
+    }
+    if (rc == GJ_ECANCELLED || rc == GJ_ESHUTDOWN) {
+        /* Given up, not failed: the host is not marked down. */
+        p->hosts[h].probing = false;
+        slot_to_free_list(p, s);
+        kick(p);
+        check_drained(p);
+        gj_error_free(*errp);
+        *errp = e;
+        return rc;
     }
     char msg[512];
     snprintf(msg, sizeof msg, "%s", gj_error_message(e)[0] ? gj_error_message(e) : gj_strerror(rc));
@@ -839,11 +905,18 @@ static int fail_connect(gj_pool *p, gj_error *err, gj_error *last, const size_t 
  * hammer it either; this caller gets the answer at once. */
 static bool definitive_connect_error(int code)
 {
-    return code == GJ_EAUTH || code == GJ_ETLS || code == GJ_EPROTOCOL ||
-           code == GJ_EUNSUPPORTED || code == GJ_ECONFIG || code == GJ_EINVAL;
+    return code == GJ_EAUTH || code == GJ_ETLS || code == GJ_EPROTOCOL || code == GJ_ETOOBIG ||
+           code == GJ_EUNSUPPORTED || code == GJ_ECONFIG || code == GJ_EINVAL ||
+           code == GJ_ECANCELLED || code == GJ_ESHUTDOWN;
 }
 
 int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *err)
+{
+    return gj__pool_acquire_for(p, deadline_ms, NULL, out, err);
+}
+
+int gj__pool_acquire_for(gj_pool *p, int64_t deadline_ms, const gj_abort *abort, gj_conn **out,
+                         gj_error *err)
 {
     if (!p || !out)
         return gj__error_set(err, GJ_EINVAL, "gj__pool_acquire: pool and out are required");
@@ -857,14 +930,26 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
     int rc = 0;
     pool_slot *got = NULL;
     int64_t start = gj__now_ms();
+    /* Connect attempts end here (the wait for a busy pool does not). */
+    int64_t retry_deadline = p->ts.connect_retry_ms > 0
+                                 ? min64(deadline_ms, start + p->ts.connect_retry_ms) : deadline_ms;
 
     pthread_mutex_lock(&p->mu);
     p->n_busy++;
+    uint64_t failures_at_start = p->connect_failures;
+    uint64_t own_failures = 0;
+    bool final_probe = false;       /* connect_retry: the last attempt, at its end */
     w.ticket = p->next_ticket++;
     queue_insert(p, &w);
     for (;;) {
         if (p->shutdown) {
             rc = gj__error_set(err, GJ_ESHUTDOWN, "the connection pool for %s is shutting down", p->names);
+            break;
+        }
+        int arc = gj__abort_check(abort);
+        if (arc) {
+            rc = gj__error_set(err, arc, "%s while waiting for a connection to %s",
+                               gj__abort_reason(arc), p->names);
             break;
         }
         int64_t now = gj__now_ms();
@@ -875,7 +960,25 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
             pool_slot *s = NULL;
             int64_t retry_at = INT64_MAX;
             bool probing = false;
-            kind = try_take(p, now, deadline_ms, &s, &retry_at, &probing);
+            kind = try_take(p, now, deadline_ms, &s, &retry_at, &probing, NULL);
+            bool others_failed = p->connect_failures - failures_at_start > own_failures;
+            if (kind == TAKE_NO_HOST && p->ts.connect_retry_ms > 0 && !probing && !final_probe &&
+                now >= retry_deadline && retry_deadline < deadline_ms) {
+                /* The retry window ends before any backoff does: one last
+                 * attempt at its end. */
+                final_probe = true;
+                tried_set none = { NULL, 0 };
+                kind = try_take(p, now, deadline_ms, &s, &retry_at, &probing, &none);
+            }
+            if (kind == TAKE_NO_HOST && p->ts.connect_retry_ms <= 0 && !probing &&
+                !(others_failed && !last) && own_failures < p->n_hosts) {
+                /* Every host is down and no retries were asked for: probe
+                 * those this caller has not tried yet now, rather than fail
+                 * on an old failure or wait out a backoff, so that a server
+                 * that came back is used at once. */
+                tried_set mine = { tried, n_tried };
+                kind = try_take(p, now, deadline_ms, &s, &retry_at, &probing, &mine);
+            }
             if (kind == TAKE_SHARED) {
                 got = s;
                 break;
@@ -891,12 +994,13 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
                 }
                 queue_remove(p, &w);
                 kick(p);
-                bool alive = ping_slot(p, s, now, deadline_ms);
-                if (alive && p->shutdown) {
+                bool alive = ping_slot(p, s, now, deadline_ms, abort);
+                if (alive && (p->shutdown || gj__abort_check(abort))) {
                     s->users = 0;
                     p->n_leased--;
-                    close_slot(p, s);
-                    continue;   /* reports GJ_ESHUTDOWN */
+                    push_idle(p, s, gj__now_ms());   /* alive: kept for others */
+                    kick(p);
+                    continue;   /* reports GJ_ESHUTDOWN or the abort */
                 }
                 if (alive) {
                     got = s;
@@ -909,7 +1013,7 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
                 queue_remove(p, &w);
                 kick(p);
                 size_t h = s->host_index;
-                int crc = connect_slot(p, s, now, deadline_ms, true, &last, &recovered);
+                int crc = connect_slot(p, s, now, deadline_ms, true, abort, &last, &recovered);
                 if (crc == 0) {
                     if (p->shutdown) {
                         s->users = 0;
@@ -925,6 +1029,12 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
                     rc = gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s", p->names);
                     break;
                 }
+                if (crc == GJ_ECANCELLED || crc == GJ_ESHUTDOWN) {
+                    rc = crc;
+                    gj__error_move(err, last);
+                    break;
+                }
+                own_failures++;
                 bool seen = false;
                 for (size_t i = 0; i < n_tried; i++)
                     seen = seen || tried[i] == h;
@@ -941,12 +1051,19 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
                 continue;
             }
             if (kind == TAKE_NO_HOST) {
-                if (!probing && retry_at >= deadline_ms) {
-                    /* No host can be tried again before the deadline. */
+                if (p->ts.connect_retry_ms <= 0 && !probing) {
+                    /* Every host refused (this caller's attempts, or one
+                     * made while it waited) and no retries were asked for. */
                     rc = fail_connect(p, err, last, tried, n_tried);
                     break;
                 }
-                wake_at = min64(deadline_ms, retry_at);
+                if (!probing && retry_at >= retry_deadline &&
+                    (final_probe || now >= retry_deadline || retry_deadline >= deadline_ms)) {
+                    /* No host can be tried again within the retry window. */
+                    rc = fail_connect(p, err, last, tried, n_tried);
+                    break;
+                }
+                wake_at = min64(deadline_ms, min64(retry_at, retry_deadline));
             }
         }
         if (now >= deadline_ms) {
@@ -960,7 +1077,8 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
             }
             break;
         }
-        /* Sleep until woken for our turn, the deadline, or a host's backoff. */
+        /* Sleep until woken for our turn, the deadline, a host's backoff,
+         * or gj__pool_wake (the abort may have fired). */
         if (!w.cond_ready) {
             if (pthread_cond_init(&w.cond, &p->cond_attr) != 0) {
                 rc = gj__error_set(err, GJ_ENOMEM, "cannot create a condition variable to wait for %s", p->names);
@@ -968,7 +1086,7 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
             }
             w.cond_ready = true;
         }
-        while (!w.signaled && !p->shutdown) {
+        while (!w.signaled && !p->shutdown && !gj__abort_check(abort)) {
             if (wake_at == INT64_MAX) {
                 pthread_cond_wait(&w.cond, &p->mu);
             } else {
@@ -1008,6 +1126,23 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
         return 0;
     }
     return rc < 0 ? rc : GJ_ECONNECT;
+}
+
+void gj__pool_wake(gj_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    for (pool_waiter *w = p->q_head; w; w = w->next)
+        wake(w);
+    /* Waiters out of the queue for a liveness check: interrupt the check
+     * when it is made for a caller that gave up. */
+    for (unsigned i = 0; i < p->max_conns; i++) {
+        pool_slot *s = &p->slots[i];
+        if (s->ping_abort && gj__abort_check(s->ping_abort) && p->backend->interrupt)
+            p->backend->interrupt(s->conn);
+    }
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* ---- release, fill, reap --------------------------------------------------- */
@@ -1059,7 +1194,7 @@ int gj__pool_fill(gj_pool *p, gj_error *err)
         int64_t now = gj__now_ms();
         int64_t retry_at;
         bool probing;
-        size_t h = pick_host(p, now, &retry_at, &probing);
+        size_t h = pick_host(p, now, &retry_at, &probing, NULL);
         if (h == NO_HOST) {
             if (!last)
                 rc = gj__error_set(err, p->last_connect_code ? p->last_connect_code : GJ_ECONNECT,
@@ -1073,7 +1208,7 @@ int gj__pool_fill(gj_pool *p, gj_error *err)
         s->state = SLOT_CONNECTING;
         s->host_index = h;
         p->n_connecting++;
-        int crc = connect_slot(p, s, now, INT64_MAX, false, &last, &recovered);
+        int crc = connect_slot(p, s, now, INT64_MAX, false, NULL, &last, &recovered);
         if (crc == 0) {
             if (p->shutdown) {
                 close_slot(p, s);
@@ -1087,6 +1222,8 @@ int gj__pool_fill(gj_pool *p, gj_error *err)
             rc = gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s", p->names);
             break;
         }
+        if (crc == GJ_ESHUTDOWN)
+            break;
         failures++;
     }
     bool filled = p->n_open + p->n_connecting >= p->ts.min_conns || !p->free_list;
@@ -1146,8 +1283,19 @@ void gj__pool_shutdown(gj_pool *p)
         return;
     pthread_mutex_lock(&p->mu);
     p->shutdown = true;
+    atomic_store(&p->stopping, true);
+    uint64_t one = 1;
+    if (write(p->stop_fd, &one, sizeof one) < 0) {
+        /* cannot fail: written once */
+    }
     for (pool_waiter *w = p->q_head; w; w = w->next)
         wake(w);
+    /* Whatever runs on a connection in use ends now: a request whose job
+     * was not cancelled (a detached one), a settle, a liveness check. */
+    if (p->backend->interrupt)
+        for (unsigned i = 0; i < p->max_conns; i++)
+            if (p->slots[i].state == SLOT_OPEN && p->slots[i].users > 0)
+                p->backend->interrupt(p->slots[i].conn);
     check_drained(p);
     pthread_mutex_unlock(&p->mu);
 }
@@ -1182,6 +1330,7 @@ void gj__pool_free(gj_pool *p)
     pthread_cond_destroy(&p->drained);
     pthread_mutex_destroy(&p->mu);
     pthread_condattr_destroy(&p->cond_attr);
+    close(p->stop_fd);
     gj__target_settings_free(&p->ts);
     for (size_t i = 0; i < p->n_hosts; i++)
         free(p->hosts[i].owned);

@@ -22,7 +22,8 @@ int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_setti
  * close everything and free. */
 void gj__pool_free(gj_pool *p);
 
-/* Make every later acquire fail with GJ_ESHUTDOWN and wake the waiters. */
+/* Make every later acquire fail with GJ_ESHUTDOWN, wake the waiters, end
+ * the connects under way and interrupt every connection in use. */
 void gj__pool_shutdown(gj_pool *p);
 
 /* Discovery: when the backend has discover() and the target's options say
@@ -49,6 +50,22 @@ void gj__pool_shutdown(gj_pool *p);
  * min(backend max_inflight, max_times_acquired, max_inflight) callers at
  * once; a new connection is opened only when every open one is that busy. */
 int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *err);
+
+/* The same for a caller that may give up: when abort fires (checked on
+ * every pass, and the wait is woken by gj__pool_wake), returns its code
+ * (GJ_ECANCELLED) at once; a connect under way for this caller ends as well
+ * (it watches the abort's fd).  Connect failures: without connect_retry the
+ * caller fails as soon as every host it could try has failed (its own
+ * attempts, or attempts made while it waited); with connect_retry it keeps
+ * trying, with the hosts' backoff, for that long. */
+int gj__pool_acquire_for(gj_pool *p, int64_t deadline_ms, const gj_abort *abort, gj_conn **out,
+                         gj_error *err);
+
+/* A caller waiting in gj__pool_acquire_for may have been aborted: wake
+ * every waiter to look at its abort, and interrupt a liveness check made
+ * for one whose abort fired.  Any thread; does not block beyond the pool's
+ * lock. */
+void gj__pool_wake(gj_pool *p);
 
 /* Give a connection back.  It is closed instead of kept when the backend
  * says it is not usable, when max_lifetime is reached,

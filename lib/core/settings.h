@@ -34,6 +34,8 @@ typedef struct gj_target_settings {
     int64_t response_timeout_ms;   /* 30000; 0 = none */
     int64_t connect_timeout_ms;    /* 10000 */
     int64_t acquire_timeout_ms;    /* 60000 */
+    int64_t connect_retry_ms;      /* 0: a job fails at once when every host refused;
+                                      else keep trying (with backoff) this long */
     unsigned min_conns;            /* 0 */
     unsigned max_conns;            /* 4 */
     unsigned max_times_acquired;   /* 16: jobs sharing one connection at once (multiplexing backends) */
@@ -44,6 +46,7 @@ typedef struct gj_target_settings {
     int64_t host_backoff_ms;       /* 1000 (doubles up to 60000) */
     char *message_serializer;      /* NULL = backend default */
     size_t max_message_size;       /* 64 MiB */
+    size_t max_result_size;        /* 256 MiB of collected results; 0 = none */
     gj_value *aliases;             /* map string->string, or NULL */
     gj_value *options;             /* map of backend-specific options, or NULL */
 } gj_target_settings;

@@ -17,6 +17,15 @@ void gj__sink_init(gj_sink *s, gj_row_fn row_fn, void *row_payload,
     s->cancel_word = cancel_word;
     s->cancel_mask = cancel_mask;
     s->response_timeout_ms = response_timeout_ms;
+    s->deadline_ms = INT64_MAX;
+}
+
+void gj__sink_set_limits(gj_sink *s, int64_t response_timeout_ms, size_t max_result)
+{
+    s->response_timeout_ms = response_timeout_ms > 0 ? response_timeout_ms : 0;
+    s->deadline_ms = s->response_timeout_ms ? gj__deadline_ms(s->response_timeout_ms) : INT64_MAX;
+    s->max_result = max_result;
+    s->collected = 0;
 }
 
 void gj__sink_clear(gj_sink *s)
@@ -76,6 +85,30 @@ int gj__sink_row(gj_sink *s, gj_value *row)
     return gj_value_list_append(s->rows, row);
 }
 
+int gj__sink_account(gj_sink *s, size_t bytes)
+{
+    if (s->row_fn || !s->max_result)
+        return 0;
+    s->collected += bytes;
+    return s->collected > s->max_result ? GJ_ETOOBIG : 0;
+}
+
+int gj__sink_row_sized(gj_sink *s, gj_value *row, size_t bytes)
+{
+    if (gj__sink_account(s, bytes)) {
+        gj_value_unref(row);
+        return GJ_ETOOBIG;
+    }
+    return gj__sink_row(s, row);
+}
+
+int gj__sink_too_big(const gj_sink *s, gj_error *err)
+{
+    return gj__error_set(err, GJ_ETOOBIG, "the result is larger than max_result_size (%zu bytes); "
+                         "the server's work was stopped (raise max_result_size, 0 = no limit, or "
+                         "read the rows with a row callback)", s->max_result);
+}
+
 int gj__sink_meta(gj_sink *s, const char *key, gj_value *value)
 {
     if (!value)
@@ -99,6 +132,11 @@ bool gj__sink_cancel_requested(const gj_sink *s)
 int64_t gj__sink_response_timeout(const gj_sink *s)
 {
     return s->response_timeout_ms;
+}
+
+int64_t gj__sink_deadline(const gj_sink *s)
+{
+    return s->deadline_ms;
 }
 
 /* The result of every job that produced nothing: shared and immutable

@@ -18,6 +18,21 @@ int gj__sink_fields(gj_sink *s, gj_value *fields);
  * return GJ_EABORTED. */
 int gj__sink_row(gj_sink *s, gj_value *row);
 
+/* The same, counting `bytes` (what the row took on the wire) against the
+ * target's max_result_size when rows are collected (a row callback is not
+ * limited).  Past the limit the row is released and GJ_ETOOBIG returned:
+ * the backend must stop the server's work (RESET, cursor delete) and
+ * return GJ_ETOOBIG with gj__sink_too_big's message. */
+int gj__sink_row_sized(gj_sink *s, gj_value *row, size_t bytes);
+
+/* Count bytes received for the collected result (a batch, before its rows
+ * are added with gj__sink_row): GJ_ETOOBIG past max_result_size. */
+int gj__sink_account(gj_sink *s, size_t bytes);
+
+/* Fill err with "the result is larger than max_result_size (N bytes)"
+ * and return GJ_ETOOBIG. */
+int gj__sink_too_big(const gj_sink *s, gj_error *err);
+
 /* A metadata entry; value taken over.  A key set twice: last wins. */
 int gj__sink_meta(gj_sink *s, const char *key, gj_value *value);
 
@@ -27,6 +42,11 @@ bool gj__sink_cancel_requested(const gj_sink *s);
 /* The request's effective response timeout in ms (0 = none), combining the
  * request's and the target's. */
 int64_t gj__sink_response_timeout(const gj_sink *s);
+
+/* The request's deadline (gj__now_ms clock; INT64_MAX = none): the
+ * response timeout counted from when execute() was called.  It bounds the
+ * whole request, from sending it to its last byte. */
+int64_t gj__sink_deadline(const gj_sink *s);
 
 /* ---- for the job engine and tests ---- */
 typedef struct gj_result gj_result;

@@ -14,6 +14,9 @@ struct gj_sink {
     const atomic_uint *cancel_word; /* the job's state word, or NULL */
     unsigned cancel_mask;
     int64_t response_timeout_ms;
+    int64_t deadline_ms;         /* INT64_MAX = none */
+    size_t max_result;           /* 0 = no limit */
+    size_t collected;            /* bytes counted so far */
 };
 
 struct gj_result {
@@ -22,10 +25,14 @@ struct gj_result {
     gj_value *meta;              /* map, or NULL = empty */
 };
 
-/* Initialise a sink in place (for the worker's stack). */
+/* Initialise a sink in place (for the worker's stack): no deadline, no
+ * result limit. */
 void gj__sink_init(gj_sink *s, gj_row_fn row_fn, void *row_payload,
                    const atomic_uint *cancel_word, unsigned cancel_mask,
                    int64_t response_timeout_ms);
+/* The deadline from a response timeout (ms, 0 = none) counted from now,
+ * and the result limit (bytes, 0 = none). */
+void gj__sink_set_limits(gj_sink *s, int64_t response_timeout_ms, size_t max_result);
 /* Release whatever the sink still holds. */
 void gj__sink_clear(gj_sink *s);
 /* True when nothing was collected (no result object is needed). */

@@ -5,6 +5,7 @@
 #include "core/job_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,37 @@ void gj_test_backend_counters_get(gj_test_backend_counters *out)
     out->pings = atomic_load(&n_pings);
 }
 
+/* Host "slow": a connect that takes until its deadline, unless aborted. */
+static int slow_connect(const gj_endpoint *ep, const gj_abort *abort, int64_t deadline_ms,
+                        gj_error *err)
+{
+    for (;;) {
+        int a = gj__abort_check(abort);
+        if (a)
+            return gj__error_set(err, a, "test: connect to %s:%d given up: %s", ep->host, ep->port,
+                                 gj__abort_reason(a));
+        int64_t left = deadline_ms == INT64_MAX ? 1000 : deadline_ms - gj__now_ms();
+        if (left <= 0)
+            return gj__error_set(err, GJ_ETIMEDOUT, "test: connect to %s:%d timed out", ep->host,
+                                 ep->port);
+        struct pollfd p[2];
+        int n = gj__abort_pollfds(abort, p);
+        if (poll(p, (nfds_t)n, left > 1000 ? 1000 : (int)left) > 0 && !gj__abort_check(abort))
+            gj__abort_drain(abort);
+    }
+}
+
 static int tb_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
-                      const gj_logger *log, int64_t deadline_ms, gj_error *err)
+                      const gj_logger *log, const gj_abort *abort, int64_t deadline_ms,
+                      gj_error *err)
 {
     (void)ts;
     (void)log;
-    (void)deadline_ms;
     if (strcmp(ep->host, "down") == 0)
         return gj__error_set(err, GJ_ECONNECT, "test: connection to %s:%d refused",
                              ep->host, ep->port);
+    if (strcmp(ep->host, "slow") == 0)
+        return slow_connect(ep, abort, deadline_ms, err);
     gj_conn *c = calloc(1, sizeof *c);
     if (!c)
         return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
@@ -60,10 +83,17 @@ static int64_t opt_int(const gj_request *req, const char *key)
     return 0;
 }
 
-/* Sleep until the deadline (ns, monotonic) or an interrupt. */
-static int tb_sleep(gj_conn *c, int64_t ns)
+/* Sleep for ns or until an interrupt; GJ_ETIMEDOUT when the request's
+ * deadline (ms) comes first. */
+static int tb_sleep(gj_conn *c, int64_t ns, int64_t deadline_ms)
 {
     int64_t until = gj__now_ns() + ns;
+    bool late = false;
+    if (deadline_ms != INT64_MAX && deadline_ms <= INT64_MAX / 1000000 &&
+        deadline_ms * 1000000 < until) {
+        until = deadline_ms * 1000000;
+        late = true;
+    }
     struct timespec ts = { (time_t)(until / 1000000000), (long)(until % 1000000000) };
     int rc = 0;
     pthread_mutex_lock(&c->mu);
@@ -74,6 +104,8 @@ static int tb_sleep(gj_conn *c, int64_t ns)
     if (c->interrupted) {
         c->interrupted = false; /* consumed */
         rc = GJ_ECANCELLED;
+    } else if (late) {
+        rc = GJ_ETIMEDOUT;
     }
     pthread_mutex_unlock(&c->mu);
     return rc;
@@ -97,7 +129,10 @@ static int tb_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error
         while (nanosleep(&ts, &ts) != 0)
             ;
     } else if (delay_ns > 0) {
-        int rc = tb_sleep(c, delay_ns);
+        int rc = tb_sleep(c, delay_ns, gj__sink_deadline(sink));
+        if (rc == GJ_ETIMEDOUT)
+            return gj__error_set(err, GJ_ETIMEDOUT, "test: timed out after %lld ms",
+                                 (long long)gj__sink_response_timeout(sink));
         if (rc)
             return rc;
     } else {

@@ -3,7 +3,8 @@
  * tests and examples, never into the installed library).
  *
  * Requests (op "query"; the text is ignored) are steered by options:
- *   delay_ms (int)      sleep this long, interruptibly (cancel ends it: GJ_ECANCELLED)
+ *   delay_ms (int)      sleep this long, interruptibly (cancel ends it: GJ_ECANCELLED;
+ *                       the request's deadline ends it: GJ_ETIMEDOUT)
  *   delay_us (int)      the same in microseconds
  *   uninterruptible (any) with a delay: ignore interrupts while sleeping (a
  *                       backend or protocol that cannot cancel)
@@ -13,7 +14,8 @@
  *                       "timeout" (GJ_ETIMEDOUT)
  *   echo (bool)         emit the request's params as one row
  * Targets: scheme "test", backend "test"; a host named "down" refuses to
- * connect.
+ * connect; a host named "slow" takes until the connect deadline (an abort,
+ * a cancelled job or a shutdown, ends it at once).
  */
 #ifndef GJ_TEST_BACKEND_H
 #define GJ_TEST_BACKEND_H

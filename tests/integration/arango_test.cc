@@ -361,6 +361,7 @@ TEST_F(ArangoTest, RowCallbackStreamsAndStopDeletesTheCursor)
     gj_request_set_row_callback(req, StopAfter::fn, &some);
     EXPECT_EQ(GJ_EABORTED, run(req)) << err.msg();
     EXPECT_EQ(150, some.seen.load());
+    await_requests("DELETE /_api/cursor/");   // right after the job ended
     auto log_lines = requests();
     EXPECT_EQ(1u, count_requests("DELETE /_api/cursor/")) << ::testing::PrintToString(log_lines);
     EXPECT_EQ(1u, count_requests("POST /_api/cursor/")) << ::testing::PrintToString(log_lines);
@@ -724,6 +725,7 @@ TEST_F(ArangoTest, ResponseTimeoutKillsTheQuery)
     EXPECT_EQ(GJ_ETIMEDOUT, run(req));
     EXPECT_LT(Clock::now() - t0, std::chrono::seconds(3));
     EXPECT_NE(std::string::npos, err.msg().find("127.0.0.1:")) << err.msg();
+    await_requests("DELETE /_api/query/");   // right after the job ended
     EXPECT_EQ(1u, count_requests("DELETE /_api/query/")) << ::testing::PrintToString(requests());
     ASSERT_EQ(0, run(op("query", "RETURN 3"))) << err.msg();
 }
@@ -739,6 +741,8 @@ TEST_F(ArangoTest, CancelWhileFetchingABatchDeletesTheCursor)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     ASSERT_NO_FATAL_FAILURE(cancel_running(job));
     set_fault("[]");
+    // The cursor is deleted right after the job ended (the worker's settle step).
+    await_requests("DELETE /_api/cursor/");
     EXPECT_EQ(1u, count_requests("DELETE /_api/cursor/")) << ::testing::PrintToString(requests());
 }
 
@@ -940,6 +944,9 @@ TEST_F(ArangoTest, PythonArangoWalkThroughServerSide)
     gj_job *slow = submit(op("query", "RETURN SLEEP(10)", { { "async", store() } }));
     await_requests("GET /_api/job/");
     ASSERT_NO_FATAL_FAILURE(cancel_running(slow));
+    // The job ends at once; the server job is cancelled and deleted right
+    // after (the worker's settle step).
+    await_requests("DELETE /_api/job/");
     lines = requests();
     bool cancel_seen = false;
     for (auto &l : lines)

@@ -68,6 +68,17 @@ gj_client *make_client(const std::string &url, const std::vector<std::pair<std::
     return c;
 }
 
+// Wait (up to 5 s) until the server logged `needle` at least n times: what
+// the client sends after a job ended (RESET's answer is read by the
+// worker's settle step) reaches the log a moment later.
+size_t await_log(const ServerProcess &s, const std::string &needle, size_t n = 1)
+{
+    auto t0 = std::chrono::steady_clock::now();
+    while (s.count_in_log(needle) < n && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return s.count_in_log(needle);
+}
+
 std::string url_for(const ServerProcess &s, const std::string &scheme = "bolt",
                      const std::string &userinfo = "neo4j:password", const std::string &host = "127.0.0.1")
 {
@@ -381,7 +392,7 @@ TEST_F(BoltTest, StoppedStreamIsDiscardedWithoutReset)
     ASSERT_EQ(0, gj_request_set_option(req, "fetch_size", gj_value_int(-1)));
     ASSERT_EQ(0, gj_request_set_row_callback(req, count_rows, &all_at_once));
     EXPECT_EQ(GJ_EABORTED, run(client, req, &res, err));
-    EXPECT_EQ(1u, server->count_in_log(": RESET")) << server->log();
+    EXPECT_EQ(1u, await_log(*server, ": RESET")) << server->log();
     ASSERT_EQ(0, run(client, query("RETURN 8 AS x"), &res, err)) << err.msg();
     gj_result_free(res);
     EXPECT_EQ(1u, server->count_in_log("HELLO from")) << server->log();

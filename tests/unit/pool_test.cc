@@ -87,7 +87,7 @@ bool random_permille(int permille)
 }
 
 int fake_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts, const gj_logger *log,
-                 int64_t deadline_ms, gj_error *err)
+                 const gj_abort *, int64_t deadline_ms, gj_error *err)
 {
     (void)ts;
     (void)log;
@@ -572,6 +572,7 @@ TEST_F(PoolTest, WaiterBehindAFailedHeadRetriesAfterBackoff)
     Target t;
     t.ts.max_conns = 1;
     t.ts.host_backoff_ms = 400;
+    t.ts.connect_retry_ms = 5000;   // retries asked for
     make(t);
     gj_conn *held = nullptr;
     ASSERT_EQ(acquire(&held, 1000), 0);
@@ -710,6 +711,7 @@ TEST_F(PoolTest, BackoffDoublesAndRetriesWithinDeadline)
 {
     Target t;
     t.ts.host_backoff_ms = 30;
+    t.ts.connect_retry_ms = 3000;
     make(t);
     fake.fail_next[0] = 2;
     gj_conn *c = nullptr;
@@ -739,11 +741,113 @@ TEST_F(PoolTest, AllHostsDownErrorNamesThem)
     EXPECT_STREQ(gj_error_message(err), "could not connect to a:1, b:2: connection refused by b:2");
     EXPECT_EQ(stats().hosts_down, 2u);
 
-    // A later caller that tries no host itself gets the pool's last error.
+    // A later caller (no connect_retry) probes each down host once itself,
+    // whatever the backoff, and fails with what it saw.
+    start = gj__now_ms();
     EXPECT_EQ(acquire(&c, 3000), GJ_ECONNECT);
-    EXPECT_STREQ(gj_error_message(err),
-                 "could not connect to a:1, b:2: every host is down; last error: connection refused by b:2");
-    EXPECT_EQ(fake.connects[0].load() + fake.connects[1].load(), 2);
+    EXPECT_LT(ms_since(start), 1000);
+    EXPECT_STREQ(gj_error_message(err), "could not connect to a:1, b:2: connection refused by b:2");
+    EXPECT_EQ(fake.connects[0].load() + fake.connects[1].load(), 4);
+
+}
+
+TEST_F(PoolTest, EveryHostDownAndRetryWindowShorterThanBackoff)
+{
+    Target t({ { "a", 1 }, { "b", 2 } });
+    t.ts.host_backoff_ms = 10000;
+    t.ts.connect_retry_ms = 500;
+    make(t);
+    fake.host_fails[0] = true;
+    fake.host_fails[1] = true;
+    gj_conn *c = nullptr;
+    int64_t start = gj__now_ms();
+    EXPECT_EQ(acquire(&c, 3000), GJ_ECONNECT);
+    // a and b refuse at once; no backoff ends within the 500 ms window, so
+    // one last attempt is made when it closes, then the caller fails.
+    int64_t took = ms_since(start);
+    EXPECT_GE(took, 450);
+    EXPECT_LT(took, 2500);
+    EXPECT_EQ(fake.connects[0].load() + fake.connects[1].load(), 3);
+    EXPECT_EQ(stats().hosts_down, 2u);
+}
+
+TEST_F(PoolTest, WithoutConnectRetryAServerThatCameBackIsUsedAtOnce)
+{
+    Target t;
+    t.ts.host_backoff_ms = 60000;   // a long backoff must not delay the recovery
+    make(t);
+    fake.host_fails[0] = true;
+    gj_conn *c = nullptr;
+    int64_t start = gj__now_ms();
+    EXPECT_EQ(acquire(&c, 5000), GJ_ECONNECT);
+    EXPECT_LT(ms_since(start), 1000) << "a refused connect fails the caller at once";
+    EXPECT_EQ(stats().hosts_down, 1u);
+    fake.host_fails[0] = false;
+    ASSERT_EQ(acquire(&c, 5000), 0) << gj_error_message(err);
+    EXPECT_EQ(stats().hosts_down, 0u);
+    gj__pool_release(pool, c);
+}
+
+TEST_F(PoolTest, WithoutConnectRetryAWaiterFailsWithAnotherCallersFailedConnect)
+{
+    Target t;
+    t.ts.max_conns = 1;
+    t.ts.host_backoff_ms = 60000;
+    make(t);
+    gj_conn *held = nullptr;
+    ASSERT_EQ(acquire(&held, 1000), 0);
+    std::atomic<int> rc{1};
+    std::atomic<int64_t> done{0};
+    std::thread waiter([&] {
+        gj_conn *c = nullptr;
+        gj_error *e = gj_error_new();
+        rc = gj__pool_acquire(pool, gj__now_ms() + 10000, &c, e);
+        done = gj__now_ms();
+        gj_error_free(e);
+        if (rc == 0)
+            gj__pool_release(pool, c);
+    });
+    ASSERT_TRUE(eventually([&] { return stats().waiting == 1; }));
+    // The held connection dies and the host refuses: the waiter connects,
+    // fails, and reports it at once (not at its 10 s deadline).
+    fake.host_fails[0] = true;
+    held->usable = false;
+    int64_t start = gj__now_ms();
+    gj__pool_release(pool, held);
+    waiter.join();
+    EXPECT_EQ(rc.load(), GJ_ECONNECT);
+    EXPECT_LT(done - start, 2000);
+}
+
+TEST_F(PoolTest, AnAbortedWaiterLeavesAtOnce)
+{
+    Target t;
+    t.ts.max_conns = 1;
+    make(t);
+    gj_conn *held = nullptr;
+    ASSERT_EQ(acquire(&held, 1000), 0);
+    std::atomic<unsigned> state{0};
+    gj_abort abort = { reinterpret_cast<const unsigned *>(&state), 0x8u, -1, nullptr, -1 };
+    std::atomic<int> rc{1};
+    std::atomic<int64_t> done{0};
+    std::thread waiter([&] {
+        gj_conn *c = nullptr;
+        rc = gj__pool_acquire_for(pool, gj__now_ms() + 30000, &abort, &c, nullptr);
+        done = gj__now_ms();
+    });
+    ASSERT_TRUE(eventually([&] { return stats().waiting == 1; }));
+    int64_t start = gj__now_ms();
+    state = 0x8u;            // the job was cancelled ...
+    gj__pool_wake(pool);     // ... and the pool told
+    waiter.join();
+    EXPECT_EQ(rc.load(), GJ_ECANCELLED);
+    EXPECT_LT(done - start, 2000);
+    EXPECT_EQ(stats().waiting, 0u);
+    gj__pool_release(pool, held);
+    // The pool still serves others.
+    gj_conn *c = nullptr;
+    ASSERT_EQ(acquire(&c, 1000), 0);
+    gj__pool_release(pool, c);
 }
 
 TEST_F(PoolTest, WrongCredentialsFailAtOnceNotAfterTheDeadline)

@@ -176,6 +176,7 @@ static void arango_close(gj_conn *c)
 {
     if (!c)
         return;
+    gj__arango_cleanup_clear(c);
     if (c->multi)
         curl_multi_cleanup(c->multi);
     if (c->easy)
@@ -335,6 +336,12 @@ static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_setti
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     /* The URL as a handle: curl skips parsing the whole URL per request. */
     SET(CURLOPT_CURLU, c->url);
+    /* curl's detail of a failure (which certificate check failed, ...). */
+    SET(CURLOPT_ERRORBUFFER, c->errbuf);
+    /* Without a status line, take what came anyway, to say what it was
+     * (TLS bytes at a plain http:// URL): exchange() fails it. */
+    if (!tls)
+        SET(CURLOPT_HTTP09_ALLOWED, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
@@ -365,7 +372,8 @@ static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_setti
 }
 
 static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
-                          const gj_logger *log, int64_t deadline_ms, gj_error *err)
+                          const gj_logger *log, const gj_abort *abort, int64_t deadline_ms,
+                          gj_error *err)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_result != CURLE_OK)
@@ -377,6 +385,7 @@ static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_
                              ep->port);
     atomic_init(&c->interrupt_req, false);
     c->log = log;
+    c->abort = abort;   /* the transfers below give up when it fires */
     int rc = setup_handle(c, ep, ts, deadline_ms, err);
     if (!rc && gj__arango_peers_init(c, ts, gj_arango_backend.default_port) != 0)
         rc = gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s", c->hostport);
@@ -406,6 +415,7 @@ static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_
                     e ? gj_error_message(e) : gj_strerror(drc));
         gj_error_free(e);
     }
+    c->abort = NULL;    /* the caller's, valid during the call only */
     if (rc) {
         arango_close(c);
         return rc;
@@ -495,8 +505,7 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
     c->async_store = mode != 0;
     c->async_fire = mode == 2;
     c->async_detach = detach;
-    int64_t timeout = gj__sink_response_timeout(sink);
-    int64_t deadline = timeout > 0 ? gj__now_ms() + timeout : INT64_MAX;
+    int64_t deadline = gj__sink_deadline(sink);
     if (strcmp(op, GJ_OP_QUERY) == 0)
         rc = gj__arango_op_query(c, req, sink, deadline, err);
     else if (strncmp(op, "document.", 9) == 0)
@@ -563,6 +572,7 @@ const gj_backend gj_arango_backend = {
     .default_port = 8529,
     .connect = arango_connect,
     .execute = arango_execute,
+    .settle = gj__arango_settle,
     .interrupt = arango_interrupt,
     .usable = arango_usable,
     .ping = arango_ping,

@@ -67,7 +67,32 @@ struct gj_conn {
 
     atomic_bool interrupt_req;   /* set by interrupt(), consumed by execute() */
     bool broken;                 /* transport error or aborted transfer */
+    const gj_abort *abort;       /* while connecting: the pool's abort (borrowed) */
+    char errbuf[CURL_ERROR_SIZE];/* curl's detail of the last failure */
+
+    /* Server-side work a cancelled request left behind, done by settle()
+     * after the job ended (cancel returns at once). */
+    struct {
+        int kind;                /* GJ__ARANGO_CLEANUP_* */
+        char db[GJ__ARANGO_MAX_NAME + 1];
+        char id[64];             /* cursor or server job id */
+        char *query;             /* KILL_QUERY: the text, to find it */
+        gj_value *bind;          /* and its bind values (a reference) */
+        double elapsed_s;        /* how long it had run when given up */
+    } cleanup;
 };
+
+enum {
+    GJ__ARANGO_CLEANUP_NONE = 0,
+    GJ__ARANGO_CLEANUP_CURSOR,   /* DELETE /_api/cursor/{id} */
+    GJ__ARANGO_CLEANUP_QUERY,    /* find the query in /_api/query/current, DELETE it */
+    GJ__ARANGO_CLEANUP_JOB       /* cancel and delete server job {id} */
+};
+
+/* settle(): the recorded cleanup, before deadline_ms (cursor.c). */
+void gj__arango_settle(gj_conn *c, int64_t deadline_ms);
+/* Forget a recorded cleanup (close). */
+void gj__arango_cleanup_clear(gj_conn *c);
 
 /* One HTTP exchange. */
 typedef struct gj__arango_call {
@@ -80,11 +105,13 @@ typedef struct gj__arango_call {
     const char *trx_id;          /* NULL or a stream transaction id */
     bool idempotent;             /* may be retried after a 503 */
     int64_t deadline_ms;         /* gj__now_ms clock; INT64_MAX = none */
+    bool any_body;               /* a body that is not JSON is not an error (op http) */
 } gj__arango_call;
 
 typedef struct gj__arango_reply {
     long status;
     json_object *json;           /* parsed body, or NULL when empty / not JSON */
+    char not_json[160];          /* a body that is not JSON: what it is and an excerpt */
 } gj__arango_reply;
 
 void gj__arango_reply_clear(gj__arango_reply *r);
@@ -131,6 +158,13 @@ int gj__arango_perform(gj_conn *c, const gj__arango_call *call, gj__arango_reply
 int gj__arango_job_await(gj_conn *c, const char *db, const char *id, int64_t deadline,
                          gj__arango_reply *reply, gj_error *err);
 
+/* Cancel and delete server job id now, before deadline_ms (best effort). */
+void gj__arango_drop_server_job(gj_conn *c, const char *db, const char *id, int64_t deadline_ms);
+/* Record a cleanup for settle(); false when it cannot be recorded (then
+ * the caller does it at once). */
+bool gj__arango_defer_cleanup(gj_conn *c, int kind, const char *db, const char *id,
+                              const gj_request *req, double elapsed_s);
+
 /* JWT auth: POST /_open/auth with the target's credentials; keeps the token. */
 int gj__arango_login(gj_conn *c, int64_t deadline_ms, gj_error *err);
 
@@ -163,6 +197,16 @@ int gj__arango_op_query(gj_conn *c, const gj_request *req, gj_sink *sink, int64_
 int gj__arango_cursor_drain(gj_conn *c, const char *db, const char *trx,
                             gj__arango_reply *first, gj_sink *sink, int64_t deadline,
                             gj_error *err);
+/* Feed one cursor batch (a reply's parsed body: {result: [...], hasMore,
+ * id, count, cached, extra}) to the sink: rows and metadata.  *more says
+ * whether there is a next batch, and id (NUL-terminated, up to idcap bytes)
+ * its cursor id (digits); *rows counts the rows given to the sink.
+ * GJ_EPROTOCOL (c->broken set) for a body that is not a cursor batch,
+ * GJ_EABORTED when the row callback stopped.  Reads c->hostport only (for
+ * messages).  Used by gj__arango_cursor_drain, and by
+ * tests/fuzz/arango_reply_fuzz.c on server bytes. */
+int gj__arango_cursor_take_batch(gj_conn *c, json_object *batch, gj_sink *sink, bool *more,
+                                 char *id, size_t idcap, size_t *rows, gj_error *err);
 /* op job.attach | status | cancel | delete | list (jobs.c). */
 int gj__arango_op_job(gj_conn *c, const gj_request *req, const char *verb, gj_sink *sink,
                       int64_t deadline, gj_error *err);

@@ -5,7 +5,9 @@
  */
 #include "backend/arango/arango_internal.h"
 
+#include <ctype.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -99,7 +101,9 @@ size_t gj__arango_on_header(char *data, size_t size, size_t nmemb, void *payload
     return n;
 }
 
-/* Drive the transfer already set up on c->easy. */
+/* Drive the transfer already set up on c->easy.  Every pass looks at the
+ * interrupt, the abort (while connecting) and the deadline, whether data
+ * is flowing or not. */
 static int run_transfer(gj_conn *c, int64_t deadline_ms, CURLcode *result, gj_error *err)
 {
     CURLMcode mc = curl_multi_add_handle(c->multi, c->easy);
@@ -108,9 +112,20 @@ static int run_transfer(gj_conn *c, int64_t deadline_ms, CURLcode *result, gj_er
                              curl_multi_strerror(mc));
     int rc = 0;
     bool done = false;
+    c->errbuf[0] = '\0';
     for (;;) {
         if (atomic_load(&c->interrupt_req)) {
             rc = gj__error_set(err, GJ_ECANCELLED, "%s: request interrupted", c->hostport);
+            break;
+        }
+        int arc = gj__abort_check(c->abort);
+        if (arc) {
+            rc = gj__error_set(err, arc, "%s: %s", c->hostport, gj__abort_reason(arc));
+            break;
+        }
+        if (deadline_ms != INT64_MAX && gj__now_ms() >= deadline_ms) {
+            rc = gj__error_set(err, GJ_ETIMEDOUT, "%s: no response within the timeout",
+                               c->hostport);
             break;
         }
         int running = 0;
@@ -140,7 +155,14 @@ static int run_transfer(gj_conn *c, int64_t deadline_ms, CURLcode *result, gj_er
             if (left < wait)
                 wait = left;
         }
-        mc = curl_multi_poll(c->multi, NULL, 0, (int)wait, NULL);
+        struct pollfd pf[2];
+        int npf = gj__abort_pollfds(c->abort, pf);
+        struct curl_waitfd wf[2];
+        for (int i = 0; i < npf; i++)
+            wf[i] = (struct curl_waitfd){ pf[i].fd, CURL_WAIT_POLLIN, 0 };
+        mc = curl_multi_poll(c->multi, npf ? wf : NULL, (unsigned)npf, (int)wait, NULL);
+        if (mc == CURLM_OK && npf && !gj__abort_check(c->abort))
+            gj__abort_drain(c->abort);
         if (mc != CURLM_OK) {
             rc = gj__error_set(err, GJ_EIO, "%s: %s", c->hostport, curl_multi_strerror(mc));
             break;
@@ -153,6 +175,20 @@ static int run_transfer(gj_conn *c, int64_t deadline_ms, CURLcode *result, gj_er
     return rc;
 }
 
+/* curl's own detail of the failure (its error buffer), else the code's text. */
+static const char *curl_detail(gj_conn *c, CURLcode cc)
+{
+    size_t n = strlen(c->errbuf);
+    while (n && (c->errbuf[n - 1] == '\n' || c->errbuf[n - 1] == '\r'))
+        c->errbuf[--n] = '\0';
+    return n ? c->errbuf : curl_easy_strerror(cc);
+}
+
+static bool plain_http(const gj_conn *c)
+{
+    return strncmp(c->base_url, "http://", 7) == 0;
+}
+
 static int curl_error(gj_conn *c, CURLcode cc, gj_error *err)
 {
     c->broken = true;
@@ -160,9 +196,9 @@ static int curl_error(gj_conn *c, CURLcode cc, gj_error *err)
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
         return gj__error_set(err, GJ_ECONNECT, "cannot connect to %s: %s", c->hostport,
-                             curl_easy_strerror(cc));
+                             curl_detail(c, cc));
     case CURLE_OPERATION_TIMEDOUT:
-        return gj__error_set(err, GJ_ETIMEDOUT, "%s: %s", c->hostport, curl_easy_strerror(cc));
+        return gj__error_set(err, GJ_ETIMEDOUT, "%s: %s", c->hostport, curl_detail(c, cc));
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -171,7 +207,14 @@ static int curl_error(gj_conn *c, CURLcode cc, gj_error *err)
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_CRL_BADFILE:
         return gj__error_set(err, GJ_ETLS, "TLS with %s failed: %s", c->hostport,
-                             curl_easy_strerror(cc));
+                             curl_detail(c, cc));
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+        if (plain_http(c))
+            return gj__error_set(err, GJ_EIO, "%s: %s (if the server speaks TLS on that port, "
+                                 "use https://)", c->hostport, curl_detail(c, cc));
+        return gj__error_set(err, GJ_EIO, "%s: connection failed mid-request: %s", c->hostport,
+                             curl_detail(c, cc));
     case CURLE_WRITE_ERROR:
         if (c->too_big)
             return gj__error_set(err, GJ_ETOOBIG,
@@ -182,8 +225,39 @@ static int curl_error(gj_conn *c, CURLcode cc, gj_error *err)
         return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
     default:
         return gj__error_set(err, GJ_EIO, "%s: connection failed mid-request: %s", c->hostport,
-                             curl_easy_strerror(cc));
+                             curl_detail(c, cc));
     }
+}
+
+/* What a body that is not JSON looks like, for messages: "an HTML page
+ * (<title>...)", "TLS bytes", or an excerpt of its printable start. */
+static void describe_body(const gj_conn *c, const char *ct, char *out, size_t cap)
+{
+    const unsigned char *b = (const unsigned char *)c->buf;
+    size_t n = c->len;
+    if (n >= 3 && (b[0] == 0x15 || b[0] == 0x16) && b[1] == 0x03 && b[2] <= 0x04) {
+        snprintf(out, cap, "TLS bytes");
+        return;
+    }
+    size_t skip = 0;
+    while (skip < n && isspace(b[skip]))
+        skip++;
+    bool html = (ct && strstr(ct, "html")) || (skip < n && b[skip] == '<');
+    char excerpt[100];
+    size_t k = 0;
+    for (size_t i = skip; i < n && k + 1 < sizeof excerpt; i++) {
+        unsigned char ch = b[i];
+        if (ch == '\n' || ch == '\r' || ch == '\t')
+            ch = ' ';
+        if (ch < 0x20 || ch >= 0x7f)
+            ch = '?';
+        if (ch == ' ' && k && excerpt[k - 1] == ' ')
+            continue;
+        excerpt[k++] = (char)ch;
+    }
+    excerpt[k] = '\0';
+    snprintf(out, cap, "%s%s: \"%s%s\"", html ? "an HTML page" : "text",
+             ct ? "" : "", excerpt, n - skip > k ? "..." : "");
 }
 
 /* Append n bytes to the buffer [*p, end); false when they do not fit. */
@@ -476,6 +550,18 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
                            c->hostport, c->len);
         goto out;
     }
+    reply->not_json[0] = '\0';
+    if (status == 0) {
+        /* No HTTP status line: an HTTP/0.9 answer (allowed on plain http://
+         * only to see what the server sent). */
+        char what[sizeof reply->not_json];
+        describe_body(c, NULL, what, sizeof what);
+        c->broken = true;
+        rc = gj__error_set(err, GJ_EPROTOCOL, "%s: the server did not answer with HTTP but with "
+                           "%s%s", c->hostport, what,
+                           strcmp(what, "TLS bytes") == 0 ? ": it speaks TLS, use https://" : "");
+        goto out;
+    }
     if (c->len > 0) {
         json_object *j = NULL;
         enum json_tokener_error je = json_tokener_success;
@@ -494,7 +580,16 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
                                    c->hostport, status, json_tokener_error_desc(je), used);
                 goto out;
             }
-            /* A non-JSON body (a proxy's HTML error page): kept as nothing. */
+            /* Not JSON (a proxy's HTML error page, a login portal): an error
+             * status keeps its status and says what came; a success status
+             * is not an ArangoDB answer at all, except where any body goes. */
+            describe_body(c, ct, reply->not_json, sizeof reply->not_json);
+            if (status < 400 && !call->any_body) {
+                rc = gj__error_set(err, GJ_EPROTOCOL, "%s: HTTP %ld answered %s %s with %s, not "
+                                   "JSON (is this an ArangoDB server?)", c->hostport, status,
+                                   call->method, call->path, reply->not_json);
+                goto out;
+            }
         } else {
             reply->json = j;
         }
@@ -611,12 +706,10 @@ static void wait_interruptibly(gj_conn *c, int64_t ms)
         curl_multi_poll(c->multi, NULL, 0, (int)ms, NULL);
 }
 
-/* Cancel and delete a server job (best effort, short deadline). */
-static void drop_server_job(gj_conn *c, const char *db, const char *id)
+void gj__arango_drop_server_job(gj_conn *c, const char *db, const char *id, int64_t dl)
 {
     char path[96];
-    gj__arango_reply r = { 0, NULL };
-    int64_t dl = gj__now_ms() + 2000;
+    gj__arango_reply r = { 0, NULL, "" };
     snprintf(path, sizeof path, "/_api/job/%s/cancel", id);
     gj__arango_call cancel = { "PUT", db, path, NULL, 0, NULL, NULL, false, dl };
     int rc = perform_once(c, &cancel, false, &r, NULL);
@@ -703,10 +796,13 @@ static int await_server_job(gj_conn *c, const gj__arango_call *call, gj__arango_
             call->method, call->path, id);
     int rc = gj__arango_job_await(c, call->db, id, call->deadline_ms, reply, err);
     if (rc == GJ_ECANCELLED || rc == GJ_ETIMEDOUT) {
-        /* Clean up with the interrupt record set aside, then put it back for
-         * the operation to consume. */
+        /* settle() cancels and deletes the server job after the job ended;
+         * if that cannot be recorded, now (briefly), with the interrupt
+         * record set aside, then put back for the operation to consume. */
+        if (gj__arango_defer_cleanup(c, GJ__ARANGO_CLEANUP_JOB, call->db, id, NULL, 0))
+            return rc;
         bool interrupted = gj__arango_take_interrupt(c);
-        drop_server_job(c, call->db, id);
+        gj__arango_drop_server_job(c, call->db, id, gj__now_ms() + GJ__SETTLE_MS);
         if (interrupted)
             atomic_store(&c->interrupt_req, true);
     }
@@ -766,6 +862,11 @@ int gj__arango_reply_error(gj_conn *c, const gj__arango_reply *reply, const char
     char numtext[32];
     snprintf(numtext, sizeof numtext, "%ld", num);
     int code = reply->status == 401 ? GJ_EAUTH : GJ_ESERVER;
+    char body[sizeof reply->not_json + 40];
+    if (!msg && reply->not_json[0]) {
+        snprintf(body, sizeof body, "the body is not JSON but %s", reply->not_json);
+        msg = body;
+    }
     gj__server_error se = {
         code, "arango", num ? numtext : NULL, num, NULL, (int)reply->status,
         msg ? msg : "no error message", extra,

@@ -1,15 +1,29 @@
 /*
  * ArangoDB backend: op "query" — AQL through /_api/cursor, every batch
- * (gj__arango_cursor_drain, also used by op job.attach), cursor deletion
- * when the row callback stops, query kill on interrupt.
+ * (gj__arango_cursor_drain, also used by op job.attach), and the server-side
+ * clean-up of a query that did not run to its end: the cursor is deleted
+ * when the row callback stops, the result passes max_result_size or the
+ * next batch is cancelled or late; a query cancelled or late before its
+ * first batch is killed.  The request returns as soon as its outcome is
+ * known and leaves the clean-up to settle() (gj__arango_settle), which the
+ * worker runs right after the job ended, within GJ__SETTLE_MS.
  */
 #include "backend/arango/arango_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* How long the clean-up calls (cursor delete, query kill) may take. */
-#define CLEANUP_MS 2000
+/* How long a clean-up that could not be deferred may take. */
+#define CLEANUP_MS GJ__SETTLE_MS
+
+static void delete_cursor(gj_conn *c, const char *db, const char *id, int64_t deadline);
+
+/* Delete the cursor in settle(), or now if that cannot be recorded. */
+static void drop_cursor(gj_conn *c, const char *db, const char *id)
+{
+    if (!gj__arango_defer_cleanup(c, GJ__ARANGO_CLEANUP_CURSOR, db, id, NULL, 0))
+        delete_cursor(c, db, id, gj__now_ms() + CLEANUP_MS);
+}
 
 static const char *const query_options[] = {
     "batchSize", "count", "ttl", "memoryLimit", "fullCount", "stream", "maxRuntime",
@@ -150,8 +164,8 @@ static int put_meta_from(gj_sink *sink, const gj_value *extra, const char *key, 
 
 /* Feed one batch to the sink.  *more and id (NUL-terminated, up to idcap)
  * say whether and where to fetch the next. */
-static int take_batch(gj_conn *c, json_object *batch, gj_sink *sink, bool *more, char *id,
-                      size_t idcap, size_t *rows, gj_error *err)
+int gj__arango_cursor_take_batch(gj_conn *c, json_object *batch, gj_sink *sink, bool *more,
+                                 char *id, size_t idcap, size_t *rows, gj_error *err)
 {
     json_object *result = NULL, *v = NULL;
     if (!batch || !json_object_is_type(batch, json_type_object) ||
@@ -208,12 +222,11 @@ static int take_batch(gj_conn *c, json_object *batch, gj_sink *sink, bool *more,
     return 0;
 }
 
-static void delete_cursor(gj_conn *c, const char *db, const char *id)
+static void delete_cursor(gj_conn *c, const char *db, const char *id, int64_t deadline)
 {
     char path[96];
     snprintf(path, sizeof path, "/_api/cursor/%s", id);
-    gj__arango_call call = { "DELETE", db, path, NULL, 0, NULL, NULL, false,
-                             gj__now_ms() + CLEANUP_MS };
+    gj__arango_call call = { "DELETE", db, path, NULL, 0, NULL, NULL, false, deadline };
     gj__arango_reply reply = { 0, NULL };
     gj_error *e = gj_error_new();
     int rc = gj__arango_perform(c, &call, &reply, e);
@@ -227,10 +240,10 @@ static void delete_cursor(gj_conn *c, const char *db, const char *id)
 /* Kill the running query started by this job: find it in
  * /_api/query/current by its text and bind values (the youngest that
  * started no earlier than we sent it), then DELETE /_api/query/{id}. */
-static void kill_query(gj_conn *c, const char *db, const gj_request *req, double elapsed_s)
+static void kill_query(gj_conn *c, const char *db, const char *text, const gj_value *bind,
+                       double elapsed_s, int64_t deadline)
 {
-    gj__arango_call call = { "GET", db, "/_api/query/current", NULL, 0, NULL, NULL, true,
-                             gj__now_ms() + CLEANUP_MS };
+    gj__arango_call call = { "GET", db, "/_api/query/current", NULL, 0, NULL, NULL, true, deadline };
     gj__arango_reply reply = { 0, NULL };
     gj_error *e = gj_error_new();
     int rc = gj__arango_perform(c, &call, &reply, e);
@@ -244,7 +257,7 @@ static void kill_query(gj_conn *c, const char *db, const gj_request *req, double
             if (!json_object_is_type(q, json_type_object) ||
                 !json_object_object_get_ex(q, "query", &v) ||
                 !json_object_is_type(v, json_type_string) ||
-                strcmp(json_object_get_string(v), gj_request_text(req)) != 0)
+                strcmp(json_object_get_string(v), text) != 0)
                 continue;
             double rt = 0;
             if (json_object_object_get_ex(q, "runTime", &v))
@@ -254,7 +267,7 @@ static void kill_query(gj_conn *c, const char *db, const gj_request *req, double
             if (json_object_object_get_ex(q, "bindVars", &v)) {
                 gj_value *bv = NULL;
                 bool same = gj__arango_json_to_value(v, &bv, NULL) == 0 &&
-                            gj_value_equal(bv, gj_request_params(req));
+                            gj_value_equal(bv, bind);
                 gj_value_unref(bv);
                 if (!same)
                     continue;
@@ -278,8 +291,7 @@ static void kill_query(gj_conn *c, const char *db, const gj_request *req, double
     }
     char path[96];
     snprintf(path, sizeof path, "/_api/query/%s", id);
-    gj__arango_call kill = { "DELETE", db, path, NULL, 0, NULL, NULL, false,
-                             gj__now_ms() + CLEANUP_MS };
+    gj__arango_call kill = { "DELETE", db, path, NULL, 0, NULL, NULL, false, deadline };
     rc = gj__arango_perform(c, &kill, &reply, e);
     gj__log(c->log, rc || reply.status >= 300 ? GJ_LOG_WARN : GJ_LOG_DEBUG,
             "arango %s: kill query %s: %s (HTTP %ld)", c->hostport, id,
@@ -310,7 +322,10 @@ int gj__arango_op_query(gj_conn *c, const gj_request *req, gj_sink *sink, int64_
     gj_free(body);
     if (rc == GJ_ECANCELLED || rc == GJ_ETIMEDOUT) {
         bool interrupted = gj__arango_take_interrupt(c);
-        kill_query(c, db, req, (double)(gj__now_ms() - started) / 1000.0);
+        double elapsed = (double)(gj__now_ms() - started) / 1000.0;
+        if (!gj__arango_defer_cleanup(c, GJ__ARANGO_CLEANUP_QUERY, db, NULL, req, elapsed))
+            kill_query(c, db, gj_request_text(req), gj_request_params(req), elapsed,
+                       gj__now_ms() + CLEANUP_MS);
         if (interrupted)
             rc = gj__error_set(err, GJ_ECANCELLED, "%s: AQL query cancelled", c->hostport);
         return rc;
@@ -336,14 +351,36 @@ int gj__arango_cursor_drain(gj_conn *c, const char *db, const char *trx,
     char id[64], path[96];
     for (;;) {
         bool more = false;
-        int rc = take_batch(c, reply.json, sink, &more, id, sizeof id, &rows, err);
+        /* The batch's size on the wire counts against max_result_size. */
+        bool too_big = gj__sink_account(sink, c->len) == GJ_ETOOBIG;
+        int rc = too_big ? 0 : gj__arango_cursor_take_batch(c, reply.json, sink, &more, id,
+                                                             sizeof id, &rows, err);
+        if (too_big) {
+            /* Only where to delete the cursor is read from the batch. */
+            json_object *v = NULL;
+            more = reply.json && json_object_object_get_ex(reply.json, "hasMore", &v) &&
+                   json_object_get_boolean(v) &&
+                   json_object_object_get_ex(reply.json, "id", &v) &&
+                   json_object_is_type(v, json_type_string) &&
+                   (size_t)json_object_get_string_len(v) < sizeof id &&
+                   strspn(json_object_get_string(v), "0123456789") ==
+                       (size_t)json_object_get_string_len(v);
+            if (more)
+                snprintf(id, sizeof id, "%s", json_object_get_string(v));
+        }
         gj__arango_reply_clear(&reply);
+        if (too_big) {
+            if (more)
+                drop_cursor(c, db, id);
+            gj__sink_too_big(sink, err);
+            return gj__error_prefix(err, "%s: AQL query", c->hostport);
+        }
         if (rc == GJ_EABORTED) {
             if (more)
-                delete_cursor(c, db, id);
+                drop_cursor(c, db, id);
             return gj__error_set(err, GJ_EABORTED,
                                  "the row callback stopped after %zu rows%s", rows,
-                                 more ? "; the cursor was deleted" : "");
+                                 more ? "; the cursor is deleted" : "");
         }
         if (rc || !more)
             return rc;
@@ -352,7 +389,7 @@ int gj__arango_cursor_drain(gj_conn *c, const char *db, const char *trx,
         rc = gj__arango_perform(c, &next, &reply, err);
         if (rc == GJ_ECANCELLED || rc == GJ_ETIMEDOUT) {
             bool interrupted = gj__arango_take_interrupt(c);
-            delete_cursor(c, db, id);
+            drop_cursor(c, db, id);
             if (interrupted)
                 rc = gj__error_set(err, GJ_ECANCELLED, "%s: AQL query cancelled", c->hostport);
             return rc;
@@ -365,4 +402,52 @@ int gj__arango_cursor_drain(gj_conn *c, const char *db, const char *trx,
             return rc;
         }
     }
+}
+
+/* ---- what a cancel leaves for settle() ---------------------------------------- */
+
+void gj__arango_cleanup_clear(gj_conn *c)
+{
+    free(c->cleanup.query);
+    gj_value_unref(c->cleanup.bind);
+    c->cleanup.query = NULL;
+    c->cleanup.bind = NULL;
+    c->cleanup.kind = GJ__ARANGO_CLEANUP_NONE;
+}
+
+bool gj__arango_defer_cleanup(gj_conn *c, int kind, const char *db, const char *id,
+                              const gj_request *req, double elapsed_s)
+{
+    if (c->cleanup.kind != GJ__ARANGO_CLEANUP_NONE)
+        return true;   /* the first one stands (a server job's cancel covers its query) */
+    if (!db || strlen(db) >= sizeof c->cleanup.db || (id && strlen(id) >= sizeof c->cleanup.id))
+        return false;
+    if (kind == GJ__ARANGO_CLEANUP_QUERY) {
+        const char *text = req ? gj_request_text(req) : NULL;
+        if (!text || !(c->cleanup.query = gj__strdup(text)))
+            return false;
+        c->cleanup.bind = gj_value_ref(gj_request_params(req));
+    }
+    snprintf(c->cleanup.db, sizeof c->cleanup.db, "%s", db);
+    snprintf(c->cleanup.id, sizeof c->cleanup.id, "%s", id ? id : "");
+    c->cleanup.elapsed_s = elapsed_s;
+    c->cleanup.kind = kind;
+    return true;
+}
+
+void gj__arango_settle(gj_conn *c, int64_t deadline_ms)
+{
+    int kind = c->cleanup.kind;
+    if (kind == GJ__ARANGO_CLEANUP_NONE)
+        return;
+    /* An interrupt now is the pool shutting down (or a late cancel): the
+     * clean-up calls see it and give up. */
+    if (kind == GJ__ARANGO_CLEANUP_CURSOR)
+        delete_cursor(c, c->cleanup.db, c->cleanup.id, deadline_ms);
+    else if (kind == GJ__ARANGO_CLEANUP_QUERY)
+        kill_query(c, c->cleanup.db, c->cleanup.query, c->cleanup.bind, c->cleanup.elapsed_s,
+                   deadline_ms);
+    else if (kind == GJ__ARANGO_CLEANUP_JOB)
+        gj__arango_drop_server_job(c, c->cleanup.db, c->cleanup.id, deadline_ms);
+    gj__arango_cleanup_clear(c);
 }

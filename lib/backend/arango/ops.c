@@ -422,7 +422,7 @@ int gj__arango_op_http(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t
         (rc = body_text(req, "body", "http", &body, &body_len, err)))
         goto out;
     gj__arango_call call = { method, gj__arango_database(c, req), path->text, body, body_len,
-                             NULL, trx, strcmp(method, "GET") == 0, deadline };
+                             NULL, trx, strcmp(method, "GET") == 0, deadline, true };
     rc = run(c, &call, "http request", sink, false, err);
 out:
     gj_free(body);

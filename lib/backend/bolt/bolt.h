@@ -1,9 +1,8 @@
 /*
  * The Bolt backend (Neo4j 4.4 and 5.0..5.8) — internal to lib/backend/bolt.
  *
- *   bolt_socket.c   TCP connect with a deadline, optional TLS (OpenSSL), reads
- *                   and writes that wait in poll() on the socket and on the
- *                   connection's wake eventfd (interrupt)
+ *   (lib/transport/tcp.c: TCP with a deadline, TLS, reads and writes that
+ *   see an interrupt, an abort and the deadline on every pass)
  *   bolt_auth.c     credentials, their digest, LOGOFF + LOGON re-authentication
  *   bolt_session.c  handshake (manifest v1 + ranges), HELLO / LOGON, message
  *                   read/write helpers, ping, close, the vtable
@@ -12,14 +11,17 @@
  *                   per cluster member, reads to readers and writes to writers
  *
  * A connection is used by one thread at a time (the worker running a job),
- * except interrupt(), which may come from any thread: it only sets an atomic
- * flag and writes to an eventfd; the executing thread sends RESET itself.
+ * except interrupt(), which may come from any thread: it only records the
+ * interrupt on the transport and writes its wake eventfd; the executing
+ * thread sends RESET itself and returns at once, leaving RESET's answer to
+ * settle() (the connection is not usable until then).
  */
 #ifndef GJ_BACKEND_BOLT_H
 #define GJ_BACKEND_BOLT_H
 
 #include "backend/backend.h"
 #include "codec/bolt_msg.h"
+#include "transport/tcp.h"
 
 #include <stdatomic.h>
 
@@ -28,19 +30,19 @@
 #define GJ_BOLT_RECV_BUF 65536u
 #define GJ_BOLT_MAX_PENDING 128u  /* requests in flight on one connection */
 #define GJ_BOLT_MAX_TX_STATEMENTS 50u  /* statements in one "transaction" request */
+/* How long an interrupted or failed request's RESET may take to be
+ * answered in settle() before the connection is dropped instead. */
+#define GJ_BOLT_SETTLE_MS 1000
 /* A pending entry's flag: its records / fields / summary go to the sink. */
 #define GJ_BOLT_DELIVER 0x80u
 
-typedef struct ssl_st gj_bolt_ssl;
 typedef struct gj_bolt_router gj_bolt_router;
-typedef struct ssl_ctx_st gj_bolt_ssl_ctx;
 
 struct gj_conn {
     gj_bolt_router *router;          /* non-NULL: a routed (neo4j://) connection, none of the rest used */
-    int fd;
-    int wake_fd;                     /* eventfd written by interrupt() */
-    gj_bolt_ssl_ctx *ssl_ctx;
-    gj_bolt_ssl *ssl;
+    gj_tcp tcp;                      /* the socket, TLS, the interrupt record and wake fd */
+    unsigned connect_io;             /* flags of reads and writes while (re)connecting */
+    bool connecting;                 /* in the handshake, HELLO or LOGON (for messages) */
     char endpoint[300];              /* "host:port" for messages */
     char *host;                      /* to reconnect to (a copy) */
     int port;
@@ -71,9 +73,7 @@ struct gj_conn {
     uint8_t pending[GJ_BOLT_MAX_PENDING];
     unsigned n_pending;
 
-    /* Recorded by interrupt(), consumed by execute(): 0 or 1.  A whole
-     * aligned word, so no merged load of its neighbours touches it. */
-    _Atomic uint64_t interrupted;
+    size_t last_msg_len;             /* bytes of the last message read */
     bool broken;                     /* I/O or protocol failure: not reusable */
     /* Set by execute(): the server had closed the connection while it was
      * pooled (nothing was sent); responses read for the request. */
@@ -83,34 +83,16 @@ struct gj_conn {
 
 extern const gj_backend gj_bolt_backend;
 
-/* ---- bolt_socket.c ---- */
+/* ---- the transport (bolt_session.c, over lib/transport/tcp) ---- */
 
-/* TCP (+ TLS when ts->tls) to ep before deadline_ms; fills c->fd / c->ssl. */
-int gj__bolt_sock_open(gj_conn *c, const gj_endpoint *ep, const gj_target_settings *ts,
-                       int64_t deadline_ms, gj_error *err);
-void gj__bolt_sock_close(gj_conn *c);
-/* Close TLS and the socket, keeping the wake eventfd (a reopen). */
-void gj__bolt_sock_close_stream(gj_conn *c);
-
-/* Write all of data before deadline_ms (INT64_MAX = none).  With
- * interruptible, returns GJ_ECANCELLED as soon as the wake fd fires (part
- * of the data may then have been written: the caller must treat the
- * connection as broken unless it finishes the write).  Errors mark the
- * connection broken and name the endpoint. */
+/* Write all of data before deadline_ms (INT64_MAX = none), see
+ * gj__tcp_write.  Errors other than GJ_ECANCELLED mark c broken. */
 int gj__bolt_sock_write(gj_conn *c, const uint8_t *data, size_t len, int64_t deadline_ms,
-                        bool interruptible, gj_error *err);
-
-/* Read at least one byte into buf (up to cap) before deadline_ms; *got the
- * count.  GJ_ECANCELLED when interruptible and the wake fd fired first
- * (nothing read), GJ_ETIMEDOUT, GJ_EIO (closed: "closed by the server"). */
+                        unsigned flags, gj_error *err);
+/* Read at least one byte, see gj__tcp_read; errors other than
+ * GJ_ECANCELLED mark c broken. */
 int gj__bolt_sock_read(gj_conn *c, uint8_t *buf, size_t cap, size_t *got, int64_t deadline_ms,
-                       bool interruptible, gj_error *err);
-
-/* Empty the wake eventfd. */
-void gj__bolt_wake_drain(gj_conn *c);
-
-/* Has the server closed its side (FIN / error seen, without blocking)? */
-bool gj__bolt_sock_peer_closed(gj_conn *c);
+                       unsigned flags, gj_error *err);
 
 /* ---- bolt_auth.c ---- */
 
@@ -162,9 +144,11 @@ int gj__bolt_put_notification_filter(gj_value *map, const gj_conn *c, const gj_v
 const gj_value *gj__bolt_disabled_classes(const gj_value *options);
 
 /* One direct session (TCP, TLS, handshake, HELLO with the routing context
- * {address: routing_address} when not NULL, LOGON). */
+ * {address: routing_address} when not NULL, LOGON), giving up when abort
+ * fires (may be NULL). */
 int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
-                          const gj_logger *log, const char *routing_address, int64_t deadline_ms, gj_error *err);
+                          const gj_logger *log, const char *routing_address, const gj_abort *abort,
+                          int64_t deadline_ms, gj_error *err);
 int gj__bolt_session_ping(gj_conn *c, int64_t deadline_ms);
 void gj__bolt_session_close(gj_conn *c);   /* GOODBYE when healthy, then free */
 /* The same session again on a new socket (the server closed the old one
@@ -176,14 +160,15 @@ int gj__bolt_session_reopen(gj_conn *c, int64_t deadline_ms, gj_error *err);
 int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err);
 
 /* Read the next message (NOOPs skipped) before deadline_ms.  GJ_ECANCELLED
- * when interruptible and an interrupt woke the wait (nothing consumed). */
-int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, bool interruptible,
+ * when flags has GJ_TCP_INTERRUPTIBLE and an interrupt is recorded (nothing
+ * consumed).  c->last_msg_len gets the message's size. */
+int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, unsigned flags,
                       gj_error *err);
 /* The same, with the deadline computed by deadline_fn(arg) only when the
  * socket has to be read (a message already in the receive buffer costs no
  * clock read); deadline_ms is ignored when deadline_fn is set. */
 int gj__bolt_read_msg_lazy(gj_conn *c, gj_bolt_msg *m, int64_t (*deadline_fn)(void *arg),
-                           void *arg, int64_t deadline_ms, bool interruptible, gj_error *err);
+                           void *arg, int64_t deadline_ms, unsigned flags, gj_error *err);
 
 /* Queue a request's tag as pending (GJ_EPROTOCOL when too many). */
 int gj__bolt_push_pending(gj_conn *c, uint8_t tag, gj_error *err);
@@ -197,27 +182,33 @@ int gj__bolt_failure(gj_conn *c, const gj_value *meta, int code, gj_error *err);
 /* Mark broken and prefix err with the endpoint; returns err's code. */
 int gj__bolt_broken(gj_conn *c, int rc, gj_error *err);
 
-/* Deadline for the next response: now + timeout_ms, bounded by the server's
- * recv timeout hint; INT64_MAX when neither is set. */
-int64_t gj__bolt_response_deadline(const gj_conn *c, int64_t timeout_ms);
+/* Deadline for the next read of a request whose own deadline is
+ * request_deadline: that, or sooner the server's recv timeout hint from now
+ * (an idle timeout: the server promised to say something within it). */
+int64_t gj__bolt_read_deadline(const gj_conn *c, int64_t request_deadline);
 
 /* ---- bolt_exec.c ---- */
 int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
 void gj__bolt_interrupt(gj_conn *c);
 bool gj__bolt_usable(gj_conn *c);
+/* Read what an interrupted or failed request left (records, IGNORED) up to
+ * RESET's SUCCESS, before deadline_ms; a late interrupt (the pool shutting
+ * down) ends it.  0 when the connection is READY again, else it is broken. */
+int gj__bolt_settle(gj_conn *c, int64_t deadline_ms);
 
 /* RESET and read every outstanding summary up to RESET's SUCCESS (used by
- * execute after a FAILURE / cancel / stop, and by ping).  0 when the
- * connection is back to READY. */
+ * ping, and by a transaction before its retry).  0 when the connection is
+ * back to READY.  An interrupt ends it (GJ_ECANCELLED, broken). */
 int gj__bolt_reset(gj_conn *c, int64_t deadline_ms, gj_error *err);
 
 /* ---- bolt_route.c ---- */
 int gj__bolt_router_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
-                         const gj_logger *log, int64_t deadline_ms, gj_error *err);
+                         const gj_logger *log, const gj_abort *abort, int64_t deadline_ms, gj_error *err);
 int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
 void gj__bolt_router_interrupt(gj_conn *c);
 bool gj__bolt_router_usable(gj_conn *c);
 int gj__bolt_router_ping(gj_conn *c, int64_t deadline_ms);
+int gj__bolt_router_settle(gj_conn *c, int64_t deadline_ms);
 void gj__bolt_router_close(gj_conn *c);
 
 #endif

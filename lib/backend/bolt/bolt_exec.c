@@ -1,9 +1,21 @@
 /*
  * Bolt execute: RUN + PULL pipelined, records streamed into the sink, PULL
- * again while has_more; FAILURE and an interrupt end with RESET so the
- * connection stays usable.  A row callback that stops a batched auto-commit
- * stream ends it with DISCARD {n: -1} instead (the rest of the current batch
- * is dropped as it arrives); a fetch-all stream or a transaction is RESET.
+ * again while has_more; FAILURE, an interrupt and a result past
+ * max_result_size end with RESET so the connection stays usable: execute
+ * returns as soon as RESET is sent, and settle() reads what the server still
+ * sends up to RESET's SUCCESS (dropping the connection when that does not
+ * come within GJ_BOLT_SETTLE_MS).  A row callback that stops a batched
+ * auto-commit stream ends it with DISCARD {n: -1} instead (the rest of the
+ * current batch is dropped as it arrives); a fetch-all stream or a
+ * transaction is RESET.
+ *
+ * Time: the request's deadline (gj__sink_deadline: response_timeout or the
+ * request's own timeout, from the start of execute) bounds the whole
+ * request; the server's connection.recv_timeout_seconds hint bounds each
+ * wait for the next bytes (an idle timeout).  Each socket read looks at the
+ * interrupt record and the deadline first, and each message read from the
+ * buffer at the interrupt record, so neither a fast nor a slow server holds
+ * a cancelled or late request.
  *
  * Operations:
  *   "query"        one auto-commit statement: the request's text and params
@@ -38,13 +50,11 @@
 #include <unistd.h>
 
 
-/* How long to wait for RESET's answer when no response timeout is set. */
-#define RESET_WAIT_MS 30000
-
 typedef struct exec_state {
     gj_conn *c;
     gj_sink *sink;
     gj_error *err;
+    int64_t deadline;  /* the whole request's (INT64_MAX = none) */
     int64_t timeout_ms;
     int64_t fetch;
     bool in_tx;        /* op "transaction": a stop rolls back (RESET) */
@@ -62,30 +72,29 @@ typedef struct exec_state {
 
 void gj__bolt_interrupt(gj_conn *c)
 {
-    atomic_store(&c->interrupted, 1);
-    uint64_t one = 1;
-    if (c->wake_fd >= 0 && write(c->wake_fd, &one, sizeof one) < 0) {
-        /* the counter is already non-zero: the wait wakes anyway */
-    }
+    gj__tcp_interrupt(&c->tcp);
 }
 
 bool gj__bolt_usable(gj_conn *c)
 {
-    return !c->broken && c->n_pending == 0 && atomic_load(&c->interrupted) == 0;
+    return !c->broken && !c->tcp.broken && c->n_pending == 0 && !gj__tcp_interrupt_pending(&c->tcp);
 }
 
 static bool consume_interrupt(gj_conn *c)
 {
-    if (atomic_exchange(&c->interrupted, 0) == 0)
-        return false;
-    gj__bolt_wake_drain(c);
-    return true;
+    return gj__tcp_take_interrupt(&c->tcp);
 }
 
-static int64_t drain_deadline(const gj_conn *c, int64_t timeout_ms)
+static int64_t min64(int64_t a, int64_t b)
 {
-    int64_t dl = gj__bolt_response_deadline(c, timeout_ms);
-    return dl == INT64_MAX ? gj__now_ms() + RESET_WAIT_MS : dl;
+    return a < b ? a : b;
+}
+
+/* RESET goes out within a short time whatever the request's deadline: a
+ * peer that stopped reading must not hold a cancel. */
+static int64_t reset_deadline(int64_t request_deadline)
+{
+    return min64(request_deadline, gj__now_ms() + GJ_BOLT_SETTLE_MS);
 }
 
 static int send_reset(gj_conn *c, int64_t deadline_ms, gj_error *err)
@@ -100,26 +109,60 @@ static int send_reset(gj_conn *c, int64_t deadline_ms, gj_error *err)
     return rc;
 }
 
-int gj__bolt_reset(gj_conn *c, int64_t deadline_ms, gj_error *err)
+/* Read and drop every outstanding response (records, IGNORED, summaries)
+ * up to the last one, RESET's SUCCESS, before deadline_ms.  An interrupt
+ * ends it.  Any failure leaves the connection broken. */
+static int drain_pending(gj_conn *c, int64_t deadline_ms, gj_error *err)
 {
-    if (c->broken)
-        return gj__error_set(err, GJ_EIO, "bolt %s: connection is broken", c->endpoint);
-    int rc = send_reset(c, deadline_ms, err);
+    int rc = 0;
     while (!rc && c->n_pending) {
         gj_bolt_msg m;
-        rc = gj__bolt_read_msg(c, &m, deadline_ms, false, err);
+        rc = gj__bolt_read_msg(c, &m, deadline_ms, GJ_TCP_INTERRUPTIBLE, err);
         if (rc)
             break;
         if (m.tag != GJ_BOLT_RECORD) {
-            uint8_t tag = gj__bolt_pop_pending(c);
-            if (tag == GJ_BOLT_RESET && m.tag != GJ_BOLT_SUCCESS) {
-                c->broken = true;
+            uint8_t tag = gj__bolt_pop_pending(c) & ~GJ_BOLT_DELIVER;
+            if (tag == GJ_BOLT_RESET && m.tag != GJ_BOLT_SUCCESS)
                 rc = gj__error_set(err, GJ_EPROTOCOL, "bolt %s: RESET answered with %s", c->endpoint,
                                    gj__bolt_msg_name(m.tag, GJ_BOLT_RESPONSE));
-            }
         }
         gj__bolt_msg_clear(&m);
     }
+    if (rc == GJ_ECANCELLED)
+        gj__error_set(err, GJ_ECANCELLED, "bolt %s: interrupted while waiting for RESET's answer", c->endpoint);
+    if (rc)
+        c->broken = true;
+    return rc;
+}
+
+int gj__bolt_reset(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    if (c->broken || c->tcp.broken)
+        return gj__error_set(err, GJ_EIO, "bolt %s: connection is broken", c->endpoint);
+    int rc = send_reset(c, deadline_ms, err);
+    return rc ? rc : drain_pending(c, deadline_ms, err);
+}
+
+int gj__bolt_settle(gj_conn *c, int64_t deadline_ms)
+{
+    if (c->broken || c->tcp.broken)
+        return 0;
+    if (gj__tcp_interrupt_pending(&c->tcp)) {
+        /* Interrupted after execute returned (a late cancel, the pool
+         * shutting down): the connection's state is not worth finding out. */
+        c->broken = true;
+        return GJ_ECANCELLED;
+    }
+    if (c->n_pending == 0)
+        return 0;
+    gj_error *e = gj_error_new();
+    int rc = e ? drain_pending(c, deadline_ms, e) : GJ_ENOMEM;
+    if (rc) {
+        c->broken = true;
+        gj__log(c->log, GJ_LOG_DEBUG, "bolt %s: dropping the connection: %s", c->endpoint,
+                e && gj_error_message(e)[0] ? gj_error_message(e) : gj_strerror(rc));
+    }
+    gj_error_free(e);
     return rc;
 }
 
@@ -252,14 +295,15 @@ static void sink_fail(exec_state *st, int rc)
                                   gj_strerror(rc));
 }
 
-/* Begin the cleanup: RESET (once). */
+/* Begin the cleanup: RESET (once).  execute() returns after it; settle()
+ * reads the answer. */
 static int begin_reset(exec_state *st)
 {
     if (st->reset_sent)
         return 0;
     st->reset_sent = true;
     gj_error *tmp = gj_error_new();
-    int rc = send_reset(st->c, drain_deadline(st->c, st->timeout_ms), tmp);
+    int rc = send_reset(st->c, reset_deadline(st->deadline), tmp);
     if (rc)
         gj__error_move(st->err, tmp);
     gj_error_free(tmp);
@@ -273,7 +317,14 @@ static int on_record(exec_state *st, gj_bolt_msg *m, bool deliver)
     st->rows++;
     gj_value *row = m->fields[0];
     m->fields[0] = NULL;
-    int rc = gj__sink_row(st->sink, row);
+    int rc = gj__sink_row_sized(st->sink, row, st->c->last_msg_len);
+    if (rc == GJ_ETOOBIG) {
+        /* Past max_result_size: the server's work is stopped (RESET). */
+        st->failed = true;
+        st->fail_code = gj__sink_too_big(st->sink, st->err);
+        gj__error_prefix(st->err, "bolt %s", st->c->endpoint);
+        return begin_reset(st);
+    }
     if (rc == GJ_EABORTED) {
         /* Batched auto-commit stream: the rest of this batch is dropped and
          * the next PULL becomes DISCARD (on_success), so no RESET is needed.
@@ -341,7 +392,7 @@ static int on_success(exec_state *st, uint8_t entry, gj_bolt_msg *m)
         if (!rc)
             rc = gj__bolt_push_pending(c, next | GJ_BOLT_DELIVER, e);
         if (!rc)
-            rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), e);
+            rc = gj__bolt_flush(c, st->deadline, e);
         if (rc)
             c->broken = true;
         return rc;
@@ -362,20 +413,38 @@ static bool is_transient(const gj_error *err)
 static int64_t response_deadline(void *arg)
 {
     exec_state *st = arg;
-    return st->reset_sent ? drain_deadline(st->c, st->timeout_ms)
-                          : gj__bolt_response_deadline(st->c, st->timeout_ms);
+    return gj__bolt_read_deadline(st->c, st->deadline);
 }
 
+/* A timeout while reading: the request's whole deadline, or the server's
+ * idle hint. */
+static int timeout_error(exec_state *st, gj_error *e)
+{
+    gj_conn *c = st->c;
+    if (st->deadline != INT64_MAX && gj__now_ms() >= st->deadline)
+        return gj__error_set(e, GJ_ETIMEDOUT, "bolt %s: timed out after %lld ms: no complete response "
+                             "within the request's timeout", c->endpoint, (long long)st->timeout_ms);
+    return gj__error_set(e, GJ_ETIMEDOUT, "bolt %s: the server sent nothing for %lld ms (its "
+                         "connection.recv_timeout_seconds hint)", c->endpoint,
+                         (long long)c->recv_timeout_hint_ms);
+}
+
+/* Read responses until every request is answered, or until RESET went out
+ * (a FAILURE, an interrupt, a result too large): settle() reads the rest. */
 static int read_responses(exec_state *st)
 {
     gj_conn *c = st->c;
-    while (c->n_pending) {
+    while (c->n_pending && !st->reset_sent) {
         gj_bolt_msg m;
         gj_error *e = (st->failed || st->stopped || st->cancelled) ? NULL : st->err;
         gj_error *tmp = NULL;
         if (!e)
             e = tmp = gj_error_new();   /* keep the first error in st->err */
-        int rc = gj__bolt_read_msg_lazy(c, &m, response_deadline, st, 0, !st->reset_sent, e);
+        /* The interrupt record is looked at for every message, not only
+         * when the socket has to be read. */
+        int rc = gj__tcp_interrupt_pending(&c->tcp)
+                     ? GJ_ECANCELLED
+                     : gj__bolt_read_msg_lazy(c, &m, response_deadline, st, 0, GJ_TCP_INTERRUPTIBLE, e);
         if (rc == GJ_ECANCELLED) {
             gj_error_free(tmp);
             if (consume_interrupt(c)) {
@@ -383,12 +452,12 @@ static int read_responses(exec_state *st)
                 rc = begin_reset(st);
                 if (rc)
                     return rc;
-            } else {
-                gj__bolt_wake_drain(c);
             }
             continue;
         }
         if (rc) {
+            if (rc == GJ_ETIMEDOUT)
+                timeout_error(st, e);
             if (tmp) {
                 gj__error_move(st->err, tmp);
                 gj_error_free(tmp);
@@ -435,9 +504,6 @@ static int read_responses(exec_state *st)
                     }
                     rc = begin_reset(st);
                 }
-            } else if (m.tag == GJ_BOLT_IGNORED && tag == GJ_BOLT_RESET) {
-                c->broken = true;
-                rc = gj__error_set(st->err, GJ_EPROTOCOL, "bolt %s: RESET was IGNORED", c->endpoint);
             }
         }
         gj__bolt_msg_clear(&m);
@@ -554,7 +620,7 @@ static int run_query(exec_state *st, const gj_request *req)
         unsend(st);   /* nothing was sent: still usable */
         return rc;
     }
-    rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), st->err);
+    rc = gj__bolt_flush(c, st->deadline, st->err);
     if (!rc)
         rc = read_responses(st);
     return finish(st, rc);
@@ -628,19 +694,22 @@ static int write_transaction(exec_state *st, const gj_request *req, const gj_val
     return rc;
 }
 
-/* Sleep before a retry; GJ_ECANCELLED when interrupted meanwhile. */
-static int backoff(gj_conn *c, unsigned attempt)
+/* Sleep before a retry; GJ_ECANCELLED when interrupted meanwhile,
+ * GJ_ETIMEDOUT when the pause would end past the request's deadline. */
+static int backoff(gj_conn *c, unsigned attempt, int64_t deadline)
 {
     int64_t ms = INT64_C(100) << (attempt < 6 ? attempt : 6);
     ms = ms / 2 + (int64_t)((uint64_t)gj__now_ns() % (uint64_t)ms);   /* jitter: 50..150 % */
     int64_t until = gj__now_ms() + ms;
+    if (until >= deadline)
+        return GJ_ETIMEDOUT;
     for (;;) {
         if (consume_interrupt(c))
             return GJ_ECANCELLED;
         int64_t left = until - gj__now_ms();
         if (left <= 0)
             return 0;
-        struct pollfd p = { c->wake_fd, POLLIN, 0 };
+        struct pollfd p = { c->tcp.wake_fd, POLLIN, 0 };
         poll(&p, 1, (int)left);
     }
 }
@@ -669,27 +738,41 @@ static int run_transaction(exec_state *st, const gj_request *req)
             unsend(st);
             break;
         }
-        rc = gj__bolt_flush(c, gj__bolt_response_deadline(c, st->timeout_ms), st->err);
+        rc = gj__bolt_flush(c, st->deadline, st->err);
         if (!rc)
             rc = read_responses(st);
         rc = finish(st, rc);
         if (rc != GJ_ESERVER || !st->transient || st->rows > 0 || attempt >= retries)
             break;
-        gj__log(c->log, GJ_LOG_INFO, "bolt %s: transient error, retry %u of %lld: %s", c->endpoint,
-                attempt + 1, (long long)retries, gj_error_message(st->err));
-        if (backoff(c, attempt) == GJ_ECANCELLED) {
+        /* The FAILURE's RESET must be answered before the retry. */
+        gj_error *tmp = gj_error_new();
+        int drc = tmp ? drain_pending(c, reset_deadline(st->deadline), tmp) : GJ_ENOMEM;
+        gj_error_free(tmp);
+        if (drc == GJ_ECANCELLED && consume_interrupt(c)) {
             rc = gj__error_set(st->err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
             break;
         }
+        if (drc)
+            break;   /* the connection is broken: the server's error stands */
+        gj__log(c->log, GJ_LOG_INFO, "bolt %s: transient error, retry %u of %lld: %s", c->endpoint,
+                attempt + 1, (long long)retries, gj_error_message(st->err));
+        int brc = backoff(c, attempt, st->deadline);
+        if (brc == GJ_ECANCELLED) {
+            rc = gj__error_set(st->err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+            break;
+        }
+        if (brc)
+            break;   /* no time left for another attempt: the server's error stands */
         gj_sink *sink = st->sink;
         gj_error *err = st->err;
-        int64_t timeout = st->timeout_ms;
+        int64_t timeout = st->timeout_ms, deadline = st->deadline;
         bool discard_all = st->discard_all;
         memset(st, 0, sizeof *st);
         st->c = c;
         st->sink = sink;
         st->err = err;
         st->timeout_ms = timeout;
+        st->deadline = deadline;
         st->in_tx = true;
         st->discard_all = discard_all;
         gj_error_clear(err);
@@ -702,16 +785,17 @@ int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error 
 {
     if (consume_interrupt(c))
         return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
-    if (c->broken || c->n_pending)
+    if (c->broken || c->tcp.broken || c->n_pending)
         return gj__error_set(err, GJ_EIO, "bolt %s: connection is not usable", c->endpoint);
     c->responses = 0;
     c->idle_closed = false;
-    if (gj__bolt_sock_peer_closed(c)) {
+    int64_t deadline = gj__sink_deadline(sink);
+    if (gj__tcp_peer_closed(&c->tcp)) {
         /* Closed by the server while pooled (idle timeout, restart): nothing
          * was sent, so open the session again and go on. */
         c->idle_closed = true;
         int64_t ms = c->ts->connect_timeout_ms > 0 ? c->ts->connect_timeout_ms : 10000;
-        int rc = gj__bolt_session_reopen(c, gj__now_ms() + ms, err);
+        int rc = gj__bolt_session_reopen(c, min64(deadline, gj__now_ms() + ms), err);
         if (rc) {
             gj__error_prefix(err, "bolt %s: the server closed the idle connection and reconnecting failed",
                              c->endpoint);
@@ -723,6 +807,7 @@ int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error 
     st.c = c;
     st.sink = sink;
     st.err = err;
+    st.deadline = deadline;
     st.timeout_ms = gj__sink_response_timeout(sink);
     const gj_value *discard = gj_request_option(req, "discard");
     if (discard)

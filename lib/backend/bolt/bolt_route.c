@@ -12,8 +12,10 @@
  * retried once.
  *
  * interrupt() is forwarded to the member session running the request (under
- * a short mutex, so the session cannot be closed meanwhile); recorded on the
- * routed connection when none runs, and honoured by the next execute().
+ * a short mutex, so the session cannot be closed meanwhile); when none runs
+ * it is recorded on the routed connection (and its eventfd written), which
+ * ends a member connect or a ROUTE under way and is honoured by the next
+ * execute().
  */
 #include "backend/bolt/bolt.h"
 
@@ -21,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define MAX_ADDRS 32u       /* per role */
 #define MAX_MEMBERS 16u     /* member sessions kept open */
@@ -64,9 +68,12 @@ struct gj_bolt_router {
     member members[MAX_MEMBERS];
     size_t n_members;
 
-    pthread_mutex_t mu;             /* active, interrupted */
-    gj_conn *active;
-    bool interrupted;
+    pthread_mutex_t mu;             /* active */
+    gj_conn *active;                /* the member running a request or settling */
+    atomic_uint interrupted;        /* 0 or 1: recorded while no member runs */
+    int intr_fd;                    /* written with it */
+    gj_abort own_abort;             /* interrupted + intr_fd, for member connects and ROUTE */
+    const gj_abort *cur_abort;      /* what member connects and ROUTE give up on now */
     bool broken;
 };
 
@@ -169,6 +176,16 @@ static member *find_member(gj_bolt_router *r, const char *addr)
 static int member_session(gj_bolt_router *r, const char *addr, int64_t deadline_ms, gj_conn **out, gj_error *err)
 {
     member *m = find_member(r, addr);
+    if (m && (m->conn->n_pending || gj__tcp_interrupt_pending(&m->conn->tcp))) {
+        /* Used again within one request (a refused write retried, a
+         * router that is also the writer): RESET's answer first. */
+        int64_t dl = gj__now_ms() + GJ_BOLT_SETTLE_MS;
+        gj__bolt_settle(m->conn, dl < deadline_ms ? dl : deadline_ms);
+        if (m->conn->broken || m->conn->tcp.broken) {
+            close_member(r, (size_t)(m - r->members));
+            m = NULL;
+        }
+    }
     if (m) {
         *out = m->conn;
         return 0;
@@ -181,7 +198,7 @@ static int member_session(gj_bolt_router *r, const char *addr, int64_t deadline_
         close_member(r, 0);
     gj_endpoint ep = { host, port, 0 };
     gj_conn *c = NULL;
-    int rc = gj__bolt_session_open(&c, &ep, r->ts, r->log, r->seed, deadline_ms, err);
+    int rc = gj__bolt_session_open(&c, &ep, r->ts, r->log, r->seed, r->cur_abort, deadline_ms, err);
     if (rc)
         return rc;
     m = &r->members[r->n_members++];
@@ -306,7 +323,7 @@ static int route_on(gj_bolt_router *r, gj_conn *c, const route_req *q, rtable **
         return rc;
     }
     gj_bolt_msg m;
-    rc = gj__bolt_read_msg(c, &m, deadline_ms, false, err);
+    rc = gj__bolt_read_msg(c, &m, deadline_ms, 0, err);
     if (rc)
         return rc;
     gj__bolt_pop_pending(c);
@@ -358,12 +375,15 @@ static int route_on(gj_bolt_router *r, gj_conn *c, const route_req *q, rtable **
     return rc;
 }
 
-/* Drop member sessions that are no longer usable. */
+/* Drop member sessions that are broken (one still owing RESET's answer is
+ * kept for settle()). */
 static void prune_members(gj_bolt_router *r)
 {
-    for (size_t i = r->n_members; i-- > 0;)
-        if (!gj__bolt_usable(r->members[i].conn))
+    for (size_t i = r->n_members; i-- > 0;) {
+        gj_conn *s = r->members[i].conn;
+        if (s->broken || s->tcp.broken)
             close_member(r, i);
+    }
 }
 
 static void add_router(char (*routers)[ADDR_MAX], size_t *n, const char *addr)
@@ -396,9 +416,14 @@ static int refresh(gj_bolt_router *r, const route_req *q, const rtable *known, r
     for (size_t i = 0; i < n; i++) {
         gj_conn *c = NULL;
         rc = member_session(r, routers[i], deadline_ms, &c, err);
-        if (!rc)
+        if (!rc) {
+            gj__tcp_set_abort(&c->tcp, r->cur_abort);
             rc = route_on(r, c, q, out, deadline_ms, err);
+            gj__tcp_set_abort(&c->tcp, NULL);
+        }
         prune_members(r);
+        if (rc == GJ_ECANCELLED || rc == GJ_ESHUTDOWN)
+            break;
         if (!rc) {
             const rtable *t = *out;
             gj__log(r->log, GJ_LOG_DEBUG, "bolt %s: routing table for '%s' from %s: %zu readers, %zu writers, "
@@ -411,7 +436,7 @@ static int refresh(gj_bolt_router *r, const route_req *q, const rtable *known, r
             break;   /* the server answered: another router would say the same */
     }
     free(routers);
-    if (rc != GJ_ESERVER && rc != GJ_EAUTH && rc != GJ_ENOMEM)
+    if (rc != GJ_ESERVER && rc != GJ_EAUTH && rc != GJ_ENOMEM && rc != GJ_ECANCELLED && rc != GJ_ESHUTDOWN)
         gj__error_prefix(err, "bolt %s: no router answered ROUTE", r->seed);
     return rc;
 }
@@ -424,23 +449,31 @@ static void router_free(gj_bolt_router *r)
         gj__bolt_session_close(r->members[i].conn);
     for (size_t i = 0; i < r->n_tables; i++)
         free(r->tables[i]);
+    if (r->intr_fd >= 0)
+        close(r->intr_fd);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
 
 int gj__bolt_router_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts, const gj_logger *log,
-                         int64_t deadline_ms, gj_error *err)
+                         const gj_abort *abort, int64_t deadline_ms, gj_error *err)
 {
     *out = NULL;
     gj_conn *c = calloc(1, sizeof *c);
     gj_bolt_router *r = calloc(1, sizeof *r);
-    if (!c || !r || pthread_mutex_init(&r->mu, NULL) != 0) {
+    int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!c || !r || efd < 0 || pthread_mutex_init(&r->mu, NULL) != 0) {
         free(c);
         free(r);
+        if (efd >= 0)
+            close(efd);
         return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
     }
     c->router = r;
-    c->fd = c->wake_fd = -1;
+    c->tcp.fd = c->tcp.wake_fd = -1;
+    atomic_init(&r->interrupted, 0);
+    r->intr_fd = efd;
+    r->own_abort = (gj_abort){ (const unsigned *)&r->interrupted, 1u, efd, NULL, -1 };
     r->ts = ts;
     r->log = log;
     if (strchr(ep->host, ':'))
@@ -451,7 +484,9 @@ int gj__bolt_router_open(gj_conn **out, const gj_endpoint *ep, const gj_target_s
     /* Connect and route now, so a bad address or password shows at once. */
     route_req q = { ts->database ? ts->database : "", NULL, NULL };
     rtable *t = NULL;
+    r->cur_abort = abort;   /* the caller's, valid during the call only */
     int rc = refresh(r, &q, NULL, &t, deadline_ms, err);
+    r->cur_abort = NULL;
     if (rc) {
         router_free(r);
         free(c);
@@ -492,15 +527,36 @@ static rtable *usable_table(gj_bolt_router *r, const route_req *q, role ro)
     return t;
 }
 
+/* Consume the routed connection's own interrupt record. */
+static bool take_interrupt(gj_bolt_router *r)
+{
+    if (atomic_exchange(&r->interrupted, 0) == 0)
+        return false;
+    uint64_t v;
+    if (read(r->intr_fd, &v, sizeof v) < 0) {
+        /* EAGAIN: nothing to drain */
+    }
+    return true;
+}
+
+static int router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
+
 int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     gj_bolt_router *r = c->router;
-    pthread_mutex_lock(&r->mu);
-    bool cancelled = r->interrupted;
-    r->interrupted = false;
-    pthread_mutex_unlock(&r->mu);
-    if (cancelled)
+    if (take_interrupt(r))
         return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", r->seed);
+    r->cur_abort = &r->own_abort;
+    int rc = router_execute(c, req, sink, err);
+    r->cur_abort = NULL;
+    if (rc == GJ_ECANCELLED && take_interrupt(r))
+        gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", r->seed);
+    return rc;
+}
+
+static int router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+{
+    gj_bolt_router *r = c->router;
     role ro = request_role(req);
     route_req q = { gj_request_database(req), NULL, gj_request_option(req, "bookmarks") };
     if (!q.db)
@@ -515,6 +571,8 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
     char last[ADDR_MAX] = "";
     /* Finding a member (routing table, connect) gets connect_timeout in all. */
     int64_t deadline = gj__now_ms() + connect_ms;
+    if (gj__sink_deadline(sink) < deadline)
+        deadline = gj__sink_deadline(sink);
     for (unsigned attempt = 0; attempt < MAX_ADDRS + 2; attempt++) {
         if (attempt > 0 && gj__now_ms() >= deadline)
             break;
@@ -538,6 +596,8 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
         gj_conn *s = NULL;
         gj_error_clear(err);
         rc = member_session(r, addr, deadline, &s, err);
+        if (rc == GJ_ECANCELLED || rc == GJ_ESHUTDOWN)
+            return rc;
         if (rc == GJ_ECONNECT || rc == GJ_ETIMEDOUT || rc == GJ_EIO || rc == GJ_ETLS) {
             gj__log(r->log, GJ_LOG_WARN, "bolt %s: %s member %s unreachable, dropped from the routing tables: %s",
                     r->seed, role_names[ro], addr, gj_error_message(err));
@@ -547,10 +607,8 @@ int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj
         if (rc)
             return rc;
         pthread_mutex_lock(&r->mu);
-        if (r->interrupted) {
-            r->interrupted = false;
+        if (take_interrupt(r))
             gj__bolt_interrupt(s);
-        }
         r->active = s;
         pthread_mutex_unlock(&r->mu);
         rc = gj__bolt_execute(s, req, sink, err);
@@ -607,20 +665,46 @@ void gj__bolt_router_interrupt(gj_conn *c)
 {
     gj_bolt_router *r = c->router;
     pthread_mutex_lock(&r->mu);
-    if (r->active)
+    if (r->active) {
         gj__bolt_interrupt(r->active);
-    else
-        r->interrupted = true;
+    } else {
+        atomic_store(&r->interrupted, 1);
+        uint64_t one = 1;
+        if (write(r->intr_fd, &one, sizeof one) < 0) {
+            /* the counter is already non-zero */
+        }
+    }
     pthread_mutex_unlock(&r->mu);
 }
 
 bool gj__bolt_router_usable(gj_conn *c)
 {
     gj_bolt_router *r = c->router;
-    pthread_mutex_lock(&r->mu);
-    bool ok = !r->broken && !r->interrupted;
-    pthread_mutex_unlock(&r->mu);
-    return ok;
+    if (r->broken || atomic_load(&r->interrupted))
+        return false;
+    for (size_t i = 0; i < r->n_members; i++)
+        if (!gj__bolt_usable(r->members[i].conn))
+            return false;   /* not settled, or interrupted late */
+    return true;
+}
+
+int gj__bolt_router_settle(gj_conn *c, int64_t deadline_ms)
+{
+    gj_bolt_router *r = c->router;
+    for (size_t i = 0; i < r->n_members; i++) {
+        gj_conn *s = r->members[i].conn;
+        if (!s->n_pending && !gj__tcp_interrupt_pending(&s->tcp))
+            continue;
+        pthread_mutex_lock(&r->mu);
+        r->active = s;   /* an interrupt (the pool shutting down) reaches it */
+        pthread_mutex_unlock(&r->mu);
+        gj__bolt_settle(s, deadline_ms);
+        pthread_mutex_lock(&r->mu);
+        r->active = NULL;
+        pthread_mutex_unlock(&r->mu);
+    }
+    prune_members(r);   /* closes the sessions left broken */
+    return 0;
 }
 
 int gj__bolt_router_ping(gj_conn *c, int64_t deadline_ms)

@@ -20,6 +20,45 @@
 
 #define USER_AGENT "libgraphjob/" GJ_VERSION_STRING
 
+/* ---- the transport --------------------------------------------------------------- */
+
+int gj__bolt_sock_write(gj_conn *c, const uint8_t *data, size_t len, int64_t deadline_ms,
+                        unsigned flags, gj_error *err)
+{
+    int rc = gj__tcp_write(&c->tcp, data, len, deadline_ms, flags, err);
+    if (rc && rc != GJ_ECANCELLED)
+        c->broken = true;
+    return rc;
+}
+
+int gj__bolt_sock_read(gj_conn *c, uint8_t *buf, size_t cap, size_t *got, int64_t deadline_ms,
+                       unsigned flags, gj_error *err)
+{
+    int rc = gj__tcp_read(&c->tcp, buf, cap, got, deadline_ms, flags,
+                          c->connecting ? "waiting for the server's handshake (connect_timeout)"
+                                        : "waiting for the server's response", err);
+    if (rc && rc != GJ_ECANCELLED)
+        c->broken = true;
+    return rc;
+}
+
+static bool scheme_ssc(const gj_target_settings *ts)
+{
+    size_t n = ts->scheme ? strlen(ts->scheme) : 0;
+    return n >= 4 && strcmp(ts->scheme + n - 4, "+ssc") == 0;
+}
+
+/* TCP, and TLS when the scheme asks for it (+s verifies, +ssc does not). */
+static int sock_open(gj_conn *c, const char *host, int port, const gj_target_settings *ts,
+                     const gj_abort *abort, int64_t deadline_ms, gj_error *err)
+{
+    gj_tcp_tls tls = {
+        ts->ssl_verify && !scheme_ssc(ts), ts->ssl_cafile, ts->ssl_certfile, ts->ssl_keyfile,
+        ts->ssl_password,
+    };
+    return gj__tcp_connect(&c->tcp, host, port, ts->tls ? &tls : NULL, abort, deadline_ms, err);
+}
+
 /* ---- messages ------------------------------------------------------------------ */
 
 int gj__bolt_broken(gj_conn *c, int rc, gj_error *err)
@@ -36,7 +75,7 @@ int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err)
         gj__ps_buf_reset(&c->wbuf);
         return rc;
     }
-    rc = gj__bolt_sock_write(c, c->wbuf.data, c->wbuf.len, deadline_ms, false, err);
+    rc = gj__bolt_sock_write(c, c->wbuf.data, c->wbuf.len, deadline_ms, c->connect_io, err);
     gj__ps_buf_reset(&c->wbuf);
     if (c->wipe_wbuf && c->wbuf.data)
         explicit_bzero(c->wbuf.data, c->wbuf.cap);   /* it carried credentials */
@@ -61,14 +100,14 @@ uint8_t gj__bolt_pop_pending(gj_conn *c)
     return tag;
 }
 
-int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, bool interruptible,
+int gj__bolt_read_msg(gj_conn *c, gj_bolt_msg *m, int64_t deadline_ms, unsigned flags,
                       gj_error *err)
 {
-    return gj__bolt_read_msg_lazy(c, m, NULL, NULL, deadline_ms, interruptible, err);
+    return gj__bolt_read_msg_lazy(c, m, NULL, NULL, deadline_ms, flags, err);
 }
 
 int gj__bolt_read_msg_lazy(gj_conn *c, gj_bolt_msg *m, int64_t (*deadline_fn)(void *arg),
-                           void *arg, int64_t deadline_ms, bool interruptible, gj_error *err)
+                           void *arg, int64_t deadline_ms, unsigned flags, gj_error *err)
 {
     for (;;) {
         if (c->rpos < c->rlen) {
@@ -81,6 +120,7 @@ int gj__bolt_read_msg_lazy(gj_conn *c, gj_bolt_msg *m, int64_t (*deadline_fn)(vo
                 const uint8_t *msg;
                 size_t len;
                 gj__dechunk_message(&c->dechunker, &msg, &len);
+                c->last_msg_len = len;
                 int rc = gj__bolt_msg_decode(m, msg, len, &c->ps, GJ_BOLT_RESPONSE, err);
                 if (rc)
                     return gj__bolt_broken(c, rc, err);
@@ -94,7 +134,7 @@ int gj__bolt_read_msg_lazy(gj_conn *c, gj_bolt_msg *m, int64_t (*deadline_fn)(vo
             deadline_ms = deadline_fn(arg);
             deadline_fn = NULL;
         }
-        int rc = gj__bolt_sock_read(c, c->rbuf, GJ_BOLT_RECV_BUF, &got, deadline_ms, interruptible, err);
+        int rc = gj__bolt_sock_read(c, c->rbuf, GJ_BOLT_RECV_BUF, &got, deadline_ms, flags, err);
         if (rc)
             return rc;
         c->rlen = got;
@@ -108,12 +148,12 @@ int gj__bolt_failure(gj_conn *c, const gj_value *meta, int code, gj_error *err)
     return rc;
 }
 
-int64_t gj__bolt_response_deadline(const gj_conn *c, int64_t timeout_ms)
+int64_t gj__bolt_read_deadline(const gj_conn *c, int64_t request_deadline)
 {
-    int64_t t = timeout_ms > 0 ? timeout_ms : 0;
-    if (c->recv_timeout_hint_ms > 0 && (t == 0 || c->recv_timeout_hint_ms < t))
-        t = c->recv_timeout_hint_ms;
-    return t > 0 ? gj__now_ms() + t : INT64_MAX;
+    if (c->recv_timeout_hint_ms <= 0)
+        return request_deadline;
+    int64_t idle = gj__now_ms() + c->recv_timeout_hint_ms;
+    return idle < request_deadline ? idle : request_deadline;
 }
 
 /* ---- handshake ----------------------------------------------------------------- */
@@ -129,7 +169,7 @@ static int read_exact(gj_conn *c, uint8_t *out, size_t n, int64_t deadline_ms, g
     size_t have = 0;
     while (have < n) {
         size_t got = 0;
-        int rc = gj__bolt_sock_read(c, out + have, n - have, &got, deadline_ms, false, err);
+        int rc = gj__bolt_sock_read(c, out + have, n - have, &got, deadline_ms, c->connect_io, err);
         if (rc)
             return rc;
         have += got;
@@ -144,7 +184,7 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
     };
     uint8_t hello[GJ_BOLT_HANDSHAKE_LEN];
     gj__bolt_handshake_request(hello, proposals);
-    int rc = gj__bolt_sock_write(c, hello, sizeof hello, deadline_ms, false, err);
+    int rc = gj__bolt_sock_write(c, hello, sizeof hello, deadline_ms, c->connect_io, err);
     if (rc)
         return rc;
     uint8_t word[4];
@@ -152,6 +192,10 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
     if (rc)
         return rc;
     uint32_t w = ((uint32_t)word[0] << 24) | ((uint32_t)word[1] << 16) | ((uint32_t)word[2] << 8) | word[3];
+    if ((word[0] == 0x15 || word[0] == 0x16) && word[1] == 0x03 && word[2] <= 0x04)
+        return gj__error_set(err, GJ_EPROTOCOL,
+                             "bolt %s: the server answered with TLS: use bolt+s:// (or bolt+ssc://)",
+                             c->endpoint);
     if (w == GJ_BOLT_HTTP)
         return gj__error_set(err, GJ_EPROTOCOL,
                              "bolt %s: this is an HTTP port, not Bolt (Neo4j's Bolt port is usually 7687)",
@@ -176,7 +220,7 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
                 return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: Bolt manifest longer than %zu bytes",
                                      c->endpoint, sizeof buf);
             size_t got = 0;
-            rc = gj__bolt_sock_read(c, buf + have, 1, &got, deadline_ms, false, err);
+            rc = gj__bolt_sock_read(c, buf + have, 1, &got, deadline_ms, c->connect_io, err);
             if (rc)
                 return rc;
             have += got;
@@ -203,7 +247,7 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
                                  "none in 5.8..5.0 or 4.4)", c->endpoint, n);
         uint8_t choice[4 + GJ_VARINT_MAX];
         size_t len = gj__bolt_manifest_choice(choice, best_major, best_minor, 0);
-        rc = gj__bolt_sock_write(c, choice, len, deadline_ms, false, err);
+        rc = gj__bolt_sock_write(c, choice, len, deadline_ms, c->connect_io, err);
         if (rc)
             return rc;
         c->ps.bolt_major = best_major;
@@ -374,7 +418,7 @@ static int roundtrip_map(gj_conn *c, uint8_t tag, const gj_value *map, int fail_
         return rc;
     gj_bolt_msg m;
     for (;;) {
-        rc = gj__bolt_read_msg(c, &m, deadline_ms, false, err);
+        rc = gj__bolt_read_msg(c, &m, deadline_ms, c->connect_io, err);
         if (rc)
             return rc;
         if (m.tag != GJ_BOLT_RECORD)
@@ -505,7 +549,7 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
 
 static void bolt_free(gj_conn *c)
 {
-    gj__bolt_sock_close(c);
+    gj__tcp_destroy(&c->tcp);
     gj__dechunk_free(&c->dechunker);
     gj__ps_buf_free(&c->wbuf);
     free(c->rbuf);
@@ -518,20 +562,26 @@ static void bolt_free(gj_conn *c)
 }
 
 int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
-                          const gj_logger *log, const char *routing_address, int64_t deadline_ms, gj_error *err)
+                          const gj_logger *log, const char *routing_address, const gj_abort *abort,
+                          int64_t deadline_ms, gj_error *err)
 {
     *out = NULL;
     gj_conn *c = calloc(1, sizeof *c);
     if (!c)
         return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
-    c->fd = -1;
-    c->wake_fd = -1;
+    c->tcp.fd = c->tcp.wake_fd = -1;
     c->log = log;
-    atomic_init(&c->interrupted, 0);
     if (strchr(ep->host, ':'))
         snprintf(c->endpoint, sizeof c->endpoint, "[%s]:%d", ep->host, ep->port);
     else
         snprintf(c->endpoint, sizeof c->endpoint, "%s:%d", ep->host, ep->port);
+    char name[sizeof c->endpoint + 8];
+    snprintf(name, sizeof name, "bolt %s", c->endpoint);
+    int rc = gj__tcp_init(&c->tcp, name, err);
+    if (rc) {
+        free(c);
+        return rc;
+    }
     c->max_message_size = ts->max_message_size ? ts->max_message_size : (size_t)64 << 20;
     gj__dechunk_init(&c->dechunker, c->max_message_size);
     gj__ps_buf_init(&c->wbuf, c->max_message_size + gj__chunk_overhead(c->max_message_size) + 64);
@@ -550,11 +600,15 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
         bolt_free(c);
         return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
     }
-    int rc = gj__bolt_sock_open(c, ep, ts, deadline_ms, err);
+    c->connect_io = 0;
+    c->connecting = true;
+    rc = sock_open(c, ep->host, ep->port, ts, abort, deadline_ms, err);
     if (!rc)
         rc = handshake(c, deadline_ms, err);
     if (!rc)
         rc = hello(c, ts, routing_address, deadline_ms, err);
+    c->connecting = false;
+    gj__tcp_set_abort(&c->tcp, NULL);   /* the caller's, valid during the call only */
     if (rc) {
         bolt_free(c);
         return rc;
@@ -568,7 +622,7 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
 
 int gj__bolt_session_reopen(gj_conn *c, int64_t deadline_ms, gj_error *err)
 {
-    gj__bolt_sock_close_stream(c);
+    gj__tcp_close_stream(&c->tcp);
     c->rpos = c->rlen = 0;
     gj__dechunk_reset(&c->dechunker);
     gj__ps_buf_reset(&c->wbuf);
@@ -581,12 +635,16 @@ int gj__bolt_session_reopen(gj_conn *c, int64_t deadline_ms, gj_error *err)
     memset(&c->ps, 0, sizeof c->ps);
     c->ps.bolt_major = 5;
     c->broken = false;
-    gj_endpoint ep = { c->host, c->port, 0 };
-    int rc = gj__bolt_sock_open(c, &ep, c->ts, deadline_ms, err);
+    /* Inside execute(): an interrupt ends the reconnect too. */
+    c->connect_io = GJ_TCP_INTERRUPTIBLE;
+    c->connecting = true;
+    int rc = sock_open(c, c->host, c->port, c->ts, NULL, deadline_ms, err);
     if (!rc)
         rc = handshake(c, deadline_ms, err);
     if (!rc)
         rc = hello(c, c->ts, c->routing_address, deadline_ms, err);
+    c->connect_io = 0;
+    c->connecting = false;
     if (rc) {
         c->broken = true;
         return rc;
@@ -614,10 +672,12 @@ void gj__bolt_session_close(gj_conn *c)
 {
     if (!c)
         return;
-    if (!c->broken && c->fd >= 0) {
+    if (!c->broken && !c->tcp.broken && c->tcp.fd >= 0) {
+        /* GOODBYE only when it can go at once: a full send buffer (a peer
+         * that stopped reading) must not hold the close. */
         gj_error *err = gj_error_new();
         if (gj__bolt_write_empty(&c->wbuf, GJ_BOLT_GOODBYE, err) == 0)
-            gj__bolt_flush(c, gj__now_ms() + 1000, err);
+            gj__bolt_flush(c, gj__now_ms() + 50, err);
         gj_error_free(err);
     }
     bolt_free(c);
@@ -629,11 +689,11 @@ static bool routed_scheme(const gj_target_settings *ts)
 }
 
 static int bolt_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
-                        const gj_logger *log, int64_t deadline_ms, gj_error *err)
+                        const gj_logger *log, const gj_abort *abort, int64_t deadline_ms, gj_error *err)
 {
     if (routed_scheme(ts))
-        return gj__bolt_router_open(out, ep, ts, log, deadline_ms, err);
-    return gj__bolt_session_open(out, ep, ts, log, NULL, deadline_ms, err);
+        return gj__bolt_router_open(out, ep, ts, log, abort, deadline_ms, err);
+    return gj__bolt_session_open(out, ep, ts, log, NULL, abort, deadline_ms, err);
 }
 
 static int bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
@@ -659,6 +719,14 @@ static int bolt_ping(gj_conn *c, int64_t deadline_ms)
     return c->router ? gj__bolt_router_ping(c, deadline_ms) : gj__bolt_session_ping(c, deadline_ms);
 }
 
+static void bolt_settle(gj_conn *c, int64_t deadline_ms)
+{
+    if (c->router)
+        gj__bolt_router_settle(c, deadline_ms);
+    else
+        gj__bolt_settle(c, deadline_ms);
+}
+
 static void bolt_close(gj_conn *c)
 {
     if (c && c->router)
@@ -677,6 +745,7 @@ const gj_backend gj_bolt_backend = {
     .default_port = GJ_BOLT_DEFAULT_PORT,
     .connect = bolt_connect,
     .execute = bolt_execute,
+    .settle = bolt_settle,
     .interrupt = bolt_interrupt,
     .usable = bolt_usable,
     .ping = bolt_ping,
