@@ -57,7 +57,17 @@ GJ_EXTERN int gj_client_submit(gj_client *client, gj_request *req,
 
 /* Submit + wait + result in one call (timeout_ms as in gj_job_wait; on
  * timeout the job is cancelled and cleared).  Returns what gj_job_result
- * returns.  GJ_EDEADLK on a worker thread. */
+ * returns.  GJ_EDEADLK on a worker thread.
+ *
+ * Caller-runs: when nothing is queued and the target's pool has an open
+ * idle connection, the calling thread runs the job itself — no queue, no
+ * wake-up, no switch to a worker and back — with timeout_ms (when >= 0)
+ * bounding the request (GJ_ETIMEDOUT as usual).  It is an ordinary job
+ * meanwhile: listed as pending, found by id, cancelled from any thread.
+ * Otherwise (work queued, every connection busy or none open yet) the job
+ * goes through the queue as any other.  The client setting caller_runs
+ * (default true) turns this off.  A worker thread never runs another job
+ * this way. */
 GJ_EXTERN int gj_client_execute(gj_client *client, gj_request *req, int64_t timeout_ms,
                                 gj_result **out, gj_error *err);
 

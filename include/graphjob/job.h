@@ -50,12 +50,14 @@ typedef enum gj_job_status {
 /* "pending", "done", "cancelled" (static). */
 GJ_EXTERN const char *gj_job_status_name(gj_job_status status);
 
-/* Called exactly once per job when it reaches DONE or CANCELLED, on a worker
- * thread (or, for a job cancelled while queued, on the thread that called
- * cancel/clear/gj_client_free — never inside gj_client_submit), with no
- * library lock held.  `job` is borrowed for the call; gj_job_ref() keeps it.
- * The callback may call any gj_job_* function except gj_job_wait, and may
- * submit new jobs. */
+/* Called exactly once per job when it reaches DONE or CANCELLED, on the
+ * thread that ran the job — a worker, or a caller that ran it itself
+ * (gj_job_wait(job, -1) on the job first in line, see "caller-runs" in
+ * client.h) — or, for a job cancelled while queued, on the thread that
+ * called cancel/clear/gj_client_free; never inside gj_client_submit, always
+ * with no library lock held.  `job` is borrowed for the call; gj_job_ref()
+ * keeps it.  The callback may call any gj_job_* function except gj_job_wait,
+ * and may submit new jobs. */
 typedef void (*gj_job_fn)(gj_job *job, void *payload);
 
 GJ_EXTERN gj_job *gj_job_ref(gj_job *job);
@@ -72,7 +74,10 @@ GJ_EXTERN bool gj_job_started(const gj_job *job);
 
 /* Block until the job is DONE or CANCELLED, or timeout_ms passes
  * (-1 = forever, 0 = poll).  Returns 0 when terminal, GJ_ETIMEDOUT,
- * GJ_ENOTFOUND, or GJ_EDEADLK on a worker thread. */
+ * GJ_ENOTFOUND, or GJ_EDEADLK on a worker thread.  Waiting forever (-1) for
+ * a job that is still queued and first in line, the calling thread runs it
+ * itself instead of handing it to a worker (the setting caller_runs, on by
+ * default): its callback then runs on this thread, before this returns. */
 GJ_EXTERN int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err);
 
 /* Move the result to the caller (*out; free with gj_result_free) and consume

@@ -99,6 +99,10 @@ int gj__client_new_with_backends(gj_client **out, const gj_config *cfg,
     c->event_fd = -1;
     c->log = cfg->log;
     c->qcap = cfg->queue_size;
+    c->caller_runs = cfg->caller_runs;
+    c->caller.client = c;
+    c->caller.wake_fd = -1;
+    c->caller.shared = true;
     int rc = GJ_ENOMEM;
     if (pthread_mutex_init(&c->qmu, NULL) || cond_init_monotonic(&c->qcv) ||
         pthread_mutex_init(&c->kmu, NULL) || cond_init_monotonic(&c->kcv) ||
@@ -313,6 +317,40 @@ static gj_target *find_target(gj_client *c, const char *name)
     return NULL;
 }
 
+/* A new job for t in the registry: queued (INQUEUE, to be pushed), or
+ * running on the calling thread.  refs as in gj__job_init. */
+static int register_job(gj_client *c, gj_target *t, gj_request *req,
+                        const gj_submit_options *opts, unsigned refs, bool running,
+                        gj_job **out, gj_error *err)
+{
+    gj__request_freeze(req);
+    gj_request_ref(req);
+    /* The record comes from the slab under the registry lock, which also
+     * gives it its id.  References: the registry's, the queue's/worker's
+     * (or the running caller's), and the caller's handle. */
+    gj_registry *r = &c->registry;
+    pthread_mutex_lock(&r->mu);
+    gj_job *job = gj__job_slab_alloc(c->slab);
+    int rc = GJ_ENOMEM;
+    if (job) {
+        gj__job_init(job, t, req, opts, refs);
+        if (running)   /* never queued: RUNNING from the start */
+            atomic_store_explicit(&job->state, GJ__PH_RUNNING | (atomic_load_explicit(
+                                      &job->state, memory_order_relaxed) & GJ__ST_DETACHED),
+                                  memory_order_relaxed);
+        rc = gj__registry_insert_locked(r, job);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (rc) {
+        if (job)
+            gj__job_slab_free(job);
+        gj_request_unref(req);
+        return gj__error_set(err, GJ_ENOMEM, "out of memory submitting a job");
+    }
+    *out = job;
+    return 0;
+}
+
 int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opts,
                      gj_job **out, gj_error *err)
 {
@@ -344,31 +382,47 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
         return gj__error_set(err, GJ_EBUSY, "the submit queue is full (%zu jobs queued); "
                              "retry later or raise queue_size", c->qcap);
     }
-    gj__request_freeze(req);
-    gj_request_ref(req);
-    /* The record comes from the slab under the registry lock, which also
-     * gives it its id.  References: the registry's, the queue's/worker's,
-     * and the caller's. */
-    gj_registry *r = &c->registry;
-    pthread_mutex_lock(&r->mu);
-    gj_job *job = gj__job_slab_alloc(c->slab);
-    int rc = GJ_ENOMEM;
-    if (job) {
-        gj__job_init(job, t, req, opts, out ? 3 : 2);
-        rc = gj__registry_insert_locked(r, job);
-    }
-    pthread_mutex_unlock(&r->mu);
+    gj_job *job;
+    int rc = register_job(c, t, req, opts, out ? 3 : 2, false, &job, err);
     if (rc) {
-        if (job)
-            gj__job_slab_free(job);
         gj__executor_unreserve(c);
-        gj_request_unref(req);
-        return gj__error_set(err, GJ_ENOMEM, "out of memory submitting a job");
+        return rc;
     }
     gj__executor_push(c, job);
     if (out)
         *out = job;
     return 0;
+}
+
+/* Caller-runs: with nothing queued and a connection of the request's
+ * target open and idle, the calling thread runs the job itself — no queue,
+ * no wake-up, no switch to a worker and back.  The job is registered like
+ * any other (status, list, cancel from another thread).  GJ_EBUSY: not
+ * possible now (nothing was done). */
+static int execute_here(gj_client *c, gj_request *req, int64_t timeout_ms, gj_result **out,
+                        gj_error *err)
+{
+    if (!c || !req || atomic_load_explicit(&c->shutting_down, memory_order_relaxed) ||
+        !gj__executor_idle(c))
+        return GJ_EBUSY;
+    gj_target *t = find_target(c, req->target);
+    gj_conn *conn = NULL;
+    if (!t || gj__pool_try_acquire(t->pool, &conn) != 0)
+        return GJ_EBUSY;
+    gj_job *job;
+    int rc = register_job(c, t, req, NULL, 3, true, &job, err);
+    if (rc) {
+        gj__pool_release(t->pool, conn);
+        return rc;
+    }
+    gj__executor_run_here(c, job, conn, gj__deadline_ms(timeout_ms), err);
+    gj_job_status st = GJ_JOB_DONE;
+    gj_job_get_status(job, &st, NULL);
+    rc = gj_job_result(job, out, err);
+    if (st == GJ_JOB_CANCELLED)
+        gj_job_clear(job, NULL);
+    gj_job_unref(job);
+    return rc;
 }
 
 int gj_client_execute(gj_client *c, gj_request *req, int64_t timeout_ms, gj_result **out,
@@ -378,8 +432,11 @@ int gj_client_execute(gj_client *c, gj_request *req, int64_t timeout_ms, gj_resu
         *out = NULL;
     if (c && gj__client_on_worker(c))
         return gj__error_set(err, GJ_EDEADLK, "gj_client_execute called on a worker thread");
+    int rc = c && c->caller_runs ? execute_here(c, req, timeout_ms, out, err) : GJ_EBUSY;
+    if (rc != GJ_EBUSY)
+        return rc;
     gj_job *job;
-    int rc = gj_client_submit(c, req, NULL, &job, err);
+    rc = gj_client_submit(c, req, NULL, &job, err);
     if (rc)
         return rc;
     rc = gj_job_wait(job, timeout_ms, err);
@@ -403,7 +460,8 @@ int gj_client_event_fd(const gj_client *c)
 
 static uint64_t finished_total(gj_client *c)
 {
-    uint64_t n = atomic_load(&c->cancelled_queued);
+    uint64_t n = atomic_load(&c->cancelled_queued) + atomic_load(&c->caller.done) +
+                 atomic_load(&c->caller.cancelled);
     for (unsigned i = 0; i < c->n_workers; i++)
         n += atomic_load(&c->workers[i].done) + atomic_load(&c->workers[i].cancelled);
     return n;
@@ -451,7 +509,10 @@ static int client_stats(gj_client *c, gj_client_stats *stats)
     pthread_mutex_unlock(&c->registry.mu);
     stats->job_memory = c->slab ? gj__job_slab_bytes(c->slab) : 0;
     stats->rejected = atomic_load(&c->rejected);
-    stats->cancelled = atomic_load(&c->cancelled_queued);
+    stats->cancelled = atomic_load(&c->cancelled_queued) + atomic_load(&c->caller.cancelled);
+    stats->done = atomic_load(&c->caller.done);
+    stats->failed = atomic_load(&c->caller.failed);
+    stats->running = atomic_load(&c->caller.running);
     for (unsigned i = 0; i < c->n_workers; i++) {
         stats->done += atomic_load(&c->workers[i].done);
         stats->failed += atomic_load(&c->workers[i].failed);

@@ -258,6 +258,7 @@ int gj_config_new(gj_config **out)
         return GJ_ENOMEM;
     c->pub.workers = 4;
     c->pub.queue_size = 65536;
+    c->pub.caller_runs = true;
     c->pub.log.level = GJ_LOG_WARN;
     *out = &c->pub;
     return 0;
@@ -287,6 +288,7 @@ int gj_config_copy(gj_config **out, const gj_config *cfg)
         return rc;
     copy->workers = cfg->workers;
     copy->queue_size = cfg->queue_size;
+    copy->caller_runs = cfg->caller_runs;
     copy->log = cfg->log;
     if (cfg->n_targets > 0) {
         config_impl *c = impl_of(copy);

@@ -33,6 +33,7 @@ static int hook_password_env(gj_config *cfg, gj_target_settings *ts, const char 
 static const gj__setting settings[] = {
     CLIENT("workers", GJ__SETTING_INT, GJ__STORE_UNSIGNED, workers, 1, 1024),
     CLIENT("queue_size", GJ__SETTING_INT, GJ__STORE_SIZE, queue_size, 1, INT64_C(1) << 30),
+    CLIENT("caller_runs", GJ__SETTING_BOOL, GJ__STORE_BOOL, caller_runs, 0, 0),
     T_STRING("backend", backend, 0, hook_backend),
     T_STRING("url", url, GJ__SETTING_SECRET, hook_url),
     TARGET("hosts", GJ__SETTING_HOSTS, GJ__STORE_HOSTS, hosts, 0, 0, 0, NULL),

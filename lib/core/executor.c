@@ -1,5 +1,7 @@
 /*
- * The executor: the submit queue and the worker threads.
+ * The executor: the submit queue, the worker threads, and the caller-runs
+ * path (gj__executor_run_here: a thread that would only wait for a job runs
+ * it itself, with the same steps as a worker).
  *
  * Submitters push onto a lock-free inbox (a stack, one CAS per job) and
  * count against the queue bound with their own counter (see
@@ -15,6 +17,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 /* ---- queue --------------------------------------------------------------- */
@@ -185,7 +188,12 @@ static bool cancel_requested(const gj_job *job)
     return atomic_load_explicit(&job->state, memory_order_acquire) & GJ__ST_CANCEL_REQ;
 }
 
-static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
+/* Run one job on the calling thread: a worker w (its wake fd ends a
+ * connect when the job is cancelled), or the callers' pseudo-worker
+ * (wake_fd -1 unless the caller made one).  The request's deadline is at
+ * most deadline_cap. */
+static void run_job(gj_worker *w, int wake_fd, gj_job *job, worker_conn *wc, int64_t deadline_cap,
+                    gj_error *err)
 {
     gj_target *t = job->target;
     gj_client *c = t->client;
@@ -202,10 +210,10 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
         /* A cancel of this job writes our wake fd: empty it of wake-ups
          * meant for earlier jobs first. */
         uint64_t stale;
-        if (read(w->wake_fd, &stale, sizeof stale) < 0) {
+        if (wake_fd >= 0 && read(wake_fd, &stale, sizeof stale) < 0) {
             /* EAGAIN: nothing to drain */
         }
-        gj_abort abort = { (const unsigned *)&job->state, GJ__ST_CANCEL_REQ, w->wake_fd, NULL, -1 };
+        gj_abort abort = { (const unsigned *)&job->state, GJ__ST_CANCEL_REQ, wake_fd, NULL, -1 };
         rc = gj__pool_acquire_for(t->pool, gj__deadline_ms(t->settings.acquire_timeout_ms),
                                   &abort, &wc->conn, err);
         if (rc) {
@@ -230,12 +238,19 @@ static void run_job(gj_worker *w, gj_job *job, worker_conn *wc, gj_error *err)
     gj_sink sink;
     gj__sink_init(&sink, req->row_fn, req->row_payload, &job->state, GJ__ST_CANCEL_REQ, timeout);
     gj__sink_set_limits(&sink, timeout, t->settings.max_result_size);
+    gj__sink_cap_deadline(&sink, deadline_cap);
     gj_error_clear(err);
     /* Only this worker writes its counters: plain stores, no locked
      * instructions (readers only need a torn-free value). */
-    atomic_store_explicit(&w->running, 1, memory_order_relaxed);
+    if (w->shared)
+        atomic_fetch_add_explicit(&w->running, 1, memory_order_relaxed);
+    else
+        atomic_store_explicit(&w->running, 1, memory_order_relaxed);
     rc = t->backend->execute(wc->conn, req, &sink, err);
-    atomic_store_explicit(&w->running, 0, memory_order_relaxed);
+    if (w->shared)
+        atomic_fetch_sub_explicit(&w->running, 1, memory_order_relaxed);
+    else
+        atomic_store_explicit(&w->running, 0, memory_order_relaxed);
     unpublish_conn(c, job); /* no interrupt after this point */
 
     gj_result *res = NULL;
@@ -338,7 +353,7 @@ void *gj__worker_main(void *arg)
         /* QUEUED+INQUEUE -> RUNNING in one step (one locked instruction
          * fewer than through TAKEN): the worker runs it right after the
          * unlock, and a cancel arriving meanwhile is seen by run_job. */
-        job->runner_fd = w->wake_fd;   /* published by the state change */
+        atomic_store_explicit(&job->runner_fd, w->wake_fd, memory_order_relaxed); /* published by the state change */
         atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__ST_INQUEUE,
                                   memory_order_acq_rel);
         atomic_store_explicit(&w->taken,
@@ -347,7 +362,7 @@ void *gj__worker_main(void *arg)
         if (c->qhead)
             wake_one(c);
         pthread_mutex_unlock(&c->qmu);
-        run_job(w, job, &wc, err);
+        run_job(w, w->wake_fd, job, &wc, INT64_MAX, err);
         pthread_mutex_lock(&c->qmu);
     }
     pthread_mutex_unlock(&c->qmu);
@@ -359,7 +374,8 @@ void *gj__worker_main(void *arg)
 
 size_t gj__executor_dequeued(gj_client *c)
 {
-    size_t n = atomic_load_explicit(&c->deq, memory_order_acquire);
+    size_t n = atomic_load_explicit(&c->deq, memory_order_acquire) +
+               atomic_load_explicit(&c->caller.taken, memory_order_acquire);
     for (unsigned i = 0; i < c->n_workers; i++)
         n += atomic_load_explicit(&c->workers[i].taken, memory_order_acquire);
     return n;
@@ -421,4 +437,58 @@ gj_job *gj__executor_stop(gj_client *c)
     pthread_cond_broadcast(&c->qcv);
     pthread_mutex_unlock(&c->qmu);
     return queued;
+}
+
+/* ---- caller-runs ------------------------------------------------------------ */
+
+bool gj__executor_idle(const gj_client *c)
+{
+    return !atomic_load_explicit(&c->inbox, memory_order_acquire) &&
+           !atomic_load_explicit(&c->qlisted, memory_order_acquire);
+}
+
+bool gj__executor_take_first(gj_client *c, gj_job *job)
+{
+    bool taken = false;
+    pthread_mutex_lock(&c->qmu);
+    drain_inbox(c);
+    if (!c->stopping && c->qhead == job &&
+        (atomic_load_explicit(&job->state, memory_order_acquire) & GJ__ST_INQUEUE)) {
+        queue_unlink_only(c, job);
+        atomic_store_explicit(&job->runner_fd, -1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__ST_INQUEUE,
+                                  memory_order_acq_rel);
+        atomic_fetch_add_explicit(&c->caller.taken, 1, memory_order_release);
+        if (c->qhead)
+            wake_one(c);
+        taken = true;
+    }
+    pthread_mutex_unlock(&c->qmu);
+    return taken;
+}
+
+void gj__executor_run_here(gj_client *c, gj_job *job, gj_conn *conn, int64_t deadline_cap,
+                           gj_error *err)
+{
+    worker_conn wc = { conn ? job->target : NULL, conn };
+    gj_error *own = NULL;
+    if (!err)
+        err = own = gj_error_new();   /* the detail goes with the job */
+    /* Without a connection this thread may wait in the pool or connect: a
+     * cancel ends that through an eventfd of its own (seq_cst, see
+     * gj__job_cancel; run_job looks at the state after this). */
+    int fd = conn ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd >= 0)
+        atomic_store(&job->runner_fd, fd);
+    run_job(&c->caller, fd, job, &wc, deadline_cap, err);
+    drop_conn(&wc);
+    if (fd >= 0) {
+        /* A cancel writes the fd under the job's stripe lock. */
+        gj_stripe *s = gj__job_stripe(c, job);
+        pthread_mutex_lock(&s->mu);
+        atomic_store(&job->runner_fd, -1);
+        pthread_mutex_unlock(&s->mu);
+        close(fd);
+    }
+    gj_error_free(own);
 }

@@ -44,7 +44,7 @@ void gj__job_init(gj_job *job, gj_target *target, gj_request *req,
     job->payload = opts ? opts->payload : NULL;
     job->u.result = NULL;
     job->qnext = job->qprev = NULL;
-    job->runner_fd = -1;
+    atomic_init(&job->runner_fd, -1);
     job->finished_at = 0;
 }
 
@@ -148,7 +148,9 @@ void gj__job_finish(gj_job *job, gj_worker *w, unsigned phase, gj_result *result
             if (phase == GJ__PH_CANCELLED)
                 atomic_fetch_add(&w->cancelled, 1);
             else {
-                if (error)
+                if (error && w->shared)
+                    atomic_fetch_add(&w->failed, 1);
+                else if (error)
                     atomic_store_explicit(&w->failed,
                                           atomic_load_explicit(&w->failed, memory_order_relaxed) + 1,
                                           memory_order_relaxed); /* single writer */
@@ -229,6 +231,19 @@ int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
                              "job %llu: gj_job_wait called on a worker thread of the same "
                              "client (it could wait for itself); use the completion callback",
                              (unsigned long long)job->id);
+
+    /* Caller-runs: waiting without a time limit for the job that is first
+     * in line, this thread runs it itself rather than hand it to a worker
+     * and sleep until it comes back. */
+    if (timeout_ms < 0 && (st & GJ__ST_INQUEUE) && c->caller_runs &&
+        gj__executor_take_first(c, job)) {
+        gj_conn *conn = NULL;
+        if (gj__pool_try_acquire(job->target->pool, &conn) != 0)
+            conn = NULL;   /* acquired (blocking, cancellable) by run_here */
+        gj__executor_run_here(c, job, conn, INT64_MAX, NULL);
+        st = atomic_load_explicit(&job->state, memory_order_acquire);
+        return (st & GJ__ST_GONE) ? not_found(job, err) : 0;
+    }
 
     /* Most jobs the engine runs are short: look again for a few
      * microseconds before paying for a sleep and a wake-up. */
@@ -364,7 +379,10 @@ int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err)
 
     gj_client *c = job->target->client;
     gj_job_ref(job);
-    atomic_fetch_or_explicit(&job->state, GJ__ST_CANCEL_REQ, memory_order_acq_rel);
+    /* Sequentially consistent, mirrored in gj__executor_run_here (runner_fd
+     * published, then the state read): either the runner sees CANCEL_REQ
+     * or this cancel sees its fd. */
+    atomic_fetch_or(&job->state, GJ__ST_CANCEL_REQ);
     if (gj__queue_remove(c, job)) {
         /* It was queued: it never reaches a worker; finish it here.  The
          * queue's reference becomes the finishing reference. */
@@ -383,14 +401,18 @@ int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err)
             job->target->backend->interrupt(job->u.conn);
             interrupted = true;
         }
-        pthread_mutex_unlock(&s->mu);
         if (!interrupted && !(st & GJ__ST_HASCONN) && !GJ__TERMINAL(st)) {
+            /* Under the stripe lock: a caller-runs thread closes its fd
+             * only after taking the lock (gj__executor_run_here). */
             uint64_t one = 1;
-            if (job->runner_fd >= 0 && write(job->runner_fd, &one, sizeof one) < 0) {
+            int fd = atomic_load(&job->runner_fd);
+            if (fd >= 0 && write(fd, &one, sizeof one) < 0) {
                 /* the counter is non-zero already: the wait wakes anyway */
             }
-            gj__pool_wake(job->target->pool);
         }
+        pthread_mutex_unlock(&s->mu);
+        if (!interrupted && !(st & GJ__ST_HASCONN) && !GJ__TERMINAL(st))
+            gj__pool_wake(job->target->pool);
     }
     if (and_clear)
         gj__job_make_gone(job);

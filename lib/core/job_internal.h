@@ -66,8 +66,8 @@ struct gj_job {
         gj_conn *conn;       /* RUNNING: the connection, for interrupt */
     } u;
     gj_job *qnext, *qprev;   /* submit queue links; qnext reused for local lists */
-    int runner_fd;           /* RUNNING: the eventfd of the thread running it
-                              * (gj_job_cancel writes it to end a connect) */
+    atomic_int runner_fd;    /* RUNNING: the eventfd of the thread running it, or
+                              * -1 (gj_job_cancel writes it to end a connect) */
     int64_t finished_at;     /* wall ms, written before the terminal phase */
     gj_job_slab *slab;       /* where the record goes back (outlives the client) */
 };
@@ -129,6 +129,7 @@ typedef struct gj_worker {
     gj_client *client;
     pthread_t thread;
     int wake_fd;             /* eventfd: a cancel of the job it runs writes it */
+    bool shared;             /* the callers' pseudo-worker: counters written by many threads */
     /* Counters, written only by this worker (read racily for stats). */
     _Alignas(64) atomic_size_t taken; /* jobs this worker took from the queue */
     atomic_uint_fast64_t done;
@@ -156,6 +157,7 @@ struct gj_client {
     _Alignas(64) atomic_size_t enq;
     atomic_size_t deq_seen;
     size_t qcap;             /* queue_size: read by submitters, beside enq */
+    bool caller_runs;        /* the caller-runs fast path is allowed */
     _Alignas(64) atomic_size_t deq;   /* jobs cancelled out of the queue; workers count their own */
     _Alignas(64) atomic_uint idle; /* workers waiting (or about to wait) on qcv */
     atomic_bool spinning;    /* an idle worker is looking for work before it sleeps:
@@ -168,6 +170,7 @@ struct gj_client {
     bool stopping;
 
     gj_worker *workers;
+    gj_worker caller;        /* counts the jobs that callers ran themselves (caller-runs) */
     unsigned n_workers;      /* started */
     unsigned n_worker_slots; /* allocated (their wake fds are open or -1) */
 
@@ -236,6 +239,22 @@ void gj__executor_push(gj_client *c, gj_job *job);
 /* Stop the workers taking jobs; returns the queued jobs (linked through
  * qnext, no longer queued) for the caller to cancel. */
 gj_job *gj__executor_stop(gj_client *c);
+
+/* Caller-runs.  Is nothing queued (so that running a job here jumps ahead
+ * of no one)?  A racy look: a job pushed at this instant is not jumped
+ * ahead of in any way that matters. */
+bool gj__executor_idle(const gj_client *c);
+/* Take job from the queue when it is first in line (under the queue lock,
+ * as a worker would); true when taken (now RUNNING, the queue's reference
+ * is the caller's working reference). */
+bool gj__executor_take_first(gj_client *c, gj_job *job);
+/* Run a RUNNING job on the calling thread (not a worker): on conn (leased
+ * from the job's pool) or, when conn is NULL, on a connection acquired
+ * here (blocking, ended by a cancel).  The request's deadline is at most
+ * deadline_cap.  The job is finished (callback run here) and the connection
+ * back in the pool when it returns; the working reference is dropped. */
+void gj__executor_run_here(gj_client *c, gj_job *job, gj_conn *conn, int64_t deadline_cap,
+                           gj_error *err);
 void *gj__worker_main(void *worker);
 
 /* client.c */

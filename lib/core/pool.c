@@ -1128,6 +1128,50 @@ int gj__pool_acquire_for(gj_pool *p, int64_t deadline_ms, const gj_abort *abort,
     return rc < 0 ? rc : GJ_ECONNECT;
 }
 
+int gj__pool_try_acquire(gj_pool *p, gj_conn **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&p->mu);
+    /* Never ahead of a caller already waiting; discovery turns are the
+     * blocking acquire's business. */
+    if (p->shutdown || p->q_head || p->discover) {
+        pthread_mutex_unlock(&p->mu);
+        return GJ_EBUSY;
+    }
+    p->n_busy++;
+    pool_slot *got = NULL;
+    int64_t now = gj__now_ms();
+    while (!got && p->idle_list && !p->shutdown) {
+        pool_slot *s = p->idle_list;
+        p->idle_list = s->next;
+        s->next = NULL;
+        p->n_idle--;
+        if (past_lifetime(p, s, now) || past_idle_timeout(p, s, now)) {
+            close_slot(p, s);
+            continue;
+        }
+        s->users = 1;
+        p->n_leased++;
+        if (needs_ping(p, s, now) && !ping_slot(p, s, now, INT64_MAX, NULL))
+            continue;   /* dead: closed */
+        got = s;
+    }
+    if (!got && p->share_limit > 1 && !p->shutdown) {
+        pool_slot *s = least_loaded_sharable(p, now);
+        if (s) {
+            s->users++;
+            got = s;
+        }
+    }
+    p->n_busy--;
+    check_drained(p);
+    pthread_mutex_unlock(&p->mu);
+    if (!got)
+        return GJ_EBUSY;
+    *out = got->conn;
+    return 0;
+}
+
 void gj__pool_wake(gj_pool *p)
 {
     if (!p)

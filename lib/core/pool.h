@@ -61,6 +61,12 @@ int gj__pool_acquire(gj_pool *p, int64_t deadline_ms, gj_conn **out, gj_error *e
 int gj__pool_acquire_for(gj_pool *p, int64_t deadline_ms, const gj_abort *abort, gj_conn **out,
                          gj_error *err);
 
+/* Without waiting: a connection already open and idle (after its liveness
+ * check when one is due), or room on a shared one; GJ_EBUSY when none, or
+ * when callers are waiting in gj__pool_acquire (never ahead of them).
+ * Opens nothing.  For the caller-runs fast path. */
+int gj__pool_try_acquire(gj_pool *p, gj_conn **out);
+
 /* A caller waiting in gj__pool_acquire_for may have been aborted: wake
  * every waiter to look at its abort, and interrupt a liveness check made
  * for one whose abort fired.  Any thread; does not block beyond the pool's

@@ -54,6 +54,8 @@ typedef struct gj_target_settings {
 struct gj_config {
     unsigned workers;        /* 4 */
     size_t queue_size;       /* 65536 */
+    bool caller_runs;        /* true: gj_client_execute (and a wait on the first
+                                job in line) may run the job on the calling thread */
     gj_logger log;
     gj_target_settings *targets;
     size_t n_targets;

@@ -85,6 +85,15 @@ int gj__sink_row(gj_sink *s, gj_value *row)
     return gj_value_list_append(s->rows, row);
 }
 
+void gj__sink_cap_deadline(gj_sink *s, int64_t cap)
+{
+    if (cap < s->deadline_ms) {
+        s->deadline_ms = cap;
+        int64_t left = cap - gj__now_ms();
+        s->response_timeout_ms = left > 0 ? left : 1;
+    }
+}
+
 int gj__sink_account(gj_sink *s, size_t bytes)
 {
     if (s->row_fn || !s->max_result)

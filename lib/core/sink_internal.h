@@ -33,6 +33,8 @@ void gj__sink_init(gj_sink *s, gj_row_fn row_fn, void *row_payload,
 /* The deadline from a response timeout (ms, 0 = none) counted from now,
  * and the result limit (bytes, 0 = none). */
 void gj__sink_set_limits(gj_sink *s, int64_t response_timeout_ms, size_t max_result);
+/* Bring the deadline forward to cap (gj__now_ms clock) when it is later. */
+void gj__sink_cap_deadline(gj_sink *s, int64_t cap);
 /* Release whatever the sink still holds. */
 void gj__sink_clear(gj_sink *s);
 /* True when nothing was collected (no result object is needed). */

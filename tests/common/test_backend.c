@@ -266,3 +266,15 @@ int gj_test_client_new(gj_client **out, unsigned workers, size_t queue_size, gj_
     gj_config_free(cfg);
     return rc;
 }
+
+int gj_test_client_new_url(gj_client **out, const char *url, gj_error *err)
+{
+    gj_config *cfg;
+    int rc = gj_config_from_url(&cfg, url, err);
+    if (rc)
+        return rc;
+    const gj_backend *const extra[] = { &gj_test_backend };
+    rc = gj__client_new_with_backends(out, cfg, extra, 1, err);
+    gj_config_free(cfg);
+    return rc;
+}

@@ -36,6 +36,8 @@ void gj_test_backend_counters_get(gj_test_backend_counters *out);
 
 /* A client with the test backend: "test://host" URL, given workers and queue_size. */
 int gj_test_client_new(gj_client **out, unsigned workers, size_t queue_size, gj_error *err);
+/* A client with the test backend from a URL ("test://localhost?workers=1&max_conns=2"). */
+int gj_test_client_new_url(gj_client **out, const char *url, gj_error *err);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <string>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -693,6 +694,240 @@ TEST_F(JobTest, StatsAcceptTheFirstStructSize)
         EXPECT_EQ(0xab, buf[i]) << "byte " << i;
     st->size = offsetof(gj_client_stats, job_memory) - 1;
     EXPECT_EQ(GJ_EINVAL, gj_client_get_stats(client, st));
+}
+
+// ---- caller-runs: the calling thread runs a job it would only wait for ----
+
+// Which thread ran a job: its row callback runs where execute() runs.
+struct ThreadProbe {
+    std::atomic<bool> seen{ false };
+    std::thread::id id;
+    std::mutex mu;
+    static int fn(const gj_value *, void *p)
+    {
+        auto *t = static_cast<ThreadProbe *>(p);
+        std::lock_guard<std::mutex> lock(t->mu);
+        t->id = std::this_thread::get_id();
+        t->seen = true;
+        return 0;
+    }
+    bool on_this_thread()
+    {
+        std::lock_guard<std::mutex> lock(t_mu());
+        std::lock_guard<std::mutex> l2(mu);
+        return seen && id == std::this_thread::get_id();
+    }
+    static std::mutex &t_mu()
+    {
+        static std::mutex m;
+        return m;
+    }
+};
+
+gj_request *probed(ThreadProbe *probe, std::initializer_list<std::pair<const char *, gj_value *>> opts)
+{
+    gj_request *req = make(opts);
+    EXPECT_EQ(0, gj_request_set_option(req, "rows", gj_value_int(1)));
+    EXPECT_EQ(0, gj_request_set_row_callback(req, ThreadProbe::fn, probe));
+    return req;
+}
+
+class CallerRuns : public JobTest {
+protected:
+    void start_url(const char *url)
+    {
+        ASSERT_EQ(0, gj_test_client_new_url(&client, url, err.e)) << err.msg();
+    }
+    // The first job of a client opens the pool's connection on a worker;
+    // afterwards it is idle in the pool.
+    void warm_up()
+    {
+        gj_request *req = make({});
+        ASSERT_EQ(0, gj_client_execute(client, req, 5000, nullptr, err.e)) << err.msg();
+        gj_request_unref(req);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));   // the worker gives it back
+    }
+};
+
+TEST_F(CallerRuns, ExecuteRunsOnTheCallingThreadWhenNothingIsQueued)
+{
+    start_url("test://localhost?workers=2&max_conns=2");
+    warm_up();
+    ThreadProbe probe;
+    gj_request *req = probed(&probe, {});
+    gj_result *res = nullptr;
+    ASSERT_EQ(0, gj_client_execute(client, req, 5000, &res, err.e)) << err.msg();
+    EXPECT_TRUE(probe.on_this_thread()) << "the job ran on a worker";
+    gj_result_free(res);
+    // It was an ordinary job: counted as done, consumed by execute.
+    gj_client_stats st;
+    std::memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    ASSERT_EQ(0, gj_client_get_stats(client, &st));
+    EXPECT_EQ(2u, st.done);
+    EXPECT_EQ(0u, st.registered);
+    gj_request_unref(req);
+}
+
+TEST_F(CallerRuns, TurnedOffEveryJobRunsOnAWorker)
+{
+    start_url("test://localhost?workers=2&max_conns=2&caller_runs=false");
+    warm_up();
+    ThreadProbe probe;
+    gj_request *req = probed(&probe, {});
+    ASSERT_EQ(0, gj_client_execute(client, req, 5000, nullptr, err.e)) << err.msg();
+    EXPECT_TRUE(probe.seen.load());
+    EXPECT_FALSE(probe.on_this_thread());
+    gj_request_unref(req);
+}
+
+TEST_F(CallerRuns, ExecuteDoesNotJumpAheadOfQueuedJobs)
+{
+    start_url("test://localhost?workers=1&max_conns=2");
+    warm_up();
+    // The only worker is busy; job B waits in the queue.
+    gj_request *slow = make({ { "delay_ms", gj_value_int(200) } });
+    gj_job *a = submit(slow);
+    for (int i = 0; i < 1000 && !gj_job_started(a); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(gj_job_started(a));
+    gj_request *quick = make({});
+    gj_job *b = submit(quick);
+    EXPECT_FALSE(gj_job_started(b));
+    // C finds B queued: it goes through the queue, behind B, on the worker.
+    ThreadProbe probe;
+    gj_request *c = probed(&probe, {});
+    ASSERT_EQ(0, gj_client_execute(client, c, 5000, nullptr, err.e)) << err.msg();
+    EXPECT_FALSE(probe.on_this_thread());
+    EXPECT_EQ(GJ_JOB_DONE, status_of(b)) << "C ended before B, which was queued first";
+    EXPECT_LE(gj_job_finished_at(b), gj_job_finished_at(a) + 1000);
+    gj_job_unref(a);
+    gj_job_unref(b);
+    gj_request_unref(slow);
+    gj_request_unref(quick);
+    gj_request_unref(c);
+}
+
+TEST_F(CallerRuns, AJobRunByItsCallerIsListedAndCancelledFromAnotherThread)
+{
+    start_url("test://localhost?workers=2&max_conns=2");
+    warm_up();
+    gj_request *req = make({ { "delay_ms", gj_value_int(30000) } });
+    std::atomic<int> rc{ 1 };
+    std::atomic<int64_t> ended{ 0 };
+    std::thread caller([&] {
+        gj_error *e = gj_error_new();
+        rc = gj_client_execute(client, req, -1, nullptr, e);
+        ended = gj__now_ms();
+        gj_error_free(e);
+    });
+    // It is an ordinary pending job: listed, found by id, cancelled.
+    uint64_t *ids = nullptr;
+    size_t n = 0;
+    for (int i = 0; i < 2000 && n == 0; i++) {
+        gj_free(ids);
+        ids = nullptr;
+        ASSERT_EQ(0, gj_client_list_jobs(client, GJ_JOB_PENDING, 0, &ids, &n, err.e));
+        if (n == 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(1u, n);
+    gj_job *job = nullptr;
+    ASSERT_EQ(0, gj_client_job(client, ids[0], &job, err.e)) << err.msg();
+    gj_free(ids);
+    for (int i = 0; i < 1000 && !gj_job_started(job); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int64_t t0 = gj__now_ms();
+    ASSERT_EQ(0, gj_job_cancel(job, err.e)) << err.msg();
+    caller.join();
+    EXPECT_EQ(GJ_ECANCELLED, rc.load());
+    EXPECT_LT(ended - t0, 2000);
+    gj_job_status st;
+    EXPECT_EQ(GJ_ENOTFOUND, gj_job_get_status(job, &st, nullptr)) << "execute clears the job it ran";
+    gj_job_unref(job);
+    gj_request_unref(req);
+}
+
+TEST_F(CallerRuns, WaitingForTheFirstJobInLineRunsIt)
+{
+    start_url("test://localhost?workers=1&max_conns=2");
+    warm_up();
+    gj_request *slow = make({ { "delay_ms", gj_value_int(300) } });
+    gj_job *a = submit(slow);
+    for (int i = 0; i < 1000 && !gj_job_started(a); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(gj_job_started(a));
+    // B is first in line behind the busy worker: a wait without a time
+    // limit runs it here, callback included.
+    ThreadProbe probe;
+    gj_request *req = probed(&probe, {});
+    std::atomic<int> calls{ 0 };
+    std::atomic<bool> callback_here{ false };
+    struct Cb {
+        std::atomic<int> *calls;
+        std::atomic<bool> *here;
+        std::thread::id self;
+    } cb{ &calls, &callback_here, std::this_thread::get_id() };
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.payload = &cb;
+    opts.on_done = [](gj_job *, void *p) {
+        auto *c = static_cast<Cb *>(p);
+        (*c->calls)++;
+        *c->here = std::this_thread::get_id() == c->self;
+    };
+    gj_job *b = submit(req, &opts);
+    ASSERT_EQ(0, gj_job_wait(b, -1, err.e)) << err.msg();
+    EXPECT_TRUE(probe.on_this_thread());
+    EXPECT_EQ(1, calls.load());
+    EXPECT_TRUE(callback_here.load()) << "the callback runs on the thread that ran the job";
+    EXPECT_EQ(GJ_JOB_PENDING, status_of(a)) << "B did not wait behind A";
+    // A wait with a time limit does not run a queued job (it may return first).
+    gj_job *c = submit(req);
+    gj_job *d = submit(req);
+    EXPECT_EQ(GJ_ETIMEDOUT, gj_job_wait(d, 0, err.e));
+    ASSERT_EQ(0, gj_job_wait(c, 5000, err.e));
+    ASSERT_EQ(0, gj_job_wait(d, 5000, err.e));
+    for (gj_job *j : { a, b, c, d })
+        gj_job_unref(j);
+    gj_request_unref(slow);
+    gj_request_unref(req);
+}
+
+TEST_F(CallerRuns, AWorkerNeverRunsAnotherJobThisWay)
+{
+    start_url("test://localhost?workers=1&max_conns=2");
+    warm_up();
+    struct Probe {
+        gj_client *client;
+        gj_request *req;
+        std::atomic<int> exec_rc{ 1 };
+        std::atomic<int> wait_rc{ 1 };
+        std::atomic<bool> done{ false };
+    } probe;
+    probe.client = client;
+    probe.req = make({});
+    gj_submit_options opts = GJ_SUBMIT_OPTIONS_INIT;
+    opts.payload = &probe;
+    opts.on_done = [](gj_job *, void *p) {
+        auto *pr = static_cast<Probe *>(p);
+        pr->exec_rc = gj_client_execute(pr->client, pr->req, 1000, nullptr, nullptr);
+        gj_job *other = nullptr;
+        gj_client_submit(pr->client, pr->req, nullptr, &other, nullptr);
+        pr->wait_rc = gj_job_wait(other, -1, nullptr);
+        gj_job_unref(other);
+        pr->done = true;
+    };
+    gj_request *req = make({ { "delay_ms", gj_value_int(5) } });
+    gj_job *job = submit(req, &opts);   // runs on the worker
+    for (int i = 0; i < 5000 && !probe.done.load(); i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(probe.done.load());
+    EXPECT_EQ(GJ_EDEADLK, probe.exec_rc.load());
+    EXPECT_EQ(GJ_EDEADLK, probe.wait_rc.load());
+    gj_job_unref(job);
+    gj_request_unref(req);
+    gj_request_unref(probe.req);
 }
 
 TEST(JobShutdown, FreeCancelsQueuedInterruptsRunningAndKeepsHandlesValid)
