@@ -4,7 +4,8 @@ libgraphjob_internal_la_SOURCES += \
 	lib/backend/backend.h
 libgraphjob_internal_la_SOURCES += lib/core/abort.h lib/core/abort.c
 # The transports (used by the backends, never by lib/core).
-libgraphjob_internal_la_SOURCES += lib/transport/tcp.h lib/transport/tcp.c
+libgraphjob_internal_la_SOURCES += lib/transport/tcp.h lib/transport/tcp.c \
+	lib/transport/http.h lib/transport/http.c
 libgraphjob_internal_la_SOURCES += lib/core/error.c lib/core/log.c lib/core/clock.c lib/core/version.c \
 	lib/core/json_in.c lib/core/json_in.h
 libgraphjob_internal_la_SOURCES += \

@@ -2,9 +2,10 @@
  * The ArangoDB backend (name "arango"; schemes http, https, arangodb,
  * arangodb+http, arangodb+https; default port 8529).  libcurl + json-c.
  *
- * Connection: one curl easy handle per pooled connection (HTTP keep-alive,
- * TCP keepalive, CURLOPT_NOSIGNAL), driven through its own multi handle so
- * that a cancel wakes a blocked transfer at once (curl_multi_wakeup).  TLS
+ * Connection: one HTTP transport connection (lib/transport/http: a curl easy
+ * handle with HTTP keep-alive, TCP keepalive, CURLOPT_NOSIGNAL, driven
+ * through its own multi handle so that a cancel wakes a blocked transfer at
+ * once).  TLS
  * (https, arangodb+https) verifies the peer unless ssl_verify is false;
  * ssl_cafile, ssl_certfile, ssl_keyfile, ssl_password are honoured.
  * connect() sends GET /_api/version, so a wrong password fails there with
@@ -89,17 +90,9 @@
  */
 #include "backend/arango/arango_internal.h"
 
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result = CURLE_OK;
-
-static void curl_init(void)
-{
-    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- option helpers ------------------------------------------------------ */
 
@@ -177,28 +170,18 @@ static void arango_close(gj_conn *c)
     if (!c)
         return;
     gj__arango_cleanup_clear(c);
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    if (c->easy)
-        curl_easy_cleanup(c->easy);
-    if (c->url)
-        curl_url_cleanup(c->url);
+    gj__http_free(c->http);
     if (c->tok)
         json_tokener_free(c->tok);
     if (c->password) {
-        memset(c->password, 0, strlen(c->password));
+        explicit_bzero(c->password, strlen(c->password));
         free(c->password);
-    }
-    if (c->jwt) {
-        memset(c->jwt, 0, strlen(c->jwt));
-        free(c->jwt);
     }
     gj__arango_peers_free(c);
     free(c->username);
     free(c->database);
     free(c->base_url);
     free(c->hostport);
-    free(c->buf);
     free(c);
 }
 
@@ -226,7 +209,13 @@ static int async_mode(const gj_value *v, int *mode)
     return -1;
 }
 
-static int target_options(gj_conn *c, const gj_target_settings *ts, bool *http2, gj_error *err)
+typedef struct http_options {
+    bool http2;
+    bool compressed;
+    const char *unix_socket;
+} http_options;
+
+static int target_options(gj_conn *c, const gj_target_settings *ts, http_options *ho, gj_error *err)
 {
     const gj_value *o = ts->options;
     for (size_t i = 0; o && i < gj_value_size(o); i++) {
@@ -242,8 +231,14 @@ static int target_options(gj_conn *c, const gj_target_settings *ts, bool *http2,
                                      "arango option auth: \"basic\" or \"jwt\" expected");
             c->use_jwt = strcmp(s, "jwt") == 0;
         } else if (strcmp(key, "http2") == 0) {
-            if (gj_value_bool_get(v, http2) != 0)
+            if (gj_value_bool_get(v, &ho->http2) != 0)
                 return gj__error_set(err, GJ_ECONFIG, "arango option http2: a bool expected");
+        } else if (strcmp(key, "compressed") == 0) {
+            if (gj_value_bool_get(v, &ho->compressed) != 0)
+                return gj__error_set(err, GJ_ECONFIG, "arango option compressed: a bool expected");
+        } else if (strcmp(key, "unix_socket") == 0) {
+            if (gj_value_string_get(v, &ho->unix_socket, NULL) != 0 || !ho->unix_socket[0])
+                return gj__error_set(err, GJ_ECONFIG, "arango option unix_socket: a path expected");
         } else if (strcmp(key, "discover") == 0) {
             /* Read by the pool as well (lib/core/pool.c). */
             bool b = false;
@@ -286,8 +281,8 @@ static bool scheme_is_tls(const gj_target_settings *ts)
 static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_settings *ts,
                         int64_t deadline_ms, gj_error *err)
 {
-    bool http2 = false;
-    int rc = target_options(c, ts, &http2, err);
+    http_options ho = { false, false, NULL };
+    int rc = target_options(c, ts, &ho, err);
     if (rc)
         return rc;
     bool tls = scheme_is_tls(ts);
@@ -304,18 +299,9 @@ static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_setti
         (ts->password && !(c->password = gj__strdup(ts->password))) ||
         (ts->database && !(c->database = gj__strdup(ts->database))))
         return gj__error_set(err, GJ_ENOMEM, "out of memory");
-    c->max_body = ts->max_message_size ? ts->max_message_size : (size_t)64 << 20;
     c->connect_timeout_ms = ts->connect_timeout_ms;
-
-    c->easy = curl_easy_init();
-    c->multi = curl_multi_init();
-    c->url = curl_url();
-    c->url_stale = true;
-    if (!c->easy || !c->multi || !c->url)
-        return gj__error_set(err, GJ_ENOMEM, "cannot create a curl handle for %s", c->hostport);
-    CURL *e = c->easy;
     /* The connect timeout: connect_timeout, cut to what is left before the
-     * deadline; 0 = curl's default. */
+     * deadline; 0 = curl's default.  (The transfers also watch the deadline.) */
     int64_t ct = ts->connect_timeout_ms > 0 ? ts->connect_timeout_ms : 0;
     if (deadline_ms != INT64_MAX) {
         int64_t left = deadline_ms - gj__now_ms();
@@ -324,50 +310,30 @@ static int setup_handle(gj_conn *c, const gj_endpoint *ep, const gj_target_setti
         if (ct == 0 || left < ct)
             ct = left;
     }
-    CURLcode cc = CURLE_OK;
-#define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(e, opt, val); } while (0)
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET(CURLOPT_CONNECTTIMEOUT_MS, (long)ct);
-    SET(CURLOPT_WRITEFUNCTION, gj__arango_on_write);
-    SET(CURLOPT_WRITEDATA, c);
-    SET(CURLOPT_HEADERFUNCTION, gj__arango_on_header);
-    SET(CURLOPT_HEADERDATA, c);
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    /* The URL as a handle: curl skips parsing the whole URL per request. */
-    SET(CURLOPT_CURLU, c->url);
-    /* curl's detail of a failure (which certificate check failed, ...). */
-    SET(CURLOPT_ERRORBUFFER, c->errbuf);
-    /* Without a status line, take what came anyway, to say what it was
-     * (TLS bytes at a plain http:// URL): exchange() fails it. */
-    if (!tls)
-        SET(CURLOPT_HTTP09_ALLOWED, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-    SET(CURLOPT_HTTP_VERSION, http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
-    if (tls) {
-        SET(CURLOPT_SSL_VERIFYPEER, ts->ssl_verify ? 1L : 0L);
-        SET(CURLOPT_SSL_VERIFYHOST, ts->ssl_verify ? 2L : 0L);
-        if (ts->ssl_cafile)
-            SET(CURLOPT_CAINFO, ts->ssl_cafile);
-        if (ts->ssl_certfile)
-            SET(CURLOPT_SSLCERT, ts->ssl_certfile);
-        if (ts->ssl_keyfile)
-            SET(CURLOPT_SSLKEY, ts->ssl_keyfile);
-        if (ts->ssl_password)
-            SET(CURLOPT_KEYPASSWD, ts->ssl_password);
-    }
-    if (!c->use_jwt && c->username) {
-        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        SET(CURLOPT_USERNAME, c->username);
-        SET(CURLOPT_PASSWORD, c->password ? c->password : "");
-    }
-#undef SET
-    if (cc != CURLE_OK)
-        return gj__error_set(err, cc == CURLE_OUT_OF_MEMORY ? GJ_ENOMEM : GJ_ECONFIG,
-                             "cannot configure the connection to %s: %s", c->hostport,
-                             curl_easy_strerror(cc));
+    gj_http_config hc = {
+        .name = c->hostport,
+        .base_url = c->base_url,
+        .unix_socket = ho.unix_socket,
+        .verify = ts->ssl_verify,
+        .ca = ts->ssl_cafile,
+        .certfile = ts->ssl_certfile,
+        .keyfile = ts->ssl_keyfile,
+        .key_password = ts->ssl_password,
+        .http2 = ho.http2,
+        .compressed = ho.compressed,
+        .connect_timeout_ms = ct,
+        .max_body = ts->max_message_size ? ts->max_message_size : (size_t)64 << 20,
+        /* Basic auth: the Authorization line is built once per connection.
+         * JWT: none until POST /_open/auth gave a token. */
+        .username = c->use_jwt ? NULL : c->username,
+        .password = c->use_jwt ? NULL : c->password,
+        .accept = "application/json",
+        .content_type = "application/json",
+    };
+    rc = gj__http_new(&c->http, &hc, err);
+    if (rc)
+        return rc;
+    gj__http_set_header_fn(c->http, gj__arango_on_header, c);
     return 0;
 }
 
@@ -375,18 +341,14 @@ static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_
                           const gj_logger *log, const gj_abort *abort, int64_t deadline_ms,
                           gj_error *err)
 {
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_result != CURLE_OK)
-        return gj__error_set(err, GJ_ENOMEM, "curl_global_init failed: %s",
-                             curl_easy_strerror(curl_init_result));
     gj_conn *c = calloc(1, sizeof *c);
     if (!c)
         return gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s:%d", ep->host,
                              ep->port);
-    atomic_init(&c->interrupt_req, false);
     c->log = log;
-    c->abort = abort;   /* the transfers below give up when it fires */
     int rc = setup_handle(c, ep, ts, deadline_ms, err);
+    if (!rc)
+        gj__http_set_abort(c->http, abort);   /* the transfers below give up when it fires */
     if (!rc && gj__arango_peers_init(c, ts, gj_arango_backend.default_port) != 0)
         rc = gj__error_set(err, GJ_ENOMEM, "out of memory connecting to %s", c->hostport);
     if (!rc && c->use_jwt)
@@ -415,14 +377,12 @@ static int arango_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_
                     e ? gj_error_message(e) : gj_strerror(drc));
         gj_error_free(e);
     }
-    c->abort = NULL;    /* the caller's, valid during the call only */
+    if (c->http)
+        gj__http_set_abort(c->http, NULL);   /* the caller's, valid during the call only */
     if (rc) {
         arango_close(c);
         return rc;
     }
-    /* Later reconnects of the same handle use the configured connect timeout. */
-    if (ts->connect_timeout_ms > 0)
-        curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)ts->connect_timeout_ms);
     c->broken = false;
     gj__log(log, GJ_LOG_DEBUG, "arango: connected to %s%s", c->hostport,
             c->use_jwt ? " (JWT)" : "");
@@ -541,13 +501,12 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
 
 static void arango_interrupt(gj_conn *c)
 {
-    atomic_store(&c->interrupt_req, true);
-    curl_multi_wakeup(c->multi);
+    gj__http_interrupt(c->http);
 }
 
 static bool arango_usable(gj_conn *c)
 {
-    return !c->broken && !atomic_load(&c->interrupt_req);
+    return !c->broken && !gj__http_interrupt_pending(c->http);
 }
 
 static int arango_ping(gj_conn *c, int64_t deadline_ms)

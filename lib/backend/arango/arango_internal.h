@@ -2,19 +2,20 @@
  * The ArangoDB backend's internal interface (lib/backend/arango).  Never
  * installed.  See arango.c for the operations and options it offers.
  *
- * A connection is one libcurl easy handle driven by its own multi handle (so
- * that interrupt() can wake a blocked transfer with curl_multi_wakeup), kept
- * alive and reused for every request the pool gives it.
+ * A connection is one HTTP transport connection (lib/transport/http: a
+ * libcurl easy handle driven by its own multi handle, so that interrupt()
+ * can wake a blocked transfer), kept alive and reused for every request the
+ * pool gives it.
  */
 #ifndef GJ_BACKEND_ARANGO_INTERNAL_H
 #define GJ_BACKEND_ARANGO_INTERNAL_H
 
 #include "backend/backend.h"
 #include "core/json_in.h"
+#include "transport/http.h"
 
-#include <curl/curl.h>
 #include <json-c/json.h>
-#include <stdatomic.h>
+#include <stdio.h>
 
 /* Longest collection name, key, database name or path piece we accept. */
 #define GJ__ARANGO_MAX_NAME 4096
@@ -24,25 +25,16 @@
 #define GJ__ARANGO_MAX_PEERS 1024
 
 struct gj_conn {
-    CURL *easy;
-    CURLM *multi;
+    gj_http *http;               /* the transport */
     char *base_url;              /* "http://host:port" (IPv6 in brackets) */
-    CURLU *url;                  /* base_url parsed once (CURLOPT_CURLU); each
-                                  * request sets only its path and query */
-    bool url_stale;              /* base_url changed: parse it again */
     char *hostport;              /* "host:port" for messages */
-    char *username, *password;   /* copies; never logged */
+    char *username, *password;   /* copies (JWT login); never logged */
     char *database;              /* target's database, or NULL (= _system) */
-    char *jwt;                   /* bearer token when auth is "jwt" */
-    bool use_jwt;
-    size_t max_body;             /* max_message_size */
+    bool use_jwt;                /* auth "jwt": POST /_open/auth, then a bearer token */
     int64_t connect_timeout_ms;
     const gj_logger *log;
 
-    /* The response being read. */
-    char *buf;
-    size_t len, cap;
-    bool too_big;
+    size_t last_body_len;        /* the last reply's size on the wire */
     json_tokener *tok;           /* kept for the next reply (conn.c parse_body) */
 
     /* Server-side async (x-arango-async: store) for the next call of an
@@ -65,10 +57,7 @@ struct gj_conn {
     int64_t peers_at_ms;         /* when fetched from the server; 0 = the target's */
     int64_t single_at_ms;        /* when the server said it is not a coordinator; 0 = never */
 
-    atomic_bool interrupt_req;   /* set by interrupt(), consumed by execute() */
     bool broken;                 /* transport error or aborted transfer */
-    const gj_abort *abort;       /* while connecting: the pool's abort (borrowed) */
-    char errbuf[CURL_ERROR_SIZE];/* curl's detail of the last failure */
 
     /* Server-side work a cancelled request left behind, done by settle()
      * after the job ended (cancel returns at once). */
@@ -119,10 +108,8 @@ void gj__arango_reply_clear(gj__arango_reply *r);
 /* The backend's table (arango.c). */
 extern const gj_backend gj_arango_backend;
 
-/* CURLOPT_WRITEFUNCTION: appends to c->buf up to c->max_body. */
-size_t gj__arango_on_write(char *data, size_t size, size_t nmemb, void *payload);
-/* CURLOPT_HEADERFUNCTION: keeps x-arango-async-id in c->async_id. */
-size_t gj__arango_on_header(char *data, size_t size, size_t nmemb, void *payload);
+/* The transport's header hook: keeps x-arango-async-id in c->async_id. */
+void gj__arango_on_header(void *payload, const char *line, size_t len);
 
 /* Perform a call.  When c->async_store is set (it is cleared here), the call
  * is sent with x-arango-async: store, the server job is polled

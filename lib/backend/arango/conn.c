@@ -1,20 +1,17 @@
 /*
- * ArangoDB backend: the HTTP connection (one curl easy handle in its own
- * multi handle), authentication (Basic or JWT with renewal) and the mapping
- * of ArangoDB error bodies to gj_error.
+ * ArangoDB backend: requests over the HTTP transport (lib/transport/http),
+ * the JSON replies, authentication (Basic, or JWT with renewal) and the
+ * mapping of ArangoDB error bodies to gj_error.
  */
 #include "backend/arango/arango_internal.h"
 
-#include <ctype.h>
 #include <limits.h>
-#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-/* How long one curl_multi_poll waits at most (interrupts wake it at once). */
-#define POLL_SLICE_MS 1000
 /* 503 retries of idempotent calls, and the first pause. */
 #define RETRIES_503 2
 #define RETRY_PAUSE_MS 50
@@ -31,7 +28,7 @@ void gj__arango_reply_clear(gj__arango_reply *r)
 
 bool gj__arango_take_interrupt(gj_conn *c)
 {
-    return atomic_exchange(&c->interrupt_req, false);
+    return gj__http_take_interrupt(c->http);
 }
 
 char *gj__arango_escape(gj_conn *c, const char *s)
@@ -39,12 +36,7 @@ char *gj__arango_escape(gj_conn *c, const char *s)
     size_t n = strlen(s);
     if (n > GJ__ARANGO_MAX_NAME)
         return NULL;
-    char *e = curl_easy_escape(c->easy, s, (int)n);
-    if (!e)
-        return NULL;
-    char *copy = gj__strdup(e);
-    curl_free(e);
-    return copy;
+    return gj__http_escape(c->http, s, n);
 }
 
 const char *gj__arango_database(gj_conn *c, const gj_request *req)
@@ -57,34 +49,9 @@ const char *gj__arango_database(gj_conn *c, const gj_request *req)
     return "_system";
 }
 
-size_t gj__arango_on_write(char *data, size_t size, size_t nmemb, void *payload)
+void gj__arango_on_header(void *payload, const char *data, size_t n)
 {
     gj_conn *c = payload;
-    size_t n = size * nmemb;
-    if (n > c->max_body - c->len) {
-        c->too_big = true;
-        return 0;   /* CURLE_WRITE_ERROR */
-    }
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 4096;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        char *p = realloc(c->buf, cap);
-        if (!p)
-            return 0;
-        c->buf = p;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, data, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
-    return n;
-}
-
-size_t gj__arango_on_header(char *data, size_t size, size_t nmemb, void *payload)
-{
-    gj_conn *c = payload;
-    size_t n = size * nmemb;
     static const char name[] = "x-arango-async-id:";
     if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
         const char *v = data + sizeof name - 1, *end = data + n;
@@ -98,166 +65,6 @@ size_t gj__arango_on_header(char *data, size_t size, size_t nmemb, void *payload
             c->async_id[len] = '\0';
         }
     }
-    return n;
-}
-
-/* Drive the transfer already set up on c->easy.  Every pass looks at the
- * interrupt, the abort (while connecting) and the deadline, whether data
- * is flowing or not. */
-static int run_transfer(gj_conn *c, int64_t deadline_ms, CURLcode *result, gj_error *err)
-{
-    CURLMcode mc = curl_multi_add_handle(c->multi, c->easy);
-    if (mc != CURLM_OK)
-        return gj__error_set(err, GJ_EIO, "%s: cannot start the request: %s", c->hostport,
-                             curl_multi_strerror(mc));
-    int rc = 0;
-    bool done = false;
-    c->errbuf[0] = '\0';
-    for (;;) {
-        if (atomic_load(&c->interrupt_req)) {
-            rc = gj__error_set(err, GJ_ECANCELLED, "%s: request interrupted", c->hostport);
-            break;
-        }
-        int arc = gj__abort_check(c->abort);
-        if (arc) {
-            rc = gj__error_set(err, arc, "%s: %s", c->hostport, gj__abort_reason(arc));
-            break;
-        }
-        if (deadline_ms != INT64_MAX && gj__now_ms() >= deadline_ms) {
-            rc = gj__error_set(err, GJ_ETIMEDOUT, "%s: no response within the timeout",
-                               c->hostport);
-            break;
-        }
-        int running = 0;
-        mc = curl_multi_perform(c->multi, &running);
-        if (mc != CURLM_OK) {
-            rc = gj__error_set(err, GJ_EIO, "%s: %s", c->hostport, curl_multi_strerror(mc));
-            break;
-        }
-        int queued = 0;
-        CURLMsg *m;
-        while ((m = curl_multi_info_read(c->multi, &queued)) != NULL) {
-            if (m->msg == CURLMSG_DONE && m->easy_handle == c->easy) {
-                *result = m->data.result;
-                done = true;
-            }
-        }
-        if (done)
-            break;
-        int64_t wait = POLL_SLICE_MS;
-        if (deadline_ms != INT64_MAX) {
-            int64_t left = deadline_ms - gj__now_ms();
-            if (left <= 0) {
-                rc = gj__error_set(err, GJ_ETIMEDOUT, "%s: no response within the timeout",
-                                   c->hostport);
-                break;
-            }
-            if (left < wait)
-                wait = left;
-        }
-        struct pollfd pf[2];
-        int npf = gj__abort_pollfds(c->abort, pf);
-        struct curl_waitfd wf[2];
-        for (int i = 0; i < npf; i++)
-            wf[i] = (struct curl_waitfd){ pf[i].fd, CURL_WAIT_POLLIN, 0 };
-        mc = curl_multi_poll(c->multi, npf ? wf : NULL, (unsigned)npf, (int)wait, NULL);
-        if (mc == CURLM_OK && npf && !gj__abort_check(c->abort))
-            gj__abort_drain(c->abort);
-        if (mc != CURLM_OK) {
-            rc = gj__error_set(err, GJ_EIO, "%s: %s", c->hostport, curl_multi_strerror(mc));
-            break;
-        }
-    }
-    /* Removing an unfinished transfer closes its connection. */
-    curl_multi_remove_handle(c->multi, c->easy);
-    if (rc)
-        c->broken = true;
-    return rc;
-}
-
-/* curl's own detail of the failure (its error buffer), else the code's text. */
-static const char *curl_detail(gj_conn *c, CURLcode cc)
-{
-    size_t n = strlen(c->errbuf);
-    while (n && (c->errbuf[n - 1] == '\n' || c->errbuf[n - 1] == '\r'))
-        c->errbuf[--n] = '\0';
-    return n ? c->errbuf : curl_easy_strerror(cc);
-}
-
-static bool plain_http(const gj_conn *c)
-{
-    return strncmp(c->base_url, "http://", 7) == 0;
-}
-
-static int curl_error(gj_conn *c, CURLcode cc, gj_error *err)
-{
-    c->broken = true;
-    switch (cc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-        return gj__error_set(err, GJ_ECONNECT, "cannot connect to %s: %s", c->hostport,
-                             curl_detail(c, cc));
-    case CURLE_OPERATION_TIMEDOUT:
-        return gj__error_set(err, GJ_ETIMEDOUT, "%s: %s", c->hostport, curl_detail(c, cc));
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-        return gj__error_set(err, GJ_ETLS, "TLS with %s failed: %s", c->hostport,
-                             curl_detail(c, cc));
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-        if (plain_http(c))
-            return gj__error_set(err, GJ_EIO, "%s: %s (if the server speaks TLS on that port, "
-                                 "use https://)", c->hostport, curl_detail(c, cc));
-        return gj__error_set(err, GJ_EIO, "%s: connection failed mid-request: %s", c->hostport,
-                             curl_detail(c, cc));
-    case CURLE_WRITE_ERROR:
-        if (c->too_big)
-            return gj__error_set(err, GJ_ETOOBIG,
-                                 "%s: response larger than max_message_size (%zu bytes)",
-                                 c->hostport, c->max_body);
-        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for the response", c->hostport);
-    case CURLE_OUT_OF_MEMORY:
-        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
-    default:
-        return gj__error_set(err, GJ_EIO, "%s: connection failed mid-request: %s", c->hostport,
-                             curl_detail(c, cc));
-    }
-}
-
-/* What a body that is not JSON looks like, for messages: "an HTML page
- * (<title>...)", "TLS bytes", or an excerpt of its printable start. */
-static void describe_body(const gj_conn *c, const char *ct, char *out, size_t cap)
-{
-    const unsigned char *b = (const unsigned char *)c->buf;
-    size_t n = c->len;
-    if (n >= 3 && (b[0] == 0x15 || b[0] == 0x16) && b[1] == 0x03 && b[2] <= 0x04) {
-        snprintf(out, cap, "TLS bytes");
-        return;
-    }
-    size_t skip = 0;
-    while (skip < n && isspace(b[skip]))
-        skip++;
-    bool html = (ct && strstr(ct, "html")) || (skip < n && b[skip] == '<');
-    char excerpt[100];
-    size_t k = 0;
-    for (size_t i = skip; i < n && k + 1 < sizeof excerpt; i++) {
-        unsigned char ch = b[i];
-        if (ch == '\n' || ch == '\r' || ch == '\t')
-            ch = ' ';
-        if (ch < 0x20 || ch >= 0x7f)
-            ch = '?';
-        if (ch == ' ' && k && excerpt[k - 1] == ' ')
-            continue;
-        excerpt[k++] = (char)ch;
-    }
-    excerpt[k] = '\0';
-    snprintf(out, cap, "%s%s: \"%s%s\"", html ? "an HTML page" : "text",
-             ct ? "" : "", excerpt, n - skip > k ? "..." : "");
 }
 
 /* Append n bytes to the buffer [*p, end); false when they do not fit. */
@@ -312,14 +119,14 @@ static long build_path(gj_conn *c, const gj__arango_call *call, char *buf, size_
     return (long)(p - buf);
 }
 
-/* Parse c->buf[0..c->len) into *out (NULL on failure), with the tokener
+/* Parse body[0..len) into *out (NULL on failure), with the tokener
  * bounded to GJ__ARANGO_MAX_DEPTH.  Most replies are shallow: a first pass
  * uses a small tokener (a cheaper allocation), and only a reply nested
  * deeper than that is parsed again with the full depth.  *je and *used say
  * how the parse ended. */
 #define SHALLOW_DEPTH 24
-static int parse_body(gj_conn *c, json_object **out, enum json_tokener_error *je,
-                      size_t *used)
+static int parse_body(gj_conn *c, const char *body, size_t len, json_object **out,
+                      enum json_tokener_error *je, size_t *used)
 {
     int depth = SHALLOW_DEPTH < GJ__ARANGO_MAX_DEPTH ? SHALLOW_DEPTH : GJ__ARANGO_MAX_DEPTH;
     for (;;) {
@@ -335,12 +142,12 @@ static int parse_body(gj_conn *c, json_object **out, enum json_tokener_error *je
         } else {
             json_tokener_reset(tok);
         }
-        json_object *j = json_tokener_parse_ex(tok, c->buf, (int)c->len);
+        json_object *j = json_tokener_parse_ex(tok, body, (int)len);
         *je = json_tokener_get_error(tok);
         *used = json_tokener_get_parse_end(tok);
         /* A long string leaves the tokener's buffer as large: not kept
          * after a large reply. */
-        if (tok == c->tok && c->len > BUF_KEEP)
+        if (tok == c->tok && len > BUF_KEEP)
             c->tok = NULL;
         if (tok != c->tok)
             json_tokener_free(tok);
@@ -350,7 +157,7 @@ static int parse_body(gj_conn *c, json_object **out, enum json_tokener_error *je
             depth = GJ__ARANGO_MAX_DEPTH;
             continue;
         }
-        if (j && (*je != json_tokener_success || *used != c->len)) {
+        if (j && (*je != json_tokener_success || *used != len)) {
             json_object_put(j);
             j = NULL;
         }
@@ -359,149 +166,44 @@ static int parse_body(gj_conn *c, json_object **out, enum json_tokener_error *je
     }
 }
 
-/* "Authorization: Basic " + base64(username ":" password) into out (cap
- * bytes, NUL-terminated); false when it does not fit.  Sent as a request
- * header it is the very line curl would build for CURLAUTH_BASIC (curl
- * leaves its own out when the request carries an Authorization header),
- * without curl's two formatted allocations per request. */
-static bool basic_header(const gj_conn *c, char *out, size_t cap)
-{
-    static const char b64[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    static const char prefix[] = "Authorization: Basic ";
-    const char *user = c->username, *pw = c->password ? c->password : "";
-    size_t ul = strlen(user), pl = strlen(pw), n = ul + 1 + pl;
-    if (ul > GJ__ARANGO_MAX_NAME || pl > GJ__ARANGO_MAX_NAME ||
-        sizeof prefix + (n + 2) / 3 * 4 > cap)
-        return false;
-    memcpy(out, prefix, sizeof prefix - 1);
-    char *o = out + sizeof prefix - 1;
-    unsigned bits = 0, have = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)(i < ul ? user[i] : i == ul ? ':' : pw[i - ul - 1]);
-        bits = (bits << 8) | ch;
-        have += 8;
-        while (have >= 6) {
-            have -= 6;
-            *o++ = b64[(bits >> have) & 63];
-        }
-    }
-    if (have > 0)
-        *o++ = b64[(bits << (6 - have)) & 63];
-    for (size_t k = n % 3; k > 0 && k < 3; k++)
-        *o++ = '=';
-    *o = '\0';
-    return true;
-}
-
-static const char *url_error(CURLUcode uc)
-{
-#if LIBCURL_VERSION_NUM >= 0x075000
-    return curl_url_strerror(uc);
-#else
-    return uc == CURLUE_OUT_OF_MEMORY ? "out of memory" : "malformed URL";
-#endif
-}
-
 /* Room for a request's path and query on the stack; longer ones are
  * allocated. */
 #define PATH_STACK 512
-/* Most request headers a call sends. */
-#define MAX_HEADERS 8
 
-/* Point c->url at the call: the base URL is parsed once (again after a
- * failover moved the connection), and a request sets only its path and
- * query, which are escaped already (curl copies both). */
-static int set_url(gj_conn *c, const gj__arango_call *call, gj_error *err)
+/* One HTTP exchange without retries: the path with its /_db/ prefix, the
+ * request's own headers, and the reply parsed as JSON. */
+static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
+                    gj__arango_reply *reply, gj_error *err)
 {
     char stack[PATH_STACK];
     char *path = stack, *heap = NULL;
-    long len = build_path(c, call, stack, sizeof stack);
-    if (len == 0) {
+    long plen = build_path(c, call, stack, sizeof stack);
+    if (plen == 0) {
         size_t cap = strlen(call->path) + 16 + (call->db ? 3 * strlen(call->db) : 0);
         heap = malloc(cap);
         if (!heap)
             return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for a URL", c->hostport);
         path = heap;
-        len = build_path(c, call, heap, cap);
+        plen = build_path(c, call, heap, cap);
     }
-    if (len <= 0) {
+    if (plen <= 0) {
         free(heap);
         return gj__error_set(err, GJ_EINVAL, "%s: bad database name", c->hostport);
     }
-    CURLUcode uc = CURLUE_OK;
-    if (c->url_stale) {
-        uc = curl_url_set(c->url, CURLUPART_URL, c->base_url, 0);
-        c->url_stale = uc != CURLUE_OK;
-    }
-    char *query = strchr(path, '?');
-    if (query)
-        *query++ = '\0';
-    if (uc == CURLUE_OK)
-        uc = curl_url_set(c->url, CURLUPART_PATH, path, 0);
-    if (uc == CURLUE_OK)
-        uc = curl_url_set(c->url, CURLUPART_QUERY, query, 0);
-    free(heap);
-    if (uc != CURLUE_OK)
-        return gj__error_set(err, uc == CURLUE_OUT_OF_MEMORY ? GJ_ENOMEM : GJ_EINVAL,
-                             "%s: cannot use the URL of %s %s: %s", c->hostport, call->method,
-                             call->path, url_error(uc));
-    return 0;
-}
-
-/* One HTTP exchange without retries.  The header list lives on the stack
- * (curl only reads it during the transfer, and it is unset afterwards), and
- * so does the path when it is short: a plain call allocates nothing here. */
-static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
-                    gj__arango_reply *reply, gj_error *err)
-{
-    int rc = 0;
-    struct curl_slist hv[MAX_HEADERS];
+    const char *hv[4];
     size_t nh = 0;
-    char auth[GJ__ARANGO_MAX_NAME + 32];
     char ifmatch[GJ__ARANGO_MAX_NAME + 32];
     char trx[96];
-    bool wipe_auth = false;
-
-    if ((rc = set_url(c, call, err)) != 0)
-        return rc;
-
-#define ADD_HEADER(text)                                  \
-    do {                                                  \
-        hv[nh].data = (char *)(text);                     \
-        hv[nh].next = NULL;                               \
-        if (nh > 0)                                       \
-            hv[nh - 1].next = &hv[nh];                    \
-        nh++;                                             \
-    } while (0)
-
-    ADD_HEADER("Accept: application/json");
-    /* No "Expect: 100-continue" round trip for a large body.  curl asks
-     * for one only above 1 KiB (1 MiB in newer versions), and each header
-     * in the list costs curl a scan for every header it looks up. */
-    if (call->body && call->body_len > 1024)
-        ADD_HEADER("Expect:");
-    if (call->body)
-        ADD_HEADER("Content-Type: application/json");
-    if (c->use_jwt && c->jwt) {
-        /* The token's length was checked when it was obtained. */
-        snprintf(auth, sizeof auth, "Authorization: bearer %s", c->jwt);
-        wipe_auth = true;
-        ADD_HEADER(auth);
-    } else if (!c->use_jwt && c->username && basic_header(c, auth, sizeof auth)) {
-        /* Basic auth (CURLOPT_USERNAME is set too: curl's fallback). */
-        wipe_auth = true;
-        ADD_HEADER(auth);
-    }
+    int rc = 0;
     if (async_store)
-        ADD_HEADER(c->async_fire ? "x-arango-async: true" : "x-arango-async: store");
+        hv[nh++] = c->async_fire ? "x-arango-async: true" : "x-arango-async: store";
     if (call->if_match) {
         if (strlen(call->if_match) > GJ__ARANGO_MAX_NAME || strpbrk(call->if_match, "\r\n\"")) {
             rc = gj__error_set(err, GJ_EINVAL, "option rev: not a revision");
             goto out;
         }
         snprintf(ifmatch, sizeof ifmatch, "If-Match: \"%s\"", call->if_match);
-        ADD_HEADER(ifmatch);
+        hv[nh++] = ifmatch;
     }
     if (call->trx_id) {
         if (strlen(call->trx_id) > 64 || strpbrk(call->trx_id, "\r\n")) {
@@ -509,84 +211,64 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
             goto out;
         }
         snprintf(trx, sizeof trx, "x-arango-trx-id: %s", call->trx_id);
-        ADD_HEADER(trx);
+        hv[nh++] = trx;
     }
-#undef ADD_HEADER
-
-    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, &hv[0]);
-    bool is_get = strcmp(call->method, "GET") == 0, is_post = strcmp(call->method, "POST") == 0;
-    if (call->body || is_post || strcmp(call->method, "PUT") == 0 ||
-        strcmp(call->method, "PATCH") == 0) {
-        curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)(call->body ? call->body_len : 0));
-        curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, call->body ? call->body : "");
-    } else {
-        curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
-    }
-    curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, is_get || is_post ? NULL : call->method);
     /* Do not keep a large buffer from an earlier big reply. */
-    if (c->cap > BUF_KEEP) {
-        free(c->buf);
-        c->buf = NULL;
-        c->cap = 0;
-    }
-    c->len = 0;
-    c->too_big = false;
-    CURLcode cc = CURLE_OK;
-    rc = run_transfer(c, call->deadline_ms, &cc, err);
-    if (rc)
-        goto out;
-    if (cc != CURLE_OK) {
-        rc = curl_error(c, cc, err);
-        goto out;
-    }
-    long status = 0;
-    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
-    reply->status = status;
-    reply->json = NULL;
-    if (c->len > INT_MAX) {
+    gj__http_trim(c->http, BUF_KEEP);
+    gj_http_request rq = { call->method, path, call->body, call->body_len, hv, nh,
+                           call->deadline_ms };
+    gj_http_response resp;
+    rc = gj__http_perform(c->http, &rq, &resp, err);
+    c->last_body_len = rc ? 0 : resp.len;
+    if (rc) {
         c->broken = true;
-        rc = gj__error_set(err, GJ_ETOOBIG, "%s: response of %zu bytes is too large to parse",
-                           c->hostport, c->len);
         goto out;
     }
+    reply->status = resp.status;
+    reply->json = NULL;
     reply->not_json[0] = '\0';
-    if (status == 0) {
-        /* No HTTP status line: an HTTP/0.9 answer (allowed on plain http://
+    if (resp.status == 0) {
+        /* No HTTP status line: an HTTP/0.9 answer (taken at plain http://
          * only to see what the server sent). */
         char what[sizeof reply->not_json];
-        describe_body(c, NULL, what, sizeof what);
+        gj__http_describe_body(resp.body, resp.len, NULL, what, sizeof what);
         c->broken = true;
         rc = gj__error_set(err, GJ_EPROTOCOL, "%s: the server did not answer with HTTP but with "
                            "%s%s", c->hostport, what,
                            strcmp(what, "TLS bytes") == 0 ? ": it speaks TLS, use https://" : "");
         goto out;
     }
-    if (c->len > 0) {
+    if (resp.len > INT_MAX) {
+        c->broken = true;
+        rc = gj__error_set(err, GJ_ETOOBIG, "%s: response of %zu bytes is too large to parse",
+                           c->hostport, resp.len);
+        goto out;
+    }
+    if (resp.len > 0) {
         json_object *j = NULL;
         enum json_tokener_error je = json_tokener_success;
         size_t used = 0;
-        if (parse_body(c, &j, &je, &used)) {
+        if (parse_body(c, resp.body, resp.len, &j, &je, &used)) {
             rc = gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
             goto out;
         }
         if (!j) {
-            char *ct = NULL;
-            curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &ct);
+            const char *ct = resp.content_type;
             if (ct && strstr(ct, "json")) {
                 c->broken = true;
                 rc = gj__error_set(err, GJ_EPROTOCOL,
                                    "%s: HTTP %ld response is not valid JSON (%s at byte %zu)",
-                                   c->hostport, status, json_tokener_error_desc(je), used);
+                                   c->hostport, resp.status, json_tokener_error_desc(je), used);
                 goto out;
             }
             /* Not JSON (a proxy's HTML error page, a login portal): an error
              * status keeps its status and says what came; a success status
              * is not an ArangoDB answer at all, except where any body goes. */
-            describe_body(c, ct, reply->not_json, sizeof reply->not_json);
-            if (status < 400 && !call->any_body) {
+            gj__http_describe_body(resp.body, resp.len, ct, reply->not_json,
+                                   sizeof reply->not_json);
+            if (resp.status < 400 && !call->any_body) {
                 rc = gj__error_set(err, GJ_EPROTOCOL, "%s: HTTP %ld answered %s %s with %s, not "
-                                   "JSON (is this an ArangoDB server?)", c->hostport, status,
+                                   "JSON (is this an ArangoDB server?)", c->hostport, resp.status,
                                    call->method, call->path, reply->not_json);
                 goto out;
             }
@@ -595,13 +277,12 @@ static int exchange(gj_conn *c, const gj__arango_call *call, bool async_store,
         }
     }
 out:
-    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, NULL);
-    if (wipe_auth)
-        explicit_bzero(auth, strlen(auth));   /* not a dead store to drop */
+    free(heap);
     return rc;
 }
 
-/* POST /_open/auth {username, password} -> c->jwt. */
+/* POST /_open/auth {username, password}: the token becomes the
+ * connection's bearer credentials. */
 static int jwt_login(gj_conn *c, int64_t deadline_ms, gj_error *err)
 {
     json_object *o = json_object_new_object();
@@ -616,10 +297,10 @@ static int jwt_login(gj_conn *c, int64_t deadline_ms, gj_error *err)
         return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
     }
     gj__arango_call call = { "POST", NULL, "/_open/auth", text, n, NULL, NULL, false, deadline_ms };
-    gj__arango_reply reply = { 0, NULL };
-    free(c->jwt);
-    c->jwt = NULL;
-    int rc = exchange(c, &call, false, &reply, err);
+    gj__arango_reply reply = { 0, NULL, "" };
+    int rc = gj__http_set_bearer(c->http, NULL, err);   /* no Authorization for the login */
+    if (!rc)
+        rc = exchange(c, &call, false, &reply, err);
     /* The serialised text holds the password: wipe it. */
     memset((char *)text, 0, n);
     json_object_put(o);
@@ -642,10 +323,10 @@ static int jwt_login(gj_conn *c, int64_t deadline_ms, gj_error *err)
         return gj__error_set(err, GJ_EPROTOCOL, "%s: POST /_open/auth answered without a jwt",
                              c->hostport);
     }
-    c->jwt = gj__strdup(json_object_get_string(jwt));
+    rc = gj__http_set_bearer(c->http, json_object_get_string(jwt), err);
     gj__arango_reply_clear(&reply);
-    if (!c->jwt)
-        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->hostport);
+    if (rc)
+        return rc;
     gj__log(c->log, GJ_LOG_DEBUG, "arango %s: obtained a JWT", c->hostport);
     return 0;
 }
@@ -653,12 +334,6 @@ static int jwt_login(gj_conn *c, int64_t deadline_ms, gj_error *err)
 int gj__arango_login(gj_conn *c, int64_t deadline_ms, gj_error *err)
 {
     return jwt_login(c, deadline_ms, err);
-}
-
-static void pause_ms(int64_t ms)
-{
-    struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
 }
 
 /* One call with JWT renewal and 503 retries. */
@@ -686,24 +361,17 @@ static int perform_once(gj_conn *c, const gj__arango_call *call, bool async_stor
         }
         if (reply->status == 503 && call->idempotent && retries < RETRIES_503 &&
             (call->deadline_ms == INT64_MAX || gj__now_ms() + pause < call->deadline_ms) &&
-            !atomic_load(&c->interrupt_req)) {
+            !gj__http_interrupt_pending(c->http)) {
             gj__arango_reply_clear(reply);
             retries++;
             gj__log(c->log, GJ_LOG_INFO, "arango %s: HTTP 503 for %s %s, retry %d",
                     c->hostport, call->method, call->path, retries);
-            pause_ms(pause);
+            gj__http_pause(c->http, pause);
             pause *= 2;
             continue;
         }
         return 0;
     }
-}
-
-/* Sleep up to ms, woken early by interrupt(). */
-static void wait_interruptibly(gj_conn *c, int64_t ms)
-{
-    if (ms > 0 && !atomic_load(&c->interrupt_req))
-        curl_multi_poll(c->multi, NULL, 0, (int)ms, NULL);
 }
 
 void gj__arango_drop_server_job(gj_conn *c, const char *db, const char *id, int64_t dl)
@@ -761,8 +429,8 @@ int gj__arango_job_await(gj_conn *c, const char *db, const char *id, int64_t dea
         if (left <= 0)
             return gj__error_set(err, GJ_ETIMEDOUT, "%s: server job %s not done within the timeout",
                                  c->hostport, id);
-        wait_interruptibly(c, pause < left ? pause : left);
-        if (atomic_load(&c->interrupt_req))
+        gj__http_pause(c->http, pause < left ? pause : left);
+        if (gj__http_interrupt_pending(c->http))
             return gj__error_set(err, GJ_ECANCELLED, "%s: server job %s interrupted", c->hostport,
                                  id);
         pause = pause * 2 > 100 ? 100 : pause * 2;
@@ -804,7 +472,7 @@ static int await_server_job(gj_conn *c, const gj__arango_call *call, gj__arango_
         bool interrupted = gj__arango_take_interrupt(c);
         gj__arango_drop_server_job(c, call->db, id, gj__now_ms() + GJ__SETTLE_MS);
         if (interrupted)
-            atomic_store(&c->interrupt_req, true);
+            gj__http_restore_interrupt(c->http);
     }
     return rc;
 }

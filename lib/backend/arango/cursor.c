@@ -352,7 +352,7 @@ int gj__arango_cursor_drain(gj_conn *c, const char *db, const char *trx,
     for (;;) {
         bool more = false;
         /* The batch's size on the wire counts against max_result_size. */
-        bool too_big = gj__sink_account(sink, c->len) == GJ_ETOOBIG;
+        bool too_big = gj__sink_account(sink, c->last_body_len) == GJ_ETOOBIG;
         int rc = too_big ? 0 : gj__arango_cursor_take_batch(c, reply.json, sink, &more, id,
                                                              sizeof id, &rows, err);
         if (too_big) {

@@ -271,11 +271,15 @@ static int retarget(gj_conn *c, const char *host, int port)
     snprintf(base, n, "%s://%s%s%s:%d", tls ? "https" : "http", v6 ? "[" : "", host,
              v6 ? "]" : "", port);
     snprintf(hp, n, "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    if (gj__http_set_base(c->http, base, hp, NULL) != 0) {
+        free(base);
+        free(hp);
+        return GJ_ENOMEM;
+    }
     free(c->base_url);
     free(c->hostport);
     c->base_url = base;
     c->hostport = hp;
-    c->url_stale = true;
     return 0;
 }
 
@@ -311,7 +315,7 @@ int gj__arango_perform_failover(gj_conn *c, const gj__arango_call *call,
         const gj_host *h = &c->peers[(start + k) % c->n_peers];
         if (host_is(h, from) || host_is(h, c->hostport))
             continue;
-        if (atomic_load(&c->interrupt_req) ||
+        if (gj__http_interrupt_pending(c->http) ||
             (call->deadline_ms != INT64_MAX && gj__now_ms() >= call->deadline_ms))
             break;
         if (retarget(c, h->host, h->port) != 0)
