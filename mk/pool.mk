@@ -1,5 +1,5 @@
 # mk/pool.mk — the connection manager (lib/core/pool.c) and its unit test.
-libgraphjob_internal_la_SOURCES += lib/core/pool.c
+libgraphjob_internal_la_SOURCES += lib/core/pool.c lib/core/pool_discover.c
 
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/pool_test

@@ -41,18 +41,9 @@
  * for that long.  Some failures are final at once (auth, TLS, protocol, a
  * message too large).
  *
- * Discovery.  With the target option discover: true and a backend that has
- * discover(), the pool asks the server behind a connection it just opened
- * (the first one, then whenever the interval has passed, also on an idle
- * connection being handed out) for the members of its cluster.  The hosts
- * are the seeds (the target's hosts) followed by what discovery added; the
- * active ones (those the last discovery listed, or every seed before any
- * discovery) are served round robin, and the seeds it did not list stay as
- * the fallback when every active host is down (the next connect then asks
- * again).  Discovered names are never freed before the pool, so an index or
- * name taken under the lock stays valid while it is released.
+ * Discovery (the members of a cluster, asked of a connection): pool_discover.c.
  */
-#include "core/pool.h"
+#include "core/pool_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -64,94 +55,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POOL_MAX_CONNS 65536u      /* bound on the slot array */
-#define POOL_MAX_HOSTS 1024u
-#define POOL_BACKOFF_MAX_MS INT64_C(60000)
-#define POOL_TRIED_MAX 8           /* hosts named in a connect failure */
-#define POOL_NAMES_MAX 512         /* "host:port, host:port" for messages */
-
-enum slot_state { SLOT_FREE, SLOT_CONNECTING, SLOT_OPEN, SLOT_CLOSING };
-
-typedef struct pool_slot {
-    gj_conn *conn;
-    struct pool_slot *next;   /* free list, idle list or a batch being closed */
-    int64_t created_ms;
-    int64_t idle_since_ms;
-    size_t host_index;
-    unsigned users;           /* callers holding it; 0 = idle */
-    unsigned char state;      /* enum slot_state */
-    bool retiring;            /* close when the last user gives it back */
-    const gj_abort *ping_abort; /* while its liveness check runs: the caller's abort */
-} pool_slot;
-
-typedef struct pool_host {
-    const char *name;         /* a seed: borrowed from the settings copy; else == owned */
-    char *owned;              /* a discovered host's name (freed with the pool) */
-    int port;
-    bool seed;                /* one of the target's hosts */
-    bool active;              /* served round robin (else a seed kept as fallback) */
-    bool down;                /* last connect failed, no success since */
-    bool probing;             /* a connect to this down host is under way */
-    int64_t retry_at_ms;      /* when down: not tried before this */
-    int64_t backoff_ms;       /* delay to apply at the next failure */
-} pool_host;
-
-typedef struct pool_waiter {
-    struct pool_waiter *prev, *next;
-    uint64_t ticket;
-    bool queued;
-    bool signaled;
-    bool cond_ready;
-    pthread_cond_t cond;
-} pool_waiter;
-
-struct gj_pool {
-    pthread_mutex_t mu;
-    pthread_condattr_t cond_attr;   /* CLOCK_MONOTONIC, for the waiters */
-    pthread_cond_t drained;         /* gj__pool_free waits on it */
-
-    const gj_backend *backend;
-    gj_target_settings ts;
-    gj_logger log;
-    unsigned max_conns;
-    unsigned share_limit;           /* callers per connection at once */
-    int64_t backoff_base_ms;
-
-    pool_host *hosts;
-    size_t n_hosts, hosts_cap;
-    size_t next_host;               /* round robin start */
-
-    /* Discovery (options discover: true, backend->discover set). */
-    bool discover;
-    bool discovering;               /* a discover call is under way */
-    bool discovered;                /* the active hosts come from discovery */
-    int64_t discover_interval_ms;
-    int64_t next_discover_ms;       /* 0: at the next connect */
-    char names[POOL_NAMES_MAX];     /* every endpoint, for messages */
-
-    pool_slot *slots;
-    pool_slot *free_list;
-    pool_slot *idle_list;           /* LIFO: most recently used first */
-
-    unsigned n_open, n_idle, n_leased, n_connecting, n_closing;
-    unsigned n_busy;                /* calls that may unlock and relock */
-
-    pool_waiter *q_head, *q_tail;
-    unsigned n_waiting;
-    uint64_t next_ticket;
-
-    bool shutdown;
-    atomic_bool stopping;           /* == shutdown, readable without the lock (aborts) */
-    int stop_fd;                    /* eventfd written at shutdown, never drained */
-    uint64_t created, closed, connect_failures;
-
-    int last_connect_code;          /* for callers that did not try themselves */
-    char last_connect_msg[512];
-};
-
 /* ---- small helpers --------------------------------------------------------- */
 
-static void format_endpoint(char *buf, size_t cap, const char *host, int port)
+void gj__pool_format_endpoint(char *buf, size_t cap, const char *host, int port)
 {
     if (strchr(host, ':'))
         snprintf(buf, cap, "[%s]:%d", host, port);
@@ -160,10 +66,10 @@ static void format_endpoint(char *buf, size_t cap, const char *host, int port)
 }
 
 /* Append "host:port" of host h to a ", "-separated list in buf. */
-static void append_endpoint(const gj_pool *p, char *buf, size_t cap, size_t h)
+void gj__pool_append_endpoint(const gj_pool *p, char *buf, size_t cap, size_t h)
 {
     char one[300];
-    format_endpoint(one, sizeof one, p->hosts[h].name, p->hosts[h].port);
+    gj__pool_format_endpoint(one, sizeof one, p->hosts[h].name, p->hosts[h].port);
     size_t len = strlen(buf);
     const char *sep = len ? ", " : "";
     if (len + strlen(sep) + strlen(one) + 4 >= cap) {
@@ -267,7 +173,7 @@ static bool can_serve(const gj_pool *p)
 }
 
 /* Wake the head of the queue when it could be served. */
-static void kick(gj_pool *p)
+void gj__pool_kick(gj_pool *p)
 {
     if (p->q_head && !p->q_head->signaled && can_serve(p))
         wake(p->q_head);
@@ -286,7 +192,6 @@ static void check_drained(gj_pool *p)
 
 /* ---- hosts (lock held) ----------------------------------------------------- */
 
-#define NO_HOST ((size_t)-1)
 
 /* The next host to connect to among the active hosts (active) or the
  * inactive seeds (!active), round robin over those that are up or whose
@@ -384,7 +289,7 @@ static void log_host_down(gj_pool *p, size_t h, int64_t delay, const char *msg)
     if (!GJ__LOG_ON(&p->log, GJ_LOG_WARN))
         return;
     char ep[300];
-    format_endpoint(ep, sizeof ep, p->hosts[h].name, p->hosts[h].port);
+    gj__pool_format_endpoint(ep, sizeof ep, p->hosts[h].name, p->hosts[h].port);
     pthread_mutex_unlock(&p->mu);
     gj__log(&p->log, GJ_LOG_WARN, "%s pool '%s': connect to %s failed (%s); host marked down, next attempt in %lld ms",
             p->backend->name, p->ts.name ? p->ts.name : "default", ep, msg, (long long)delay);
@@ -425,7 +330,7 @@ static void close_slot(gj_pool *p, pool_slot *s)
     p->n_closing--;
     p->closed++;
     slot_to_free_list(p, s);
-    kick(p);
+    gj__pool_kick(p);
     check_drained(p);
 }
 
@@ -446,7 +351,7 @@ static void close_batch(gj_pool *p, pool_slot *batch)
         slot_to_free_list(p, batch);
         batch = next;
     }
-    kick(p);
+    gj__pool_kick(p);
     check_drained(p);
 }
 
@@ -456,142 +361,6 @@ static void push_idle(gj_pool *p, pool_slot *s, int64_t now)
     s->next = p->idle_list;
     p->idle_list = s;
     p->n_idle++;
-}
-
-/* ---- discovery ------------------------------------------------------------- */
-
-#define POOL_DISCOVER_INTERVAL_MS INT64_C(60000)
-#define POOL_DISCOVER_INTERVAL_MAX_MS INT64_C(86400000)
-
-/* Option discover: true, 1, "true", "1", "yes" or "on". */
-static bool option_true(const gj_value *v)
-{
-    bool b = false;
-    int64_t i = 0;
-    const char *s = NULL;
-    if (!v)
-        return false;
-    if (gj_value_bool_get(v, &b) == 0)
-        return b;
-    if (gj_value_int_get(v, &i) == 0)
-        return i != 0;
-    if (gj_value_string_get(v, &s, NULL) == 0)
-        return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 ||
-               strcmp(s, "on") == 0;
-    return false;
-}
-
-/* Under the lock: should a connection now be used to ask for the cluster's
- * members?  If so the turn is taken (discovering). */
-static bool discovery_turn(gj_pool *p, int64_t now, int64_t deadline)
-{
-    if (!p->discover || p->discovering || p->shutdown || now < p->next_discover_ms ||
-        now >= deadline)
-        return false;
-    p->discovering = true;
-    return true;
-}
-
-static size_t find_host(const gj_pool *p, const char *name, int port)
-{
-    for (size_t i = 0; i < p->n_hosts; i++)
-        if (p->hosts[i].port == port && strcmp(p->hosts[i].name, name) == 0)
-            return i;
-    return NO_HOST;
-}
-
-/* Under the lock: make the discovered hosts (taken over; their names are
- * kept or freed here) the active ones.  Returns how many are active. */
-static size_t apply_discovery(gj_pool *p, gj_host *found, size_t n_found)
-{
-    for (size_t i = 0; i < p->n_hosts; i++)
-        p->hosts[i].active = false;
-    size_t active = 0;
-    for (size_t i = 0; i < n_found; i++) {
-        char *name = found[i].host;
-        found[i].host = NULL;
-        int port = found[i].port;
-        bool valid = name && name[0] && port > 0 && port <= 65535;
-        size_t h = valid ? find_host(p, name, port) : NO_HOST;
-        if (valid && h == NO_HOST && p->n_hosts < POOL_MAX_HOSTS) {
-            if (p->n_hosts == p->hosts_cap) {
-                size_t cap = p->hosts_cap * 2 > POOL_MAX_HOSTS ? POOL_MAX_HOSTS : p->hosts_cap * 2;
-                pool_host *grown = realloc(p->hosts, cap * sizeof *grown);
-                if (grown) {
-                    memset(grown + p->hosts_cap, 0, (cap - p->hosts_cap) * sizeof *grown);
-                    p->hosts = grown;
-                    p->hosts_cap = cap;
-                }
-            }
-            if (p->n_hosts < p->hosts_cap) {
-                h = p->n_hosts++;
-                pool_host *host = &p->hosts[h];
-                memset(host, 0, sizeof *host);
-                host->owned = name;
-                host->name = name;
-                host->port = port;
-                host->backoff_ms = p->backoff_base_ms;
-                append_endpoint(p, p->names, sizeof p->names, h);
-                name = NULL;
-            }
-        }
-        if (h < p->n_hosts) {
-            active += !p->hosts[h].active;
-            p->hosts[h].active = true;
-        }
-        free(name);
-    }
-    return active;
-}
-
-/* Called without the lock by the holder of a discovery turn, on connection
- * c to `ep` ("host:port") that it holds: ask the backend, log, then book the
- * outcome under the lock and give the turn back. */
-static void discover_unlocked(gj_pool *p, gj_conn *c, const char *ep, int64_t deadline)
-{
-    const char *tname = p->ts.name ? p->ts.name : "default";
-    gj_host *found = NULL;
-    size_t n_found = 0;
-    gj_error *e = gj_error_new();
-    int rc = e ? p->backend->discover(c, deadline, &found, &n_found, e) : GJ_ENOMEM;
-    if (rc == 0 && n_found == 0)
-        rc = gj__error_set(e, GJ_EPROTOCOL, "%s listed no endpoints", ep);
-    pthread_mutex_lock(&p->mu);
-    int64_t now = gj__now_ms();
-    size_t active = 0;
-    char names[POOL_NAMES_MAX] = "";
-    if (rc == 0) {
-        active = apply_discovery(p, found, n_found);
-        p->discovered = active > 0;
-        if (!active)   /* nothing usable (out of memory): back to the seeds */
-            for (size_t i = 0; i < p->n_hosts; i++)
-                p->hosts[i].active = p->hosts[i].seed;
-        for (size_t i = 0; i < p->n_hosts; i++)
-            if (p->hosts[i].active)
-                append_endpoint(p, names, sizeof names, i);
-        kick(p);
-    }
-    if (rc == GJ_EUNSUPPORTED)
-        p->discover = false;   /* a single server: keep the configured hosts */
-    else
-        p->next_discover_ms = now + p->discover_interval_ms;
-    p->discovering = false;
-    pthread_mutex_unlock(&p->mu);
-    for (size_t i = 0; i < n_found; i++)
-        free(found[i].host);
-    free(found);
-    const char *why = e && gj_error_message(e)[0] ? gj_error_message(e) : gj_strerror(rc);
-    if (rc == 0)
-        gj__log(&p->log, GJ_LOG_INFO, "%s pool '%s': discovery at %s: %zu endpoints, serving %s",
-                p->backend->name, tname, ep, active, names);
-    else if (rc == GJ_EUNSUPPORTED)
-        gj__log(&p->log, GJ_LOG_INFO, "%s pool '%s': %s is not part of a cluster (%s); "
-                "keeping the configured hosts", p->backend->name, tname, ep, why);
-    else
-        gj__log(&p->log, GJ_LOG_WARN, "%s pool '%s': discovery at %s failed (%s); keeping the "
-                "current hosts, next attempt in %lld ms", p->backend->name, tname, ep, why,
-                (long long)p->discover_interval_ms);
-    gj_error_free(e);
 }
 
 /* ---- creation -------------------------------------------------------------- */
@@ -681,16 +450,9 @@ int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_setti
         p->hosts[i].backoff_ms = p->backoff_base_ms;
         p->hosts[i].seed = true;
         p->hosts[i].active = true;
-        append_endpoint(p, p->names, sizeof p->names, i);
+        gj__pool_append_endpoint(p, p->names, sizeof p->names, i);
     }
-    if (backend->discover && p->ts.options) {
-        p->discover = option_true(gj_value_map_get(p->ts.options, "discover"));
-        int64_t iv = 0;
-        const gj_value *v = gj_value_map_get(p->ts.options, "discover_interval");
-        p->discover_interval_ms = v && gj_value_int_get(v, &iv) == 0 && iv > 0
-                                      ? (iv > POOL_DISCOVER_INTERVAL_MAX_MS ? POOL_DISCOVER_INTERVAL_MAX_MS : iv)
-                                      : POOL_DISCOVER_INTERVAL_MS;
-    }
+    gj__pool_discovery_init(p);
     for (unsigned i = p->max_conns; i-- > 0;)
         slot_to_free_list(p, &p->slots[i]);
     *out = p;
@@ -800,7 +562,7 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
     size_t h = s->host_index;
     gj_endpoint ep = { p->hosts[h].name, p->hosts[h].port, h };
     int64_t dl = call_deadline(p, now, deadline);
-    bool discover = discovery_turn(p, now, deadline);
+    bool discover = gj__pool_discovery_turn(p, now, deadline);
     gj_conn *c = NULL;
     /* The caller's cancel and the pool's shutdown end the connect. */
     gj_abort abort = { caller ? caller->job_state : NULL, caller ? caller->job_mask : 0,
@@ -815,14 +577,14 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
     else
         rc = p->backend->connect(&c, &ep, &p->ts, &p->log, &abort, dl, e);
     char name[300];
-    format_endpoint(name, sizeof name, ep.host, ep.port);
+    gj__pool_format_endpoint(name, sizeof name, ep.host, ep.port);
     if (rc == 0 && !c)
         rc = gj__error_set(e, GJ_ECONNECT, "%s backend returned no connection for %s", p->backend->name, name);
     if (rc > 0)
         rc = GJ_ECONNECT;
     if (rc == 0 && discover) {
         discover = false;   /* the turn is given back there */
-        discover_unlocked(p, c, name, call_deadline(p, gj__now_ms(), deadline));
+        gj__pool_discover_unlocked(p, c, name, call_deadline(p, gj__now_ms(), deadline));
     }
     int64_t after = gj__now_ms();
     pthread_mutex_lock(&p->mu);
@@ -848,7 +610,7 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
     if (!e) {
         p->hosts[h].probing = false;
         slot_to_free_list(p, s);
-        kick(p);
+        gj__pool_kick(p);
         check_drained(p);
         return POOL_OUT_OF_MEMORY;
     }
@@ -856,7 +618,7 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
         /* Given up, not failed: the host is not marked down. */
         p->hosts[h].probing = false;
         slot_to_free_list(p, s);
-        kick(p);
+        gj__pool_kick(p);
         check_drained(p);
         gj_error_free(*errp);
         *errp = e;
@@ -866,7 +628,7 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
     snprintf(msg, sizeof msg, "%s", gj_error_message(e)[0] ? gj_error_message(e) : gj_strerror(rc));
     int64_t delay = host_down(p, h, after, rc, msg);
     slot_to_free_list(p, s);
-    kick(p);
+    gj__pool_kick(p);
     check_drained(p);
     log_host_down(p, h, delay, msg);
     if (gj_error_code(e) != rc)
@@ -893,7 +655,7 @@ static int fail_connect(gj_pool *p, gj_error *err, gj_error *last, const size_t 
                              p->last_connect_msg);
     char names[POOL_NAMES_MAX] = "";
     for (size_t i = 0; i < n_tried; i++)
-        append_endpoint(p, names, sizeof names, tried[i]);
+        gj__pool_append_endpoint(p, names, sizeof names, tried[i]);
     int rc = gj_error_code(last);
     gj__error_move(err, last);
     gj__error_prefix(err, "could not connect to %s", names);
@@ -993,13 +755,13 @@ int gj__pool_acquire_for(gj_pool *p, int64_t deadline_ms, const gj_abort *abort,
                     break;
                 }
                 queue_remove(p, &w);
-                kick(p);
+                gj__pool_kick(p);
                 bool alive = ping_slot(p, s, now, deadline_ms, abort);
                 if (alive && (p->shutdown || gj__abort_check(abort))) {
                     s->users = 0;
                     p->n_leased--;
                     push_idle(p, s, gj__now_ms());   /* alive: kept for others */
-                    kick(p);
+                    gj__pool_kick(p);
                     continue;   /* reports GJ_ESHUTDOWN or the abort */
                 }
                 if (alive) {
@@ -1011,7 +773,7 @@ int gj__pool_acquire_for(gj_pool *p, int64_t deadline_ms, const gj_abort *abort,
             }
             if (kind == TAKE_CONNECT) {
                 queue_remove(p, &w);
-                kick(p);
+                gj__pool_kick(p);
                 size_t h = s->host_index;
                 int crc = connect_slot(p, s, now, deadline_ms, true, abort, &last, &recovered);
                 if (crc == 0) {
@@ -1022,7 +784,7 @@ int gj__pool_acquire_for(gj_pool *p, int64_t deadline_ms, const gj_abort *abort,
                         continue;   /* reports GJ_ESHUTDOWN */
                     }
                     got = s;
-                    kick(p);        /* room left on a shared connection */
+                    gj__pool_kick(p);        /* room left on a shared connection */
                     break;
                 }
                 if (crc == POOL_OUT_OF_MEMORY) {
@@ -1101,20 +863,20 @@ int gj__pool_acquire_for(gj_pool *p, int64_t deadline_ms, const gj_abort *abort,
         bool was_head = p->q_head == &w;
         queue_remove(p, &w);
         if (was_head)
-            kick(p);
+            gj__pool_kick(p);
     }
     gj_conn *conn = got ? got->conn : NULL;
     /* Time to ask the cluster again: on this connection, before handing it out. */
     char ep_name[300] = "";
-    bool discover = conn && discovery_turn(p, gj__now_ms(), deadline_ms);
+    bool discover = conn && gj__pool_discovery_turn(p, gj__now_ms(), deadline_ms);
     if (discover)
-        format_endpoint(ep_name, sizeof ep_name, p->hosts[got->host_index].name,
+        gj__pool_format_endpoint(ep_name, sizeof ep_name, p->hosts[got->host_index].name,
                         p->hosts[got->host_index].port);
     p->n_busy--;
     check_drained(p);
     pthread_mutex_unlock(&p->mu);
     if (discover)
-        discover_unlocked(p, conn, ep_name, call_deadline(p, gj__now_ms(), deadline_ms));
+        gj__pool_discover_unlocked(p, conn, ep_name, call_deadline(p, gj__now_ms(), deadline_ms));
 
     if (w.cond_ready)
         pthread_cond_destroy(&w.cond);
@@ -1209,7 +971,7 @@ void gj__pool_release(gj_pool *p, gj_conn *c)
         s->retiring = true;
     s->users--;
     if (s->users > 0) {
-        kick(p);
+        gj__pool_kick(p);
         pthread_mutex_unlock(&p->mu);
         return;
     }
@@ -1218,7 +980,7 @@ void gj__pool_release(gj_pool *p, gj_conn *c)
         close_slot(p, s);   /* kicks and checks drained */
     else {
         push_idle(p, s, now);
-        kick(p);
+        gj__pool_kick(p);
     }
     pthread_mutex_unlock(&p->mu);
 }
@@ -1259,7 +1021,7 @@ int gj__pool_fill(gj_pool *p, gj_error *err)
                 break;
             }
             push_idle(p, s, gj__now_ms());
-            kick(p);
+            gj__pool_kick(p);
             continue;
         }
         if (crc == POOL_OUT_OF_MEMORY) {
