@@ -547,7 +547,7 @@ TEST_F(BoltTest, GqlStatusOn57)
 TEST_F(BoltTest, WrongPasswordIsAuthError)
 {
     start();
-    client = make_client(url_for(*server, "bolt", "neo4j:wrong"), { { "acquire_timeout", "1s" } });
+    client = make_client(url_for(*server, "bolt", "neo4j:wrong"));
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
@@ -561,7 +561,7 @@ TEST_F(BoltTest, WrongPasswordIsAuthError)
 TEST_F(BoltTest, WrongPasswordOn50)
 {
     start({ "--versions", "5.0" });
-    client = make_client(url_for(*server, "bolt", "neo4j:wrong"), { { "acquire_timeout", "1s" } });
+    client = make_client(url_for(*server, "bolt", "neo4j:wrong"));
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
@@ -833,7 +833,7 @@ TEST_F(BoltTest, RoutingCancel)
 TEST_F(BoltTest, RoutingWrongPassword)
 {
     start();
-    client = make_client(url_for(*server, "neo4j", "neo4j:wrong"), { { "acquire_timeout", "1s" } });
+    client = make_client(url_for(*server, "neo4j", "neo4j:wrong"));
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
@@ -1357,7 +1357,6 @@ gj_client *client_with_options(const std::string &url, gj_value *opts, Err &err)
     EXPECT_EQ(0, gj_config_from_url(&cfg, url.c_str(), err.e));
     EXPECT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", 1, err.e));
     EXPECT_EQ(0, gj_config_set_value(cfg, "default", "options", opts, err.e)) << err.msg();
-    EXPECT_EQ(0, gj_config_set_string(cfg, "default", "acquire_timeout", "2s", err.e)) << err.msg();
     gj_client *c = nullptr;
     EXPECT_EQ(0, gj_client_new(&c, cfg, err.e)) << err.msg();
     gj_config_free(cfg);
@@ -1598,7 +1597,6 @@ TEST_F(BoltTest, BearerToken)
         gj_config *cfg = nullptr;
         ASSERT_EQ(0, gj_config_from_url(&cfg, url_for(*server, "bolt", std::string("x:") + token).c_str(), err.e));
         ASSERT_EQ(0, gj_config_set_value(cfg, "default", "options", opts, err.e)) << err.msg();
-        ASSERT_EQ(0, gj_config_set_string(cfg, "default", "acquire_timeout", "1s", err.e)) << err.msg();
         ASSERT_EQ(0, gj_client_new(&client, cfg, err.e)) << err.msg();
         gj_config_free(cfg);
         gj_result *res;
@@ -1895,8 +1893,7 @@ TEST(BoltHandshake, HttpPortIsNamed)
 {
     FakeListener fake("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     ASSERT_GT(fake.port(), 0);
-    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()),
-                                    { { "acquire_timeout", "1s" } });
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()));
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
@@ -1910,8 +1907,7 @@ TEST(BoltHandshake, NoCommonVersion)
 {
     FakeListener fake(std::string(4, '\0'));
     ASSERT_GT(fake.port(), 0);
-    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()),
-                                    { { "acquire_timeout", "1s" } });
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()));
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
@@ -1924,8 +1920,7 @@ TEST(BoltHandshake, VersionNotOfferedIsProtocolError)
 {
     FakeListener fake(std::string("\0\0\0\3", 4));   // Bolt 3.0
     ASSERT_GT(fake.port(), 0);
-    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()),
-                                    { { "acquire_timeout", "1s" } });
+    gj_client *client = make_client("bolt://neo4j:password@127.0.0.1:" + std::to_string(fake.port()));
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
@@ -2103,7 +2098,7 @@ TEST_F(BoltTlsTest, VerifiedWithCaFile)
 TEST_F(BoltTlsTest, WrongCaFails)
 {
     client = make_client(url_for(*server, "bolt+s"),
-                         { { "ssl_cafile", dir + "/other.pem" }, { "acquire_timeout", "1s" } });
+                         { { "ssl_cafile", dir + "/other.pem" } });
     ASSERT_TRUE(client);
     Err err;
     gj_result *res;
@@ -2137,8 +2132,7 @@ TEST_F(BoltTlsTest, ClientCertificateLoaded)
     // A key that does not match the certificate is refused before connecting.
     client = make_client(url_for(*server, "bolt+s"), { { "ssl_cafile", dir + "/ca.pem" },
                                                        { "ssl_certfile", dir + "/other.pem" },
-                                                       { "ssl_keyfile", dir + "/server.key" },
-                                                       { "acquire_timeout", "1s" } });
+                                                       { "ssl_keyfile", dir + "/server.key" } });
     ASSERT_TRUE(client);
     ASSERT_EQ(GJ_ETLS, run(client, query("RETURN 1 AS x"), &res, err));
     EXPECT_NE(std::string::npos, std::string(err.msg()).find("server.key")) << err.msg();
