@@ -17,6 +17,8 @@
  *          request) or "jwt" (POST /_open/auth once, then "Authorization:
  *          bearer"; a 401 renews the token once and repeats the request)
  *   http2  true: offer HTTP/2 (ALPN over TLS; HTTP/1.1 otherwise)
+ *   compressed  true: accept gzip / deflate replies
+ *   unix_socket  a path: connect to that unix socket instead of host:port
  *   async  "store", true (fire and forget) or false: the async mode of
  *          requests without the request option async (not job.* ops)
  *   discover  true: the pool asks GET /_api/cluster/endpoints for the
