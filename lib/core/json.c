@@ -596,3 +596,27 @@ int gj_value_to_json(const gj_value *v, unsigned flags, char **out, size_t *len)
         *len = b.len;
     return 0;
 }
+
+int gj__json_string_wrap(const char *prefix, const char *s, size_t len, const char *suffix,
+                         char **out, size_t *out_len)
+{
+    *out = NULL;
+    if (!gj__utf8_valid(s, len, NULL))
+        return GJ_EINVAL;
+    jbuf b = {0};
+    jb_reserve(&b, strlen(prefix) + len + strlen(suffix) + 3);
+    jb_puts(&b, prefix);
+    jb_string(&b, s, len);
+    jb_puts(&b, suffix);
+    if (!b.rc)
+        jb_reserve(&b, 1);
+    if (b.rc) {
+        free(b.p);
+        return b.rc;
+    }
+    b.p[b.len] = '\0';
+    *out = b.p;
+    if (out_len)
+        *out_len = b.len;
+    return 0;
+}

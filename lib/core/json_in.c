@@ -66,15 +66,19 @@ static int convert(const json_object *j, unsigned depth, gj_value **out, gj_erro
         struct json_object_iterator end = json_object_iter_end((json_object *)j);
         for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
             const char *key = json_object_iter_peek_name(&it);
-            gj_value *k = NULL, *item = NULL;
-            rc = gj_value_new_string(&k, key, strlen(key));
+            size_t klen = strlen(key);
+            gj_value *item = NULL;
+            gj_value *k = klen ? gj__value_common_key(key, klen) : NULL;
+            rc = k ? 0 : gj_value_new_string(&k, key, klen);
             if (rc == GJ_EINVAL)
                 rc = gj__error_set(err, GJ_EPROTOCOL, "JSON object key is not valid UTF-8");
             else if (rc)
                 gj__error_set(err, rc, "out of memory converting JSON");
             if (rc == 0)
                 rc = convert(json_object_iter_peek_value(&it), depth + 1, &item, err);
-            if (rc == 0 && (rc = gj_value_map_put(*out, k, item)) != 0)
+            /* json-c's keys are distinct (it kept the last of a repeated
+             * one): appended without a search. */
+            if (rc == 0 && (rc = gj__value_map_append(*out, k, item)) != 0)
                 gj__error_set(err, rc, "out of memory converting JSON");
             else if (rc)
                 gj_value_unref(k);

@@ -59,6 +59,105 @@ static void *value_alloc(size_t size, gj_type type)
     return v;
 }
 
+/* ---- common keys ------------------------------------------------------------ */
+
+/* Immortal strings for keys replies repeat: a string value's layout with
+ * room for the text inline (the common initial sequence of gj__vbytes). */
+typedef struct {
+    gj_value h;
+    size_t len;
+    char data[24];
+} common_key;
+#define CK(s) { { .type = GJ_TSTRING, .flags = GJ__F_IMMORTAL }, sizeof(s) - 1, s }
+static const common_key common_keys[] = {
+    CK("id"),
+    CK("_id"),
+    CK("_to"),
+    CK("new"),
+    CK("old"),
+    CK("_key"),
+    CK("_rev"),
+    CK("code"),
+    CK("data"),
+    CK("item"),
+    CK("line"),
+    CK("path"),
+    CK("plan"),
+    CK("type"),
+    CK("_from"),
+    CK("count"),
+    CK("error"),
+    CK("extra"),
+    CK("items"),
+    CK("label"),
+    CK("nodes"),
+    CK("stats"),
+    CK("cached"),
+    CK("column"),
+    CK("errors"),
+    CK("result"),
+    CK("server"),
+    CK("hasNext"),
+    CK("message"),
+    CK("payload"),
+    CK("profile"),
+    CK("version"),
+    CK("errorNum"),
+    CK("filtered"),
+    CK("warnings"),
+    CK("cacheHits"),
+    CK("fullCount"),
+    CK("locations"),
+    CK("extensions"),
+    CK("cacheMisses"),
+    CK("incremental"),
+    CK("scannedFull"),
+    CK("errorMessage"),
+    CK("httpRequests"),
+    CK("scannedIndex"),
+    CK("executionTime"),
+    CK("writesIgnored"),
+    CK("cursorsCreated"),
+    CK("cursorsRearmed"),
+    CK("writesExecuted"),
+    CK("documentLookups"),
+    CK("peakMemoryUsage"),
+    CK("intermediateCommits")
+};
+#undef CK
+/* The switch in gj__value_common_key names each length's index range: edit
+ * both together (tests/unit/value_test.cc looks up every key). */
+_Static_assert(sizeof common_keys / sizeof common_keys[0] == 53, "common_keys and its switch");
+
+gj_value *gj__value_common_key(const char *s, size_t len)
+{
+    /* The entries of that length (the table is sorted by length). */
+    size_t from, to;
+    switch (len) {
+    case 2: from = 0, to = 1; break;
+    case 3: from = 1, to = 5; break;
+    case 4: from = 5, to = 14; break;
+    case 5: from = 14, to = 22; break;
+    case 6: from = 22, to = 27; break;
+    case 7: from = 27, to = 32; break;
+    case 8: from = 32, to = 35; break;
+    case 9: from = 35, to = 38; break;
+    case 10: from = 38, to = 39; break;
+    case 11: from = 39, to = 42; break;
+    case 12: from = 42, to = 45; break;
+    case 13: from = 45, to = 47; break;
+    case 14: from = 47, to = 50; break;
+    case 15: from = 50, to = 52; break;
+    case 19: from = 52, to = 53; break;
+    default: return NULL;
+    }
+    for (size_t i = from; i < to; i++)
+        if (common_keys[i].data[0] == s[0] && memcmp(common_keys[i].data, s, len) == 0)
+            return immortal(&common_keys[i].h);
+    return NULL;
+}
+
+
 gj_value *gj__value_empty_list(void)
 {
     return immortal(&empty_list.c.h);

@@ -54,6 +54,22 @@ int gj__days_from_civil(int64_t year, unsigned month, unsigned day, int64_t *day
  * Returns the full length, or GJ_ETYPE for another type. */
 int gj__value_iso_text(const gj_value *v, char *buf, size_t size);
 
+/* Put key -> val into a map being built whose keys are known to be
+ * distinct (a parser's object, whose repeated keys it resolved already): no
+ * search for an equal key.  Takes over both, as gj_value_map_put. */
+int gj__value_map_append(gj_value *map, gj_value *key, gj_value *val);
+
+/* An immortal string value for one of the keys that servers' replies
+ * repeat (ArangoDB's cursor and stats members, GraphQL's response members),
+ * or NULL: a reply's keys then cost no allocation. */
+gj_value *gj__value_common_key(const char *s, size_t len);
+
+/* prefix, then s[0..len) as a JSON string, then suffix, into a new buffer
+ * (free with gj_free), without building a value: GJ_EINVAL when s is not
+ * UTF-8, GJ_ENOMEM. */
+int gj__json_string_wrap(const char *prefix, const char *s, size_t len, const char *suffix,
+                         char **out, size_t *out_len);
+
 /* The shared immortal empty list and map (ref/unref are no-ops on them;
  * they cannot be built into). */
 gj_value *gj__value_empty_list(void);

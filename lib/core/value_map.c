@@ -254,10 +254,41 @@ fail:
     return rc;
 }
 
+int gj__value_map_append(gj_value *map, gj_value *key, gj_value *val)
+{
+    int rc = gj__value_check_building(map, GJ_TMAP, GJ_TMAP);
+    if (rc == 0 && (!key || !val || key == map || val == map))
+        rc = GJ_EINVAL;
+    gj__vmap *m = (gj__vmap *)map;
+    if (rc == 0 && m->size >= GJ__VALUE_MAP_MAX)
+        rc = GJ_ETOOBIG;
+    if (rc == 0 && m->size == m->cap)
+        rc = gj__value_grow(&m->kv, m->inline_kv, &m->cap, 2);
+    if (rc == 0 && m->index && 2 * (m->size + 1) > m->index_cap)
+        rc = index_build(m, m->size + 1);
+    if (rc) {
+        gj_value_unref(key);
+        gj_value_unref(val);
+        return rc;
+    }
+    size_t e = m->size++;
+    m->kv[2 * e] = key;
+    m->kv[2 * e + 1] = val;
+    /* An index is kept up to date when there is one; none is built here
+     * (lookups in a large map without one are linear: still right), so a
+     * parsed object costs no hashing of its keys. */
+    if (m->index)
+        index_place(m->index, m->index_cap, make_slot(hash_value(m->seed, key, 0), e));
+    return 0;
+}
+
 int gj_value_map_put_str(gj_value *map, const char *key, gj_value *val)
 {
     gj_value *k = NULL;
-    int rc = key ? gj_value_new_string(&k, key, strlen(key)) : GJ_EINVAL;
+    size_t len = key ? strlen(key) : 0;
+    if (len)
+        k = gj__value_common_key(key, len);
+    int rc = k ? 0 : key ? gj_value_new_string(&k, key, len) : GJ_EINVAL;
     if (rc) {
         gj_value_unref(val);
         return rc;

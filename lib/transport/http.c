@@ -235,6 +235,12 @@ int gj__http_new(gj_http **out, const gj_http_config *cfg, gj_error *err)
     SET(CURLOPT_HTTP_VERSION, cfg->http2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
     if (cfg->compressed)
         SET(CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+    /* libcurl looks for a proxy in the environment on every transfer; when
+     * none is set now, say so once (the environment is read here, at
+     * connect, instead). */
+    if (!getenv("http_proxy") && !getenv("https_proxy") && !getenv("HTTPS_PROXY") &&
+        !getenv("all_proxy") && !getenv("ALL_PROXY"))
+        SET(CURLOPT_PROXY, "");
     if (cfg->unix_socket)
         SET(CURLOPT_UNIX_SOCKET_PATH, cfg->unix_socket);
     if (h->plain) {

@@ -919,3 +919,32 @@ TEST(Value, ConcurrentRefUnrefOnASharedTree) {
 }
 
 }  // namespace
+
+// Keys that replies repeat are immortal statics; every other string is not.
+TEST(CommonKeys, EveryKeyIsFoundAndOthersAreNot)
+{
+    const char *keys[] = { "id", "new", "old", "_id", "_to", "code", "data", "item", "line", "path",
+                           "plan", "type", "_key", "_rev", "stats", "count", "error", "extra",
+                           "items", "label", "nodes", "_from", "column", "result", "cached",
+                           "server", "errors", "hasNext", "message", "profile", "payload",
+                           "version", "warnings", "filtered", "errorNum", "locations", "cacheHits",
+                           "fullCount", "extensions", "incremental", "cacheMisses", "scannedFull",
+                           "errorMessage", "scannedIndex", "httpRequests", "executionTime",
+                           "writesIgnored", "writesExecuted", "cursorsCreated", "cursorsRearmed",
+                           "documentLookups", "peakMemoryUsage", "intermediateCommits" };
+    EXPECT_EQ(53u, sizeof keys / sizeof keys[0]);
+    for (const char *k : keys) {
+        gj_value *v = gj__value_common_key(k, strlen(k));
+        ASSERT_NE(nullptr, v) << k;
+        const char *s = nullptr;
+        size_t len = 0;
+        ASSERT_EQ(0, gj_value_string_get(v, &s, &len));
+        EXPECT_EQ(std::string(k), std::string(s, len));
+        EXPECT_EQ('\0', s[len]);
+        gj_value_unref(gj_value_ref(v));   // no-ops on an immortal
+    }
+    EXPECT_EQ(nullptr, gj__value_common_key("resultx", 7));
+    EXPECT_EQ(nullptr, gj__value_common_key("Result", 6));
+    EXPECT_EQ(nullptr, gj__value_common_key("x", 1));
+    EXPECT_EQ(nullptr, gj__value_common_key("aVeryLongKeyThatIsNotThere", 26));
+}

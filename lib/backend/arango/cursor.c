@@ -9,6 +9,7 @@
  * worker runs right after the job ended, within GJ__SETTLE_MS.
  */
 #include "backend/arango/arango_internal.h"
+#include "core/value_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,32 +57,13 @@ static int copy_option(const gj_request *req, const char *key, gj_type type, gj_
 }
 
 /* The body of a query without bind values and options: {"query":<text>},
- * the text rendered as a JSON string by the value writer. */
+ * the text written as a JSON string directly (no value is built). */
 static int plain_body(const char *query, char **text, size_t *len, gj_error *err)
 {
-    static const char head[] = "{\"query\":";
-    gj_value *q = gj_value_string(query);
-    if (!q)
-        return gj__error_set(err, GJ_EINVAL, "op query: the AQL text is not valid UTF-8");
-    char *qt = NULL;
-    size_t ql = 0;
-    int rc = gj__arango_value_to_text(q, &qt, &ql, err);
-    gj_value_unref(q);
-    if (rc)
-        return rc;
-    char *out = malloc(sizeof head - 1 + ql + 2);
-    if (!out) {
-        gj_free(qt);
-        return gj__error_set(err, GJ_ENOMEM, "out of memory building the query");
-    }
-    memcpy(out, head, sizeof head - 1);
-    memcpy(out + sizeof head - 1, qt, ql);
-    out[sizeof head - 1 + ql] = '}';
-    out[sizeof head + ql] = '\0';
-    gj_free(qt);
-    *text = out;
-    *len = sizeof head + ql;
-    return 0;
+    int rc = gj__json_string_wrap("{\"query\":", query, strlen(query), "}", text, len);
+    if (rc == GJ_EINVAL)
+        return gj__error_set(err, rc, "op query: the AQL text is not valid UTF-8");
+    return rc ? gj__error_set(err, rc, "out of memory building the query") : 0;
 }
 
 static int build_body(const gj_request *req, char **text, size_t *len, gj_error *err)
