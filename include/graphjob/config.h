@@ -10,8 +10,9 @@
  * URL form:
  *   scheme://[user[:password]@]host[:port][,host[:port]...][/path][?key=value&...]
  * e.g. bolt://neo4j:secret@db1:7687,db2:7687?max_conns=8&response_timeout=5s
- * User and password are percent-decoded.  Query keys are the setting names
- * below.
+ * User and password are percent-decoded; an empty user name or password is
+ * none, so "bolt://:TOKEN@host" gives a password alone (Bolt: a bearer
+ * token).  Query keys are the setting names below.
  *
  * File form (YAML or JSON, same keys):
  *   workers: 4                   # client-wide
@@ -111,7 +112,11 @@ GJ_EXTERN int gj_config_get_bool(const gj_config *cfg, const char *target, const
 GJ_EXTERN int gj_config_get_duration(const gj_config *cfg, const char *target,
                                      const char *key, int64_t *millis, gj_error *err);
 /* *out is borrowed from cfg (valid until the setting changes or cfg is
- * freed); NULL when unset.  "hosts" gives "a:1,b:2". */
+ * freed); NULL when unset.  "hosts" gives "a:1,b:2".  Secrets are never
+ * handed out: "url" gives the URL as logs show it, its password and secret
+ * query values (password, token, ...) replaced by "***" and the user name
+ * kept ("bolt://neo4j:***@db:7687"); "password" and "ssl_password" give
+ * "***" when set. */
 GJ_EXTERN int gj_config_get_string(const gj_config *cfg, const char *target,
                                    const char *key, const char **out, gj_error *err);
 

@@ -10,14 +10,24 @@
 #include <string.h>
 #include <sys/types.h>
 
-/* A gj_config as allocated here: the struct everyone reads, then what the
- * getters hand out that settings.h has no room for.  hosts_text[i] is the
- * "hosts" getter's text of targets[i] (NULL when it has no hosts); it is
- * computed when a target changes so that getters only read. */
+/* What the getters hand out for one target that settings.h has no room
+ * for: the "hosts" text ("a:1,b:2"; NULL when it has no hosts) and the "url"
+ * with its secrets redacted (NULL when it has no URL). */
+typedef struct getter_text {
+    char *hosts;
+    char *url;
+} getter_text;
+
+/* A gj_config as allocated here: the struct everyone reads, then texts[i],
+ * the getter texts of targets[i], computed when a target changes so that
+ * getters only read. */
 typedef struct config_impl {
     struct gj_config pub;
-    char **hosts_text;
+    getter_text *texts;
 } config_impl;
+
+/* What a getter gives for a secret setting (password, ssl_password) that is set. */
+static const char redacted_secret[] = "***";
 
 static config_impl *impl_of(gj_config *cfg)
 {
@@ -168,14 +178,47 @@ int gj__config_check_target_name(const char *name, gj_error *err)
     return 0;
 }
 
+static void texts_free(getter_text *t)
+{
+    free(t->hosts);
+    free(t->url);
+    t->hosts = t->url = NULL;
+}
+
+/* The URL as logs show it (gj__redact_url): the password and secret query
+ * values replaced by "***", the user name kept.  NULL when out of memory. */
+static char *redacted_url(const char *url)
+{
+    /* ":password" becomes ":***" (3 bytes more at most, once) and a secret
+     * query item "auth=..." or longer becomes "auth=***" (3 more per 5). */
+    size_t cap = 2 * strlen(url) + 16;
+    char *text = malloc(cap);
+    if (text != NULL)
+        gj__redact_url(url, text, cap);
+    return text;
+}
+
+/* The getter texts of ts into *out (GJ_ENOMEM: nothing to free). */
+static int make_texts(const gj_target_settings *ts, getter_text *out)
+{
+    getter_text t = {NULL, NULL};
+    if (ts->n_hosts > 0 && (t.hosts = gj__config_hosts_text(ts->hosts, ts->n_hosts)) == NULL)
+        return GJ_ENOMEM;
+    if (ts->url != NULL && (t.url = redacted_url(ts->url)) == NULL) {
+        texts_free(&t);
+        return GJ_ENOMEM;
+    }
+    *out = t;
+    return 0;
+}
+
 static int refresh_target(config_impl *c, size_t i)
 {
-    const gj_target_settings *ts = &c->pub.targets[i];
-    char *text = NULL;
-    if (ts->n_hosts > 0 && (text = gj__config_hosts_text(ts->hosts, ts->n_hosts)) == NULL)
+    getter_text t;
+    if (make_texts(&c->pub.targets[i], &t) != 0)
         return GJ_ENOMEM;
-    free(c->hosts_text[i]);
-    c->hosts_text[i] = text;
+    texts_free(&c->texts[i]);
+    c->texts[i] = t;
     return 0;
 }
 
@@ -203,8 +246,7 @@ int gj__config_reset_target(gj_config *cfg, const char *name, gj_target_settings
         gj__target_settings_free(ts);
         gj__target_settings_init(ts);
         ts->name = name_copy;
-        free(c->hosts_text[found]);
-        c->hosts_text[found] = NULL;
+        texts_free(&c->texts[found]);
         *out = ts;
         return 0;
     }
@@ -220,13 +262,13 @@ int gj__config_reset_target(gj_config *cfg, const char *name, gj_target_settings
         return out_of_memory(err);
     }
     cfg->targets = targets;
-    char **texts = realloc(c->hosts_text, n * sizeof *texts);
+    getter_text *texts = realloc(c->texts, n * sizeof *texts);
     if (texts == NULL) {
         free(name_copy);
         return out_of_memory(err);
     }
-    c->hosts_text = texts;
-    texts[n - 1] = NULL;
+    c->texts = texts;
+    texts[n - 1].hosts = texts[n - 1].url = NULL;
     gj_target_settings *ts = &targets[n - 1];
     memset(ts, 0, sizeof *ts);
     gj__target_settings_init(ts);
@@ -236,14 +278,59 @@ int gj__config_reset_target(gj_config *cfg, const char *name, gj_target_settings
     return 0;
 }
 
+int gj__config_put_target(gj_config *cfg, gj_target_settings *ts, gj_error *err)
+{
+    config_impl *c = impl_of(cfg);
+    getter_text t;
+    if (make_texts(ts, &t) != 0)
+        return out_of_memory(err);
+    ssize_t i = find_target(cfg, ts->name);
+    if (i < 0) {
+        size_t n = cfg->n_targets + 1;
+        if (cfg->n_targets >= GJ__CONFIG_MAX_TARGETS) {
+            texts_free(&t);
+            return gj__error_set(err, GJ_ECONFIG, "too many targets (at most %d)",
+                                 GJ__CONFIG_MAX_TARGETS);
+        }
+        gj_target_settings *targets = realloc(cfg->targets, n * sizeof *targets);
+        if (targets != NULL)
+            cfg->targets = targets;
+        getter_text *texts = targets != NULL ? realloc(c->texts, n * sizeof *texts) : NULL;
+        if (texts == NULL) {
+            texts_free(&t);
+            return out_of_memory(err);
+        }
+        c->texts = texts;
+        i = (ssize_t)n - 1;
+        texts[i].hosts = texts[i].url = NULL;
+        memset(&targets[i], 0, sizeof targets[i]);
+        cfg->n_targets = n;
+    }
+    gj__target_settings_free(&cfg->targets[i]);
+    cfg->targets[i] = *ts;
+    texts_free(&c->texts[i]);
+    c->texts[i] = t;
+    return 0;
+}
+
+void gj__config_restore_client(gj_config *cfg, const struct gj_config *saved)
+{
+    gj_target_settings *targets = cfg->targets;
+    size_t n_targets = cfg->n_targets;
+    gj_logger log = cfg->log;
+    *cfg = *saved;
+    cfg->targets = targets;
+    cfg->n_targets = n_targets;
+    cfg->log = log;
+}
+
 /* Remove the last target (one a failed setter had just created). */
 static void pop_target(gj_config *cfg)
 {
     config_impl *c = impl_of(cfg);
     size_t i = cfg->n_targets - 1;
     gj__target_settings_free(&cfg->targets[i]);
-    free(c->hosts_text[i]);
-    c->hosts_text[i] = NULL;
+    texts_free(&c->texts[i]);
     cfg->n_targets = i;
 }
 
@@ -271,10 +358,10 @@ void gj_config_free(gj_config *cfg)
     config_impl *c = impl_of(cfg);
     for (size_t i = 0; i < cfg->n_targets; i++) {
         gj__target_settings_free(&cfg->targets[i]);
-        free(c->hosts_text[i]);
+        texts_free(&c->texts[i]);
     }
     free(cfg->targets);
-    free(c->hosts_text);
+    free(c->texts);
     free(c);
 }
 
@@ -293,8 +380,8 @@ int gj_config_copy(gj_config **out, const gj_config *cfg)
     if (cfg->n_targets > 0) {
         config_impl *c = impl_of(copy);
         copy->targets = calloc(cfg->n_targets, sizeof *copy->targets);
-        c->hosts_text = calloc(cfg->n_targets, sizeof *c->hosts_text);
-        if (copy->targets == NULL || c->hosts_text == NULL)
+        c->texts = calloc(cfg->n_targets, sizeof *c->texts);
+        if (copy->targets == NULL || c->texts == NULL)
             goto nomem;
         for (size_t i = 0; i < cfg->n_targets; i++) {
             if (gj__target_settings_copy(&copy->targets[i], &cfg->targets[i]) != 0)
@@ -383,8 +470,11 @@ static int prefix_key(gj_error *err, const char *target, const char *key)
     return gj__error_prefix(err, "key '%s'", key);
 }
 
-/* After an apply: on failure undo a target creation and name the key; on
- * success refresh what the getters hand out. */
+/* After an apply: on failure undo a target creation and name the key.  On
+ * success only an unset "hosts" or "url" changes what the getters hand out
+ * (set_hosts and set_url install the texts of new values themselves), so
+ * nothing is allocated here: a setter that failed changed nothing, one that
+ * succeeded is complete. */
 static int finish_set(gj_config *cfg, const located *loc, const char *target, const char *key,
                       int rc, gj_error *err)
 {
@@ -394,8 +484,69 @@ static int finish_set(gj_config *cfg, const located *loc, const char *target, co
         prefix_key(err, target, key);
         return rc;
     }
-    if (loc->ts != NULL && refresh_target(impl_of(cfg), (size_t)loc->index) != 0)
+    if (loc->ts != NULL) {
+        getter_text *t = &impl_of(cfg)->texts[loc->index];
+        if (loc->ts->n_hosts == 0) {
+            free(t->hosts);
+            t->hosts = NULL;
+        }
+        if (loc->ts->url == NULL) {
+            free(t->url);
+            t->url = NULL;
+        }
+    }
+    return 0;
+}
+
+/* "hosts" from text: the new hosts and their getter text are made before
+ * anything changes. */
+static int set_hosts(gj_config *cfg, const located *loc, const char *text, gj_error *err)
+{
+    gj_host *hosts;
+    size_t n;
+    int rc = gj__config_parse_hosts(text, &hosts, &n, err);
+    if (rc != 0)
+        return rc;
+    char *shown = NULL;
+    if (n > 0 && (shown = gj__config_hosts_text(hosts, n)) == NULL) {
+        gj__config_hosts_free(hosts, n);
         return out_of_memory(err);
+    }
+    rc = gj__setting_apply_hosts(loc->ts, hosts, n, err);   /* takes hosts over */
+    if (rc != 0) {
+        free(shown);
+        return rc;
+    }
+    getter_text *t = &impl_of(cfg)->texts[loc->index];
+    free(t->hosts);
+    t->hosts = shown;
+    return 0;
+}
+
+/* "url": applied to a copy of the target, which replaces it (with its
+ * getter texts) only when all of it worked.  Client-level keys in the
+ * query are applied to cfg; gj__config_apply_url puts them back on failure. */
+static int set_url(gj_config *cfg, const located *loc, const char *url, gj_error *err)
+{
+    gj_target_settings work;
+    if (gj__target_settings_copy(&work, loc->ts) != 0)
+        return out_of_memory(err);
+    struct gj_config saved = *cfg;
+    int rc = gj__config_apply_url(cfg, &work, url, NULL, err);
+    getter_text t;
+    if (rc == 0 && make_texts(&work, &t) != 0) {
+        gj__config_restore_client(cfg, &saved);
+        rc = out_of_memory(err);
+    }
+    if (rc != 0) {
+        gj__target_settings_free(&work);
+        return rc;
+    }
+    gj__target_settings_free(loc->ts);
+    *loc->ts = work;
+    getter_text *old = &impl_of(cfg)->texts[loc->index];
+    texts_free(old);
+    *old = t;
     return 0;
 }
 
@@ -428,7 +579,17 @@ int gj_config_set_duration(gj_config *cfg, const char *target, const char *key, 
 int gj_config_set_string(gj_config *cfg, const char *target, const char *key,
                          const char *value, gj_error *err)
 {
-    SETTER_BODY(gj__setting_apply_text(cfg, loc.ts, loc.s, value, err));
+    located loc;
+    int rc = locate(cfg, target, key, true, &loc, err);
+    if (rc != 0)
+        return rc;
+    if (loc.ts != NULL && value != NULL && loc.s->type == GJ__SETTING_HOSTS)
+        rc = set_hosts(cfg, &loc, value, err);
+    else if (loc.ts != NULL && value != NULL && strcmp(loc.s->name, "url") == 0)
+        rc = set_url(cfg, &loc, value, err);
+    else
+        rc = gj__setting_apply_text(cfg, loc.ts, loc.s, value, err);
+    return finish_set(cfg, &loc, target, key, rc, err);
 }
 
 int gj_config_set_value(gj_config *cfg, const char *target, const char *key,
@@ -498,11 +659,20 @@ int gj_config_get_string(const gj_config *cfg, const char *target, const char *k
     if (rc != 0)
         return rc;
     if (loc.s->type == GJ__SETTING_HOSTS) {
-        *out = impl_of_const(cfg)->hosts_text[loc.index];
+        *out = impl_of_const(cfg)->texts[loc.index].hosts;
         return 0;
     }
     if (loc.s->type != GJ__SETTING_STRING)
         return getter_mismatch(&loc, target, key, "a string", err);
-    *out = *(char *const *)field_of_const(cfg, loc.ts, loc.s);
+    const char *value = *(char *const *)field_of_const(cfg, loc.ts, loc.s);
+    /* Secrets never leave through a getter: the URL as logs show it, the
+     * password and ssl_password as "***" (NULL when unset). */
+    if (value != NULL && (loc.s->flags & GJ__SETTING_SECRET)) {
+        if (loc.ts != NULL && value == loc.ts->url)
+            value = impl_of_const(cfg)->texts[loc.index].url;
+        else
+            value = redacted_secret;
+    }
+    *out = value;
     return 0;
 }

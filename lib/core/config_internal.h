@@ -170,8 +170,17 @@ int gj__config_check_target_name(const char *name, gj_error *err);
  * (valid until the next target is added). */
 int gj__config_reset_target(gj_config *cfg, const char *name, gj_target_settings **out,
                             gj_error *err);
-/* Recompute what the getters hand out for every target ("hosts" text).
- * Call after changing targets directly. */
+/* Put back the client-level settings (everything but the targets and the
+ * logger) saved as `saved` (a copy of *cfg): after a URL whose query set
+ * some of them failed. */
+void gj__config_restore_client(gj_config *cfg, const struct gj_config *saved);
+/* Install ts (complete, with its name) as the target of that name:
+ * replacing it (in its place) or appended.  On success ts is taken over;
+ * on failure (GJ_ENOMEM, GJ_ECONFIG too many targets) cfg is unchanged and
+ * ts is still the caller's. */
+int gj__config_put_target(gj_config *cfg, gj_target_settings *ts, gj_error *err);
+/* Recompute what the getters hand out for every target ("hosts" text, the
+ * redacted "url").  Call after changing targets directly. */
 int gj__config_refresh(gj_config *cfg);
 
 /* ---- the document tree (config_doc.c) -------------------------------------- */

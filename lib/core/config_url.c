@@ -3,6 +3,8 @@
  *
  * The scheme picks the backend and TLS; user, password and query values are
  * percent-decoded; query keys are the setting names of config.c's table.
+ * In the user info an empty user name is no user name (NULL), so
+ * ":TOKEN@host" is a password alone, and an empty password is no password.
  * Error messages name the part that is wrong and never the password.
  */
 #include "core/config_internal.h"
@@ -250,6 +252,17 @@ static int apply_url(gj_config *cfg, gj_target_settings *ts, const char *url,
                 return rc;
             }
         }
+        /* An empty user name is no user name: "scheme://:TOKEN@host" carries
+         * only a password (Bolt then sends it as a bearer token).  An empty
+         * password is no password either ("scheme://u:@host", "://:@host"). */
+        if (user[0] == '\0') {
+            free(user);
+            user = NULL;
+        }
+        if (password != NULL && password[0] == '\0') {
+            free(password);
+            password = NULL;
+        }
         rc = gj__setting_apply_text(cfg, ts, gj__setting_find("username"), user, err);
         if (rc == 0 && password != NULL) {
             rc = gj__setting_apply_text(cfg, ts, gj__setting_find("password"), password, err);
@@ -321,8 +334,7 @@ int gj__config_apply_url(gj_config *cfg, gj_target_settings *ts, const char *url
 {
     gj__url_info local = {false, false};
     gj_target_settings work;
-    unsigned workers = cfg->workers;
-    size_t queue_size = cfg->queue_size;
+    struct gj_config saved = *cfg;
 
     if (url == NULL)
         return gj__error_set(err, GJ_EINVAL, "url is NULL");
@@ -332,8 +344,7 @@ int gj__config_apply_url(gj_config *cfg, gj_target_settings *ts, const char *url
     int rc = apply_url(cfg, &work, url, &local, err);
     if (rc != 0) {
         gj__target_settings_free(&work);
-        cfg->workers = workers;
-        cfg->queue_size = queue_size;
+        gj__config_restore_client(cfg, &saved);
         return rc;
     }
     gj__target_settings_free(ts);
@@ -345,7 +356,7 @@ int gj__config_apply_url(gj_config *cfg, gj_target_settings *ts, const char *url
 
 int gj_config_add_url(gj_config *cfg, const char *name, const char *url, gj_error *err)
 {
-    gj_target_settings fresh, *ts;
+    gj_target_settings fresh;
     int rc;
 
     if (cfg == NULL || url == NULL)
@@ -358,18 +369,16 @@ int gj_config_add_url(gj_config *cfg, const char *name, const char *url, gj_erro
     gj__target_settings_init(&fresh);
     if ((fresh.name = strdup(name)) == NULL)
         return gj__error_set(err, GJ_ENOMEM, "out of memory");
+    struct gj_config saved = *cfg;
     rc = gj__config_apply_url(cfg, &fresh, url, NULL, err);
     if (rc == 0)
-        rc = gj__config_reset_target(cfg, name, &ts, err);
+        rc = gj__config_put_target(cfg, &fresh, err);
     if (rc != 0) {
+        /* Nothing changed: not the target, not the client-level settings. */
+        gj__config_restore_client(cfg, &saved);
         gj__target_settings_free(&fresh);
         return rc;
     }
-    /* ts is a fresh default target of that name: put the parsed one there. */
-    gj__target_settings_free(ts);
-    *ts = fresh;
-    if (gj__config_refresh(cfg) != 0)
-        return gj__error_set(err, GJ_ENOMEM, "out of memory");
     return 0;
 }
 

@@ -696,18 +696,254 @@ TEST(ConfigSetters, PasswordAndPasswordEnv)
     ASSERT_EQ(gj_config_new(cfg.out()), 0);
     ASSERT_EQ(gj_config_set_string(cfg.c, nullptr, "password_env", "GJ_CONFIG_TEST_PW2", err.e), 0)
         << err.msg();
-    EXPECT_EQ(get_string(cfg.c, nullptr, "password"), "s3cret");
+    EXPECT_STREQ(target(cfg.c, nullptr)->password, "s3cret");
+    EXPECT_EQ(get_string(cfg.c, nullptr, "password"), "***");
     EXPECT_EQ(get_string(cfg.c, nullptr, "password_env"), "GJ_CONFIG_TEST_PW2");
     // A later password replaces it and forgets the variable.
     ASSERT_EQ(gj_config_set_string(cfg.c, nullptr, "password", "direct", err.e), 0);
-    EXPECT_EQ(get_string(cfg.c, nullptr, "password"), "direct");
+    EXPECT_STREQ(target(cfg.c, nullptr)->password, "direct");
     EXPECT_EQ(get_string(cfg.c, nullptr, "password_env"), "(null)");
     EXPECT_EQ(gj_config_set_string(cfg.c, nullptr, "password_env", "GJ_CONFIG_TEST_UNSET", err.e),
               GJ_ECONFIG);
     EXPECT_EQ(err.msg(),
               "key 'password_env': environment variable GJ_CONFIG_TEST_UNSET (password_env) is "
               "not set");
-    EXPECT_EQ(get_string(cfg.c, nullptr, "password"), "direct");
+    EXPECT_STREQ(target(cfg.c, nullptr)->password, "direct");
+}
+
+// Defect 6 of issue 9: a URL with only a password ("bolt://:TOKEN@host") has
+// no user name, so Bolt sends the password as a bearer token.
+TEST(ConfigUrl, EmptyUserNameOrPasswordIsNone)
+{
+    struct Case {
+        const char *url;
+        const char *username;  // nullptr = unset
+        const char *password;
+    } cases[] = {
+        {"bolt://:tok@h", nullptr, "tok"},
+        {"bolt://:t%3Ak@h:7688", nullptr, "t:k"},
+        {"bolt://u:p@h", "u", "p"},
+        {"bolt://u@h", "u", nullptr},
+        {"bolt://u:@h", "u", nullptr},
+        {"bolt://:@h", nullptr, nullptr},
+        {"bolt://@h", nullptr, nullptr},
+        {"bolt://h", nullptr, nullptr},
+    };
+    for (const Case &c : cases) {
+        Cfg cfg;
+        Err err;
+        ASSERT_EQ(gj_config_from_url(cfg.out(), c.url, err.e), 0) << c.url << ": " << err.msg();
+        const gj_target_settings *ts = target(cfg.c, nullptr);
+        ASSERT_NE(ts, nullptr);
+        if (c.username == nullptr)
+            EXPECT_EQ(ts->username, nullptr) << c.url << ": " << ts->username;
+        else
+            EXPECT_STREQ(ts->username, c.username) << c.url;
+        if (c.password == nullptr)
+            EXPECT_EQ(ts->password, nullptr) << c.url;
+        else
+            EXPECT_STREQ(ts->password, c.password) << c.url;
+        EXPECT_EQ(get_string(cfg.c, nullptr, "username"), c.username ? c.username : "(null)")
+            << c.url;
+        EXPECT_EQ(get_string(cfg.c, nullptr, "password"), c.password ? "***" : "(null)")
+            << c.url;
+    }
+
+    // A password alone does not clash with password_env only when there is none.
+    EnvVar pw("GJ_CONFIG_TEST_PW3", "fromenv");
+    Cfg cfg;
+    Err err;
+    ASSERT_EQ(gj_config_from_url(cfg.out(), "bolt://:@h?password_env=GJ_CONFIG_TEST_PW3", err.e),
+              0)
+        << err.msg();
+    EXPECT_STREQ(target(cfg.c, nullptr)->password, "fromenv");
+    EXPECT_EQ(target(cfg.c, nullptr)->username, nullptr);
+    EXPECT_EQ(url_error("bolt://:tok@h?password_env=GJ_CONFIG_TEST_PW3"),
+              "URL gives both a password and password_env: give one");
+
+    // Setting a URL on a target replaces its user name, also by none.
+    ASSERT_EQ(gj_config_set_string(cfg.c, nullptr, "username", "someone", err.e), 0);
+    ASSERT_EQ(gj_config_set_string(cfg.c, nullptr, "url", "bolt://:tok2@h", err.e), 0)
+        << err.msg();
+    EXPECT_EQ(target(cfg.c, nullptr)->username, nullptr);
+    EXPECT_STREQ(target(cfg.c, nullptr)->password, "tok2");
+}
+
+// Defect 8 of issue 9: getters never hand out a secret.  "url" reads back
+// as logs show it; "password" and "ssl_password" as "***".
+TEST(ConfigSetters, SecretsAreRedacted)
+{
+    struct Case {
+        const char *url;
+        const char *shown;
+    } cases[] = {
+        {"bolt://neo4j:s%40cr%3At@db1:7687,db2?max_conns=8", "bolt://neo4j:***@db1:7687,db2?max_conns=8"},
+        {"bolt://:TopSecret@db", "bolt://:***@db"},
+        {"bolt://neo4j@db", "bolt://neo4j@db"},
+        {"bolt://db:7687/x", "bolt://db:7687/x"},
+        {"http://u@db?password=TopSecret&database=shop", "http://u@db?password=***&database=shop"},
+        {"https://u:TopSecret@db?password_env=GJ_CONFIG_TEST_PW4&max_conns=2",
+         "https://u:***@db?password_env=GJ_CONFIG_TEST_PW4&max_conns=2"},
+    };
+    for (const Case &c : cases) {
+        Cfg cfg;
+        Err err;
+        // password_env with a password in the URL is an error: only the
+        // last case sets it, and it is expected to fail below.
+        int rc = gj_config_from_url(cfg.out(), c.url, err.e);
+        if (std::strstr(c.url, "password_env") != nullptr) {
+            EXPECT_EQ(rc, GJ_ECONFIG);
+            EXPECT_EQ(err.msg().find("TopSecret"), std::string::npos) << err.msg();
+            continue;
+        }
+        ASSERT_EQ(rc, 0) << c.url << ": " << err.msg();
+        std::string shown = get_string(cfg.c, nullptr, "url");
+        EXPECT_EQ(shown, c.shown);
+        EXPECT_EQ(shown.find("TopSecret"), std::string::npos);
+        EXPECT_EQ(shown.find("s@cr"), std::string::npos);
+        // The library itself keeps the URL as given.
+        EXPECT_STREQ(target(cfg.c, nullptr)->url, c.url);
+    }
+
+    // From a file, a setter and a copy; ssl_password as well.
+    const std::string yaml = "backends:\n"
+                             "  graph:\n"
+                             "    url: \"bolt://neo4j:TopSecret@db:7687\"\n"
+                             "    ssl_password: KeyPass\n";
+    Cfg cfg;
+    Err err;
+    ASSERT_EQ(gj_config_parse(cfg.out(), yaml.data(), yaml.size(), GJ_CONFIG_YAML, "t.yaml", err.e),
+              0)
+        << err.msg();
+    EXPECT_EQ(get_string(cfg.c, "graph", "url"), "bolt://neo4j:***@db:7687");
+    EXPECT_EQ(get_string(cfg.c, "graph", "password"), "***");
+    EXPECT_EQ(get_string(cfg.c, "graph", "ssl_password"), "***");
+    EXPECT_EQ(get_string(cfg.c, "graph", "username"), "neo4j");
+    EXPECT_STREQ(target(cfg.c, "graph")->password, "TopSecret");
+    EXPECT_STREQ(target(cfg.c, "graph")->ssl_password, "KeyPass");
+
+    ASSERT_EQ(gj_config_set_string(cfg.c, "graph", "url", "neo4j://u:Other@x:1,y:2", err.e), 0)
+        << err.msg();
+    EXPECT_EQ(get_string(cfg.c, "graph", "url"), "neo4j://u:***@x:1,y:2");
+    Cfg copy;
+    ASSERT_EQ(gj_config_copy(copy.out(), cfg.c), 0);
+    EXPECT_EQ(get_string(copy.c, "graph", "url"), "neo4j://u:***@x:1,y:2");
+    EXPECT_EQ(get_string(copy.c, "graph", "ssl_password"), "***");
+
+    // Unset: NULL, as for any string setting.
+    ASSERT_EQ(gj_config_set_string(cfg.c, "graph", "url", nullptr, err.e), 0) << err.msg();
+    ASSERT_EQ(gj_config_set_string(cfg.c, "graph", "ssl_password", nullptr, err.e), 0);
+    EXPECT_EQ(get_string(cfg.c, "graph", "url"), "(null)");
+    EXPECT_EQ(get_string(cfg.c, "graph", "ssl_password"), "(null)");
+    EXPECT_EQ(get_string(cfg.c, "graph", "password"), "***");  // the URL's, kept
+    ASSERT_EQ(gj_config_set_string(cfg.c, "graph", "password", nullptr, err.e), 0);
+    EXPECT_EQ(get_string(cfg.c, "graph", "password"), "(null)");
+
+    // Redaction may make the text longer than the URL ("p" -> "***"): it
+    // is never cut.
+    Cfg small;
+    ASSERT_EQ(gj_config_from_url(small.out(), "http://:p@db?password=q", err.e), 0) << err.msg();
+    EXPECT_EQ(get_string(small.c, nullptr, "url"), "http://:***@db?password=***");
+    std::string long_url = "http://u:" + std::string(4000, 'p') + "@db/" + std::string(4000, 'x');
+    Cfg big;
+    ASSERT_EQ(gj_config_from_url(big.out(), long_url.c_str(), err.e), 0) << err.msg();
+    EXPECT_EQ(get_string(big.c, nullptr, "url"), "http://u:***@db/" + std::string(4000, 'x'));
+}
+
+// connect_retry (duration) and max_result_size (size, 0 .. 2^48) from every
+// source, and their errors naming the key.
+TEST(ConfigSetters, ConnectRetryAndMaxResultSize)
+{
+    {
+        Cfg cfg;
+        Err err;
+        ASSERT_EQ(gj_config_new(cfg.out()), 0);
+        ASSERT_EQ(gj_config_set_string(cfg.c, nullptr, "url", "bolt://db", err.e), 0);
+        EXPECT_EQ(get_duration(cfg.c, nullptr, "connect_retry"), 0);
+        EXPECT_EQ(get_int(cfg.c, nullptr, "max_result_size"), 256 << 20);
+    }
+    {
+        Cfg cfg;
+        Err err;
+        ASSERT_EQ(gj_config_from_url(cfg.out(), "bolt://db?connect_retry=1.5s&max_result_size=16MiB",
+                                     err.e),
+                  0)
+            << err.msg();
+        EXPECT_EQ(get_duration(cfg.c, nullptr, "connect_retry"), 1500);
+        EXPECT_EQ(get_int(cfg.c, nullptr, "max_result_size"), 16 << 20);
+        EXPECT_EQ(target(cfg.c, nullptr)->connect_retry_ms, 1500);
+        EXPECT_EQ(target(cfg.c, nullptr)->max_result_size, (size_t)16 << 20);
+    }
+    {
+        Cfg cfg;
+        Err err;
+        ASSERT_EQ(gj_config_from_url(cfg.out(), "bolt://db?max_result_size=0", err.e), 0)
+            << err.msg();
+        EXPECT_EQ(get_int(cfg.c, nullptr, "max_result_size"), 0);  // 0 = no limit
+    }
+    {
+        Cfg cfg;
+        Err err;
+        const std::string yaml = "backends:\n"
+                                 "  g:\n"
+                                 "    url: bolt://db\n"
+                                 "    connect_retry: 2m\n"
+                                 "    max_result_size: 1GiB\n";
+        ASSERT_EQ(gj_config_parse(cfg.out(), yaml.data(), yaml.size(), GJ_CONFIG_YAML, "t.yaml",
+                                  err.e),
+                  0)
+            << err.msg();
+        EXPECT_EQ(get_duration(cfg.c, "g", "connect_retry"), 120000);
+        EXPECT_EQ(get_int(cfg.c, "g", "max_result_size"), INT64_C(1) << 30);
+    }
+    {
+        Cfg cfg;
+        Err err;
+        const std::string json = "{\"backends\": {\"g\": {\"url\": \"bolt://db\", "
+                                 "\"connect_retry\": 250, \"max_result_size\": 281474976710656}}}";
+        ASSERT_EQ(gj_config_parse(cfg.out(), json.data(), json.size(), GJ_CONFIG_JSON, "t.json",
+                                  err.e),
+                  0)
+            << err.msg();
+        EXPECT_EQ(get_duration(cfg.c, "g", "connect_retry"), 250);
+        EXPECT_EQ(get_int(cfg.c, "g", "max_result_size"), INT64_C(1) << 48);
+    }
+    {
+        Cfg cfg;
+        Err err;
+        ASSERT_EQ(gj_config_new(cfg.out()), 0);
+        ASSERT_EQ(gj_config_set_duration(cfg.c, nullptr, "connect_retry", 30000, err.e), 0);
+        ASSERT_EQ(gj_config_set_int(cfg.c, nullptr, "max_result_size", 4096, err.e), 0);
+        EXPECT_EQ(get_duration(cfg.c, nullptr, "connect_retry"), 30000);
+        EXPECT_EQ(get_int(cfg.c, nullptr, "max_result_size"), 4096);
+        EXPECT_EQ(gj_config_set_int(cfg.c, nullptr, "max_result_size", -1, err.e), GJ_ECONFIG);
+        EXPECT_EQ(err.msg(),
+                  "key 'max_result_size': expected a size from 0 to 281474976710656 bytes, got -1");
+        EXPECT_EQ(gj_config_set_duration(cfg.c, nullptr, "connect_retry", -5, err.e), GJ_ECONFIG);
+        EXPECT_EQ(err.msg(), "key 'connect_retry': expected a duration of 0 or more, got -5 ms");
+        EXPECT_EQ(get_int(cfg.c, nullptr, "max_result_size"), 4096);
+    }
+
+    // Bad values, each message naming the key.
+    EXPECT_EQ(url_error("bolt://db?connect_retry=soon"),
+              "URL query key 'connect_retry': expected a duration such as 250ms, 5s, 1.5s, 2m or "
+              "1h, got \"soon\"");
+    EXPECT_EQ(url_error("bolt://db?max_result_size=lots"),
+              "URL query key 'max_result_size': expected a size in bytes such as 65536, 64KiB or "
+              "16MiB, got \"lots\"");
+    EXPECT_EQ(url_error("bolt://db?max_result_size=281474976710657"),
+              "URL query key 'max_result_size': expected a size from 0 to 281474976710656 bytes, "
+              "got \"281474976710657\"");
+    EXPECT_EQ(yaml_error("url: bolt://db\nconnect_retry: 5 sec\n"),
+              "bad.yaml:2:16: key 'connect_retry': expected a duration such as 250ms, 5s, 1.5s, "
+              "2m or 1h, got \"5 sec\"");
+    EXPECT_EQ(yaml_error("url: bolt://db\nmax_result_size: [1]\n"),
+              "bad.yaml:2:18: key 'max_result_size': expected a size in bytes, got a list");
+    EXPECT_EQ(json_error("{\"url\": \"bolt://db\", \"connect_retry\": -1}"),
+              "bad.json:1:39: key 'connect_retry': expected a duration of 0 or more, got -1 ms");
+    EXPECT_EQ(json_error("{\"url\": \"bolt://db\", \"max_result_size\": 281474976710657}"),
+              "bad.json:1:41: key 'max_result_size': expected a size from 0 to 281474976710656 "
+              "bytes, got 281474976710657");
 }
 
 TEST(ConfigSetters, CopyIsDeepAndLog)
@@ -730,7 +966,8 @@ TEST(ConfigSetters, CopyIsDeepAndLog)
     cfg.c = nullptr;
     EXPECT_EQ(get_string(copy.c, nullptr, "hosts"), "a:1,b:2");
     EXPECT_EQ(get_int(copy.c, nullptr, "max_conns"), 5);
-    EXPECT_EQ(get_string(copy.c, nullptr, "password"), "p");
+    EXPECT_STREQ(target(copy.c, nullptr)->password, "p");
+    EXPECT_EQ(get_string(copy.c, nullptr, "url"), "bolt://u:***@a:1,b:2?max_conns=5");
     EXPECT_EQ(copy.c->log.payload, &calls);
     copy.c->log.fn(GJ_LOG_INFO, "x", copy.c->log.payload);
     EXPECT_EQ(calls, 1);
