@@ -171,8 +171,11 @@ static int tb_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error
         gj_value *fields;
         if (gj_value_new_list(&fields, 2) != 0)
             return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
-        gj_value_list_append(fields, gj_value_string("i"));
-        gj_value_list_append(fields, gj_value_string("label"));
+        if (gj_value_list_append(fields, gj_value_string("i")) != 0 ||
+            gj_value_list_append(fields, gj_value_string("label")) != 0) {
+            gj_value_unref(fields);
+            return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
+        }
         gj__sink_fields(sink, fields);
         for (int64_t i = 0; i < rows; i++) {
             if (gj__sink_cancel_requested(sink)) {
@@ -186,20 +189,30 @@ static int tb_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error
             gj_value *row;
             if (gj_value_new_list(&row, 2) != 0)
                 return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
-            gj_value_list_append(row, gj_value_int(i));
-            gj_value_list_append(row, gj_value_string(label));
-            int rc = gj__sink_row(sink, row);
+            int rc = gj_value_list_append(row, gj_value_int(i));
+            if (rc == 0)
+                rc = gj_value_list_append(row, gj_value_string(label));
+            if (rc) {
+                gj_value_unref(row);
+                return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
+            }
+            rc = gj__sink_row(sink, row);
             if (rc == GJ_EABORTED)
                 return gj__error_set(err, GJ_EABORTED, "test: stopped by the row callback "
                                      "after %lld rows", (long long)i + 1);
             if (rc)
                 return gj__error_set(err, rc, "test: could not collect row %lld", (long long)i);
         }
-        gj__sink_meta(sink, "count", gj_value_int(rows));
+        if (gj__sink_meta(sink, "count", gj_value_int(rows)) != 0)
+            return gj__error_set(err, GJ_ENOMEM, "test: out of memory for the row count");
     }
     const gj_value *echo = gj_request_option(req, "echo");
     if (echo && gj_value_type(echo) == GJ_TBOOL) {
-        gj__sink_row(sink, gj_value_ref(gj_request_params(req)));
+        int rc = gj__sink_row(sink, gj_value_ref(gj_request_params(req)));
+        if (rc == GJ_EABORTED)
+            return gj__error_set(err, rc, "test: stopped by the row callback");
+        if (rc)
+            return gj__error_set(err, rc, "test: could not collect the echoed row");
     }
     return 0;
 }

@@ -82,11 +82,12 @@ static int build_body(const gj_request *req, char **text, size_t *len, gj_error 
         gj_value_unref(body);
         return gj__error_set(err, GJ_ENOMEM, "out of memory building the query");
     }
-    gj_value *q = gj_value_string(query);
-    if (!q || gj_value_map_put_str(body, "query", q)) {
-        rc = gj__error_set(err, q ? GJ_ENOMEM : GJ_EINVAL,
-                           q ? "out of memory building the query"
-                             : "op query: the AQL text is not valid UTF-8");
+    gj_value *q = NULL;
+    rc = gj_value_new_string(&q, query, strlen(query));
+    if (rc || gj_value_map_put_str(body, "query", q)) {
+        rc = gj__error_set(err, rc == GJ_EINVAL ? GJ_EINVAL : GJ_ENOMEM,
+                           rc == GJ_EINVAL ? "op query: the AQL text is not valid UTF-8"
+                                           : "out of memory building the query");
         goto out;
     }
     const gj_value *params = gj_request_params(req);
@@ -161,6 +162,7 @@ int gj__arango_cursor_take_batch(gj_conn *c, json_object *batch, gj_sink *sink, 
     if (*more) {
         if (!json_object_object_get_ex(batch, "id", &v) ||
             !json_object_is_type(v, json_type_string) ||
+            json_object_get_string_len(v) == 0 ||
             (size_t)json_object_get_string_len(v) >= idcap ||
             strspn(json_object_get_string(v), "0123456789") !=
                 (size_t)json_object_get_string_len(v)) {
@@ -256,6 +258,7 @@ static void kill_query(gj_conn *c, const char *db, const char *text, const gj_va
             }
             if (!json_object_object_get_ex(q, "id", &v) ||
                 !json_object_is_type(v, json_type_string) ||
+                json_object_get_string_len(v) == 0 ||
                 (size_t)json_object_get_string_len(v) >= sizeof id ||
                 strspn(json_object_get_string(v), "0123456789") !=
                     (size_t)json_object_get_string_len(v))
@@ -344,6 +347,7 @@ int gj__arango_cursor_drain(gj_conn *c, const char *db, const char *trx,
                    json_object_get_boolean(v) &&
                    json_object_object_get_ex(reply.json, "id", &v) &&
                    json_object_is_type(v, json_type_string) &&
+                   json_object_get_string_len(v) > 0 &&
                    (size_t)json_object_get_string_len(v) < sizeof id &&
                    strspn(json_object_get_string(v), "0123456789") ==
                        (size_t)json_object_get_string_len(v);
