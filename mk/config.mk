@@ -1,10 +1,10 @@
 # mk/config.mk — configuration: URLs, YAML and JSON files, typed setters and
-# getters (lib/core/config*.c).
+# getters (lib/config/config*.c).
 libgraphjob_internal_la_SOURCES += \
-	lib/core/config.c lib/core/config_internal.h lib/core/config_setting.c \
-	lib/core/config_text.c \
-	lib/core/config_url.c lib/core/config_doc.c lib/core/config_yaml.c \
-	lib/core/config_json.c
+	lib/config/config.c lib/config/config_internal.h lib/config/config_setting.c \
+	lib/config/config_text.c \
+	lib/config/config_url.c lib/config/config_doc.c lib/config/config_yaml.c \
+	lib/config/config_json.c
 
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/config_test
@@ -20,9 +20,9 @@ EXTRA_DIST += tests/unit/data/config
 if GJ_FUZZING
 noinst_PROGRAMS += tests/fuzz/config_fuzz
 tests_fuzz_config_fuzz_SOURCES = tests/fuzz/config_fuzz.c \
-	lib/core/config.c lib/core/config_setting.c lib/core/config_text.c \
-	lib/core/config_url.c lib/core/config_doc.c lib/core/config_yaml.c \
-	lib/core/config_json.c
+	lib/config/config.c lib/config/config_setting.c lib/config/config_text.c \
+	lib/config/config_url.c lib/config/config_doc.c lib/config/config_yaml.c \
+	lib/config/config_json.c
 tests_fuzz_config_fuzz_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 tests_fuzz_config_fuzz_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_config_fuzz_LDADD = libgraphjob_internal.la $(DEPS_LIBS) -lm

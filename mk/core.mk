@@ -1,6 +1,6 @@
 # mk/core.mk — job engine, client, requests, results, errors, logging, clocks.
 libgraphjob_internal_la_SOURCES += \
-	lib/core/internal.h lib/core/settings.h lib/core/sink.h lib/core/pool.h \
+	lib/core/internal.h lib/config/settings.h lib/core/sink.h lib/core/pool.h \
 	lib/core/pool_internal.h \
 	lib/backend/backend.h
 libgraphjob_internal_la_SOURCES += lib/core/abort.h lib/core/abort.c

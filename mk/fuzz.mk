@@ -21,9 +21,9 @@ noinst_PROGRAMS += tests/fuzz/url_fuzz tests/fuzz/arango_reply_fuzz tests/fuzz/b
 
 # URLs: the configuration sources.
 tests_fuzz_url_fuzz_SOURCES = tests/fuzz/url_fuzz.c \
-	lib/core/config.c lib/core/config_setting.c lib/core/config_text.c \
-	lib/core/config_url.c lib/core/config_doc.c lib/core/config_yaml.c \
-	lib/core/config_json.c lib/core/log.c
+	lib/config/config.c lib/config/config_setting.c lib/config/config_text.c \
+	lib/config/config_url.c lib/config/config_doc.c lib/config/config_yaml.c \
+	lib/config/config_json.c lib/core/log.c
 tests_fuzz_url_fuzz_CFLAGS = $(GJ_FUZZ_COMPILE_FLAGS)
 tests_fuzz_url_fuzz_LDFLAGS = $(GJ_FUZZ_LINK_FLAGS)
 tests_fuzz_url_fuzz_LDADD = libgraphjob_internal.la $(DEPS_LIBS) -lm

@@ -7,7 +7,7 @@
 #define GJ_BACKEND_H
 
 #include "../core/abort.h"
-#include "../core/settings.h"
+#include "../config/settings.h"
 #include "../core/sink.h"
 
 typedef struct gj_conn gj_conn;   /* defined by each backend */

@@ -6,7 +6,7 @@
 #define GJ_CORE_JOB_INTERNAL_H
 
 #include "core/internal.h"
-#include "core/settings.h"
+#include "config/settings.h"
 #include "core/pool.h"
 #include "core/sink_internal.h"
 #include "core/request_internal.h"

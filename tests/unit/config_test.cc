@@ -1,9 +1,9 @@
-// Unit tests of the configuration (lib/core/config*.c): URLs, text forms,
+// Unit tests of the configuration (lib/config/config*.c): URLs, text forms,
 // typed setters and getters, YAML and JSON files and their error messages.
 #include <graphjob.h>
 
 extern "C" {
-#include "core/config_internal.h"
+#include "config/config_internal.h"
 }
 
 #include <gtest/gtest.h>

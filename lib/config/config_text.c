@@ -3,7 +3,7 @@
  * and host lists, as they appear in URL queries, gj_config_set_string() and
  * string scalars of configuration files.
  */
-#include "core/config_internal.h"
+#include "config/config_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

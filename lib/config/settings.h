@@ -1,11 +1,11 @@
 /*
- * The parsed form of a configuration (lib/core/config*.c fills it; the
+ * The parsed form of a configuration (lib/config/config*.c fills it; the
  * client, the pool and the backends read it).  Never installed.
  */
-#ifndef GJ_CORE_SETTINGS_H
-#define GJ_CORE_SETTINGS_H
+#ifndef GJ_CONFIG_SETTINGS_H
+#define GJ_CONFIG_SETTINGS_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 typedef struct gj_host {
     char *host;   /* name or address; IPv6 without brackets */

@@ -5,7 +5,7 @@
  * float, else string); quoted and block scalars, and scalars tagged !!str
  * or "!", are strings.  One document per file; aliases are refused.
  */
-#include "core/config_internal.h"
+#include "config/config_internal.h"
 
 #include <errno.h>
 #include <math.h>

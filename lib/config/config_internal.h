@@ -1,5 +1,5 @@
 /*
- * Configuration internals shared by lib/core/config*.c (never installed).
+ * Configuration internals shared by lib/config/config*.c (never installed).
  *
  *   config.c       the gj_config object, targets (settings init/copy/free),
  *                  the typed setters and getters
@@ -19,10 +19,10 @@
  * reads struct gj_config and gj_target_settings directly but never
  * allocates a gj_config itself.
  */
-#ifndef GJ_CORE_CONFIG_INTERNAL_H
-#define GJ_CORE_CONFIG_INTERNAL_H
+#ifndef GJ_CONFIG_CONFIG_INTERNAL_H
+#define GJ_CONFIG_CONFIG_INTERNAL_H
 
-#include "core/settings.h"
+#include "config/settings.h"
 
 /* ---- limits ----------------------------------------------------------------
  * Everything read from a file or a URL is checked against these first. */

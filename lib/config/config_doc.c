@@ -7,7 +7,7 @@
  * Errors read  FILE:LINE:COL: key 'backends.graph.max_conns': expected an
  * integer, got "lots".
  */
-#include "core/config_internal.h"
+#include "config/config_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

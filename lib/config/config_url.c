@@ -7,7 +7,7 @@
  * ":TOKEN@host" is a password alone, and an empty password is no password.
  * Error messages name the part that is wrong and never the password.
  */
-#include "core/config_internal.h"
+#include "config/config_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

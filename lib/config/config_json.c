@@ -10,7 +10,7 @@
  * decodes each string and number token.  UTF-8 is checked first, so that an
  * error points at the offending byte.
  */
-#include "core/config_internal.h"
+#include "config/config_internal.h"
 
 #include <errno.h>
 #include <json.h>

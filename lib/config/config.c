@@ -3,7 +3,7 @@
  * and the typed setters and getters of include/graphjob/config.h, which go
  * through the settings table of config_setting.c.
  */
-#include "core/config_internal.h"
+#include "config/config_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

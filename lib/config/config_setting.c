@@ -4,7 +4,7 @@
  * (url, backend, scheme, path, password, password_env).  The URL parser, the
  * file walker and the public setters all go through here.
  */
-#include "core/config_internal.h"
+#include "config/config_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
