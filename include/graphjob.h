@@ -5,7 +5,8 @@
  *   #include <graphjob.h>      link with `pkg-config --libs graphjob`
  *
  * Start with client.h (gj_client_new_url, gj_client_submit), job.h (the job
- * contract), request.h, result.h and value.h.
+ * contract), request.h, result.h and value.h; session.h for work that must
+ * run in order on one server-side context.
  */
 #ifndef GRAPHJOB_H
 #define GRAPHJOB_H
@@ -20,5 +21,6 @@
 #include "graphjob/result.h"
 #include "graphjob/job.h"
 #include "graphjob/client.h"
+#include "graphjob/session.h"
 
 #endif

@@ -14,6 +14,7 @@ libgraphjob_internal_la_SOURCES += \
 	lib/core/request.c lib/core/request_internal.h \
 	lib/core/sink.c lib/core/sink_internal.h \
 	lib/core/job.c lib/core/jobslab.c lib/core/registry.c lib/core/client.c lib/core/executor.c \
+	lib/core/session.c \
 	lib/core/job_internal.h \
 	lib/backend/registry.c
 
@@ -23,8 +24,11 @@ libgjtestbackend_la_SOURCES = tests/common/test_backend.c tests/common/test_back
 libgjtestbackend_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)
 
 if HAVE_GTEST
-check_PROGRAMS += tests/unit/job_test tests/unit/stress_test
-TESTS += tests/unit/job_test tests/unit/stress_test
+check_PROGRAMS += tests/unit/job_test tests/unit/stress_test tests/unit/session_test
+TESTS += tests/unit/job_test tests/unit/stress_test tests/unit/session_test
+tests_unit_session_test_SOURCES = tests/unit/session_test.cc
+tests_unit_session_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS) -I$(top_srcdir)
+tests_unit_session_test_LDADD = libgjtestbackend.la $(GJ_TEST_LIBS)
 tests_unit_job_test_SOURCES = tests/unit/job_test.cc
 tests_unit_job_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS) -I$(top_srcdir)
 tests_unit_job_test_LDADD = libgjtestbackend.la $(GJ_TEST_LIBS)

@@ -37,6 +37,7 @@ typedef struct gj_job gj_job;         /* a submitted request (refcounted) */
 typedef struct gj_result gj_result;   /* the rows and metadata of a DONE job */
 typedef struct gj_value gj_value;     /* immutable, refcounted value */
 typedef struct gj_error gj_error;     /* error detail, owned by the caller */
+typedef struct gj_session gj_session; /* ordered jobs pinned to one connection */
 
 GJ_END_DECLS
 

@@ -19,6 +19,7 @@ typedef struct gj_endpoint {
     const char *host;
     int port;                     /* resolved: never 0 */
     size_t host_index;            /* index into the target's hosts */
+    void *target_ctx;             /* what target_open made, or NULL */
 } gj_endpoint;
 
 typedef struct gj_backend {
@@ -83,6 +84,30 @@ typedef struct gj_backend {
     /* >1 where one connection multiplexes requests (execute is then called
      * concurrently on the same connection, up to min(this, max_inflight)). */
     unsigned max_inflight;
+
+    /* Per-target shared state (optional): made by the pool when it is
+     * created (any thread, before any connect), handed to every connect()
+     * as ep->target_ctx, and freed by target_close after the pool's last
+     * connection was closed.  For what the target's connections share (the
+     * WebSocket service thread of Gremlin).  A failure fails the client's
+     * creation. */
+    int (*target_open)(void **ctx, const gj_target_settings *ts, const gj_logger *log,
+                       gj_error *err);
+    void (*target_close)(void *ctx);
+
+    /* Sessions (optional; NULL: gj_client_open_session answers
+     * GJ_EUNSUPPORTED).  session_check validates a session's options when
+     * it is opened (no I/O, any thread).  session_open begins the session on
+     * c, the connection it pinned, before its first job (*state: the
+     * backend's, handed to execute() through gj__sink_session).  session_close
+     * ends it (close the server session, roll back) before deadline_ms and
+     * frees state; c may then be unusable (the pool closes it).  Both run on
+     * the thread that runs the session's job or closes the session, with c
+     * leased to the session, never concurrently for one session. */
+    int (*session_check)(const gj_value *options, gj_error *err);
+    int (*session_open)(gj_conn *c, const gj_value *options, void **state, int64_t deadline_ms,
+                        gj_error *err);
+    void (*session_close)(gj_conn *c, void *state, int64_t deadline_ms, gj_error *err);
 
     /* Cluster discovery, for a target whose options say discover: true
      * (lib/core/pool.c calls it on a connection it just opened, before

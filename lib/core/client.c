@@ -105,6 +105,7 @@ int gj__client_new_with_backends(gj_client **out, const gj_config *cfg,
     c->caller.shared = true;
     int rc = GJ_ENOMEM;
     if (pthread_mutex_init(&c->qmu, NULL) || cond_init_monotonic(&c->qcv) ||
+        pthread_mutex_init(&c->smu, NULL) ||
         pthread_mutex_init(&c->kmu, NULL) || cond_init_monotonic(&c->kcv) ||
         gj__registry_init(&c->registry) || gj__job_slab_new(&c->slab))
         goto fail_nomem;
@@ -254,6 +255,9 @@ static void client_destroy(gj_client *c)
         pthread_mutex_unlock(&c->kmu);
         pthread_join(c->keeper, NULL);
     }
+    /* Sessions the program did not close give their connections back
+     * before the pools go. */
+    gj__client_close_sessions(c);
 
     /* Detach the remaining jobs from the client and drop the registry's
      * references; handles the program holds stay valid. */
@@ -286,6 +290,7 @@ static void client_destroy(gj_client *c)
     }
     pthread_mutex_destroy(&c->qmu);
     pthread_cond_destroy(&c->qcv);
+    pthread_mutex_destroy(&c->smu);
     pthread_mutex_destroy(&c->kmu);
     pthread_cond_destroy(&c->kcv);
     if (c->event_fd >= 0)
@@ -303,7 +308,7 @@ void gj_client_free(gj_client *c)
 
 /* ---- submit ---------------------------------------------------------------------- */
 
-static gj_target *find_target(gj_client *c, const char *name)
+gj_target *gj__client_target(gj_client *c, const char *name)
 {
     if (!name) {
         for (size_t i = 0; i < c->n_targets; i++)
@@ -317,10 +322,27 @@ static gj_target *find_target(gj_client *c, const char *name)
     return NULL;
 }
 
-/* A new job for t in the registry: queued (INQUEUE, to be pushed), or
- * running on the calling thread.  refs as in gj__job_init. */
-static int register_job(gj_client *c, gj_target *t, gj_request *req,
-                        const gj_submit_options *opts, unsigned refs, bool running,
+static int register_job(gj_client *c, gj_target *t, gj_session *session, gj_request *req,
+                        const gj_submit_options *opts, unsigned refs, unsigned how,
+                        gj_job **out, gj_error *err);
+
+int gj__client_register_job(gj_client *c, gj_target *t, gj_request *req,
+                            const gj_submit_options *opts, unsigned refs, bool running,
+                            gj_job **out, gj_error *err)
+{
+    return register_job(c, t, NULL, req, opts, refs, running ? 1 : 0, out, err);
+}
+
+int gj__client_register_session_job(gj_client *c, gj_target *t, gj_session *s, gj_request *req,
+                                    const gj_submit_options *opts, unsigned refs, bool waiting,
+                                    gj_job **out, gj_error *err)
+{
+    return register_job(c, t, s, req, opts, refs, waiting ? 2 : 0, out, err);
+}
+
+/* how: 0 queued, 1 running here, 2 waiting in its session. */
+static int register_job(gj_client *c, gj_target *t, gj_session *session, gj_request *req,
+                        const gj_submit_options *opts, unsigned refs, unsigned how,
                         gj_job **out, gj_error *err)
 {
     gj__request_freeze(req);
@@ -334,10 +356,13 @@ static int register_job(gj_client *c, gj_target *t, gj_request *req,
     int rc = GJ_ENOMEM;
     if (job) {
         gj__job_init(job, t, req, opts, refs);
-        if (running)   /* never queued: RUNNING from the start */
-            atomic_store_explicit(&job->state, GJ__PH_RUNNING | (atomic_load_explicit(
-                                      &job->state, memory_order_relaxed) & GJ__ST_DETACHED),
+        unsigned detached = atomic_load_explicit(&job->state, memory_order_relaxed) & GJ__ST_DETACHED;
+        if (how == 1)   /* never queued: RUNNING from the start */
+            atomic_store_explicit(&job->state, GJ__PH_RUNNING | detached, memory_order_relaxed);
+        else if (how == 2)   /* behind an earlier job of its session */
+            atomic_store_explicit(&job->state, GJ__PH_QUEUED | GJ__ST_INSESSION | detached,
                                   memory_order_relaxed);
+        job->session = session;   /* its reference is the caller's to give */
         rc = gj__registry_insert_locked(r, job);
     }
     pthread_mutex_unlock(&r->mu);
@@ -366,7 +391,7 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
                              opts->size, sizeof(gj_submit_options));
     if (atomic_load_explicit(&c->shutting_down, memory_order_relaxed))
         return gj__error_set(err, GJ_ESHUTDOWN, "the client is shutting down");
-    gj_target *t = find_target(c, req->target);
+    gj_target *t = gj__client_target(c, req->target);
     if (!t) {
         if (req->target)
             return gj__error_set(err, GJ_EINVAL, "no target named '%s' is configured",
@@ -383,7 +408,7 @@ int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opt
                              "retry later or raise queue_size", c->qcap);
     }
     gj_job *job;
-    int rc = register_job(c, t, req, opts, out ? 3 : 2, false, &job, err);
+    int rc = gj__client_register_job(c, t, req, opts, out ? 3 : 2, false, &job, err);
     if (rc) {
         gj__executor_unreserve(c);
         return rc;
@@ -405,12 +430,12 @@ static int execute_here(gj_client *c, gj_request *req, int64_t timeout_ms, gj_re
     if (!c || !req || atomic_load_explicit(&c->shutting_down, memory_order_relaxed) ||
         !gj__executor_idle(c))
         return GJ_EBUSY;
-    gj_target *t = find_target(c, req->target);
+    gj_target *t = gj__client_target(c, req->target);
     gj_conn *conn = NULL;
     if (!t || gj__pool_try_acquire(t->pool, &conn) != 0)
         return GJ_EBUSY;
     gj_job *job;
-    int rc = register_job(c, t, req, NULL, 3, true, &job, err);
+    int rc = gj__client_register_job(c, t, req, NULL, 3, true, &job, err);
     if (rc) {
         gj__pool_release(t->pool, conn);
         return rc;

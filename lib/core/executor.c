@@ -192,12 +192,20 @@ static bool cancel_requested(const gj_job *job)
  * connect when the job is cancelled), or the callers' pseudo-worker
  * (wake_fd -1 unless the caller made one).  The request's deadline is at
  * most deadline_cap. */
+static void run_session_job(gj_worker *w, int wake_fd, gj_job *job, int64_t deadline_cap,
+                            gj_error *err);
+
 static void run_job(gj_worker *w, int wake_fd, gj_job *job, worker_conn *wc, int64_t deadline_cap,
                     gj_error *err)
 {
     gj_target *t = job->target;
     gj_client *c = t->client;
     int rc;
+
+    if (job->session) {
+        run_session_job(w, wake_fd, job, deadline_cap, err);
+        return;
+    }
 
     if (cancel_requested(job)) {
         gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
@@ -272,6 +280,80 @@ static void run_job(gj_worker *w, int wake_fd, gj_job *job, worker_conn *wc, int
         t->backend->settle(wc->conn, gj__now_ms() + GJ__SETTLE_MS);
     if (t->backend->usable && !t->backend->usable(wc->conn))
         drop_conn(wc);
+}
+
+/* A session's job: on the session's pinned connection (gj__session_pin),
+ * which stays with the session afterwards; then the session's next job
+ * is queued. */
+static void run_session_job(gj_worker *w, int wake_fd, gj_job *job, int64_t deadline_cap,
+                            gj_error *err)
+{
+    gj_target *t = job->target;
+    gj_client *c = t->client;
+    gj_session *s = job->session;
+    uint64_t id = job->id;
+    gj_conn *conn = NULL;
+    void *state = NULL;
+    int rc;
+
+    if (cancel_requested(job)) {
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+        gj__session_next(s);
+        return;
+    }
+    gj_error_clear(err);
+    uint64_t stale;
+    if (wake_fd >= 0 && read(wake_fd, &stale, sizeof stale) < 0) {
+        /* EAGAIN: nothing to drain */
+    }
+    gj_abort abort = { (const unsigned *)&job->state, GJ__ST_CANCEL_REQ, wake_fd, NULL, -1 };
+    rc = gj__session_pin(s, &abort, gj__deadline_ms(t->settings.acquire_timeout_ms), &conn, &state,
+                         err);
+    if (rc) {
+        if (cancel_requested(job))
+            gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+        else {
+            gj__error_prefix(err, "job %llu", (unsigned long long)id);
+            finish_failed(w, job, rc, err);
+        }
+        gj__session_next(s);
+        return;
+    }
+    if (!publish_conn(c, job, conn)) {
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+        gj__session_next(s);
+        return;
+    }
+    gj_request *req = job->req;
+    int64_t timeout = req->timeout_ms >= 0 ? req->timeout_ms : t->settings.response_timeout_ms;
+    gj_sink sink;
+    gj__sink_init(&sink, req->row_fn, req->row_payload, &job->state, GJ__ST_CANCEL_REQ, timeout);
+    gj__sink_set_limits(&sink, timeout, t->settings.max_result_size);
+    gj__sink_cap_deadline(&sink, deadline_cap);
+    sink.session = state;
+    gj_error_clear(err);
+    rc = t->backend->execute(conn, req, &sink, err);
+    unpublish_conn(c, job);
+    gj_result *res = NULL;
+    if (rc == 0 && !gj__sink_empty(&sink) && gj__sink_take_result(&sink, &res) != 0)
+        rc = gj__error_set(err, GJ_ENOMEM, "job %llu: out of memory for its result",
+                           (unsigned long long)id);
+    gj__sink_clear(&sink);
+    /* Kept for the session's record of why it was lost (finish moves err). */
+    gj_error *why = rc ? gj_error_new() : NULL;
+    if (why)
+        gj_error_copy(why, err);
+    if (rc == GJ_ECANCELLED)
+        gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+    else if (rc)
+        finish_failed(w, job, rc, err);
+    else
+        gj__job_finish(job, w, GJ__PH_DONE, res, NULL);
+    if (t->backend->settle && !atomic_load_explicit(&c->shutting_down, memory_order_acquire))
+        t->backend->settle(conn, gj__now_ms() + GJ__SETTLE_MS);
+    gj__session_after(s, conn, id, rc, why);
+    gj_error_free(why);
+    gj__session_next(s);
 }
 
 /* How many times an idle worker looks at the inbox before sleeping: the

@@ -45,6 +45,7 @@ void gj__job_init(gj_job *job, gj_target *target, gj_request *req,
     job->u.result = NULL;
     job->qnext = job->qprev = NULL;
     atomic_init(&job->runner_fd, -1);
+    job->session = NULL;
     job->finished_at = 0;
 }
 
@@ -58,6 +59,8 @@ static void job_free(gj_job *job)
             gj_result_free(job->u.result);
     }
     gj_request_unref(job->req);
+    if (job->session)
+        gj__session_unref(job->session);
     gj__job_slab_free(job);
 }
 
@@ -385,7 +388,13 @@ int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err)
     atomic_fetch_or(&job->state, GJ__ST_CANCEL_REQ);
     if (gj__queue_remove(c, job)) {
         /* It was queued: it never reaches a worker; finish it here.  The
-         * queue's reference becomes the finishing reference. */
+         * queue's reference becomes the finishing reference.  A session's
+         * queued job was its running one: the next may go. */
+        gj__job_finish(job, NULL, GJ__PH_CANCELLED, NULL, NULL);
+        if (job->session)
+            gj__session_next(job->session);
+    } else if (job->session && gj__session_remove(job)) {
+        /* It waited behind an earlier job of its session. */
         gj__job_finish(job, NULL, GJ__PH_CANCELLED, NULL, NULL);
     } else {
         /* A worker has it: it will see CANCEL_REQ before starting, or we

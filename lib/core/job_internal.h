@@ -25,7 +25,9 @@
  * bit  9    HASCONN     u.conn is the running connection (set and cleared
  *                       under the job's stripe lock; cancel reads u.conn only
  *                       while it is set, since u is a union)
- * bits 10-31 number of threads blocked in gj_job_wait
+ * bit  10   INSESSION   waiting in its session's list behind an earlier job
+ *                       (changed under the session's lock)
+ * bits 11-31 number of threads blocked in gj_job_wait
  */
 enum {
     GJ__PH_QUEUED = 0,
@@ -43,8 +45,9 @@ enum {
 #define GJ__ST_DETACHED 0x80u
 #define GJ__ST_INTERRUPTED 0x100u
 #define GJ__ST_HASCONN 0x200u
-#define GJ__ST_WAITER 0x400u
-#define GJ__ST_WAITERS (~0x3ffu)
+#define GJ__ST_INSESSION 0x400u
+#define GJ__ST_WAITER 0x800u
+#define GJ__ST_WAITERS (~0x7ffu)
 
 #define GJ__TERMINAL(st) (((st) & GJ__ST_PHASE) >= GJ__PH_DONE)
 
@@ -65,9 +68,12 @@ struct gj_job {
         gj_error *error;     /* DONE with FAILED */
         gj_conn *conn;       /* RUNNING: the connection, for interrupt */
     } u;
-    gj_job *qnext, *qprev;   /* submit queue links; qnext reused for local lists */
+    gj_job *qnext, *qprev;   /* submit queue links; qnext reused for local lists
+                              * and a session's waiting list */
     atomic_int runner_fd;    /* RUNNING: the eventfd of the thread running it, or
                               * -1 (gj_job_cancel writes it to end a connect) */
+    gj_session *session;     /* the session it belongs to (referenced), or NULL;
+                              * waiting in it (INSESSION), qnext links its list */
     int64_t finished_at;     /* wall ms, written before the terminal phase */
     gj_job_slab *slab;       /* where the record goes back (outlives the client) */
 };
@@ -194,6 +200,10 @@ struct gj_client {
     atomic_uint_fast64_t rejected;
     atomic_bool shutting_down;
 
+    /* Open sessions (session.c), closed by gj_client_free when forgotten. */
+    pthread_mutex_t smu;
+    gj_session *sessions;
+
     /* Housekeeping (pool reaping and filling). */
     pthread_t keeper;
     bool keeper_started;
@@ -257,7 +267,42 @@ void gj__executor_run_here(gj_client *c, gj_job *job, gj_conn *conn, int64_t dea
                            gj_error *err);
 void *gj__worker_main(void *worker);
 
+/* session.c */
+/* A session's job ended (finished and settled): the session's next job is
+ * queued, or a closer is woken. */
+void gj__session_next(gj_session *s);
+/* Cancel: take job out of its session's waiting list; true when it was
+ * there (the caller finishes it). */
+bool gj__session_remove(gj_job *job);
+/* For a session job about to run: the session's connection (acquired
+ * before deadline_ms, ended by abort, and the session begun on it, for its
+ * first job), its backend state, or the error that lost the session. */
+int gj__session_pin(gj_session *s, const gj_abort *abort, int64_t deadline_ms, gj_conn **conn,
+                    void **state, gj_error *err);
+/* After a session job ran on conn: when the connection is no longer usable
+ * the session is lost (later jobs fail with why) and conn goes back to the
+ * pool to be closed. */
+void gj__session_after(gj_session *s, gj_conn *conn, uint64_t job_id, int job_rc,
+                       const gj_error *job_err);
+/* gj_client_free: close every session still open (workers are joined). */
+void gj__client_close_sessions(gj_client *c);
+/* Drop a job's session reference (job_free). */
+void gj__session_unref(gj_session *s);
+
 /* client.c */
+/* The target named `name` (NULL: "default", or the only one), or NULL. */
+gj_target *gj__client_target(gj_client *c, const char *name);
+/* A new job for t in the registry: queued (INQUEUE, to be pushed), or
+ * running on the calling thread.  refs as in gj__job_init. */
+int gj__client_register_job(gj_client *c, gj_target *t, gj_request *req,
+                            const gj_submit_options *opts, unsigned refs, bool running,
+                            gj_job **out, gj_error *err);
+/* The same for a session's job: queued (runnable) or waiting behind an
+ * earlier job (INSESSION); job->session is set (a reference taken) before
+ * the job can be found by id. */
+int gj__client_register_session_job(gj_client *c, gj_target *t, gj_session *s, gj_request *req,
+                                    const gj_submit_options *opts, unsigned refs, bool waiting,
+                                    gj_job **out, gj_error *err);
 
 /* For tests: a client with extra backends (e.g. the test backend) besides the
  * built-in ones. */

@@ -455,6 +455,11 @@ int gj__pool_new(gj_pool **out, const gj_backend *backend, const gj_target_setti
     gj__pool_discovery_init(p);
     for (unsigned i = p->max_conns; i-- > 0;)
         slot_to_free_list(p, &p->slots[i]);
+    if (backend->target_open && (rc = backend->target_open(&p->target_ctx, &p->ts, &p->log, err)) != 0) {
+        p->target_ctx = NULL;   /* nothing to close */
+        gj__pool_free(p);
+        return rc;
+    }
     *out = p;
     return 0;
 }
@@ -560,7 +565,7 @@ static int connect_slot(gj_pool *p, pool_slot *s, int64_t now, int64_t deadline,
                         const gj_abort *caller, gj_error **errp, bool *recovered)
 {
     size_t h = s->host_index;
-    gj_endpoint ep = { p->hosts[h].name, p->hosts[h].port, h };
+    gj_endpoint ep = { p->hosts[h].name, p->hosts[h].port, h, p->target_ctx };
     int64_t dl = call_deadline(p, now, deadline);
     bool discover = gj__pool_discovery_turn(p, now, deadline);
     gj_conn *c = NULL;
@@ -1133,6 +1138,8 @@ void gj__pool_free(gj_pool *p)
     close_batch(p, take_all_idle(p));
     pthread_mutex_unlock(&p->mu);
 
+    if (p->backend && p->backend->target_close && p->target_ctx)
+        p->backend->target_close(p->target_ctx);
     pthread_cond_destroy(&p->drained);
     pthread_mutex_destroy(&p->mu);
     pthread_condattr_destroy(&p->cond_attr);

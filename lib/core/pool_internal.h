@@ -61,6 +61,7 @@ struct gj_pool {
     pthread_cond_t drained;         /* gj__pool_free waits on it */
 
     const gj_backend *backend;
+    void *target_ctx;               /* backend->target_open's, or NULL */
     gj_target_settings ts;
     gj_logger log;
     unsigned max_conns;

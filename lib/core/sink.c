@@ -143,6 +143,11 @@ int64_t gj__sink_response_timeout(const gj_sink *s)
     return s->response_timeout_ms;
 }
 
+void *gj__sink_session(const gj_sink *s)
+{
+    return s->session;
+}
+
 int64_t gj__sink_deadline(const gj_sink *s)
 {
     return s->deadline_ms;

@@ -43,6 +43,10 @@ bool gj__sink_cancel_requested(const gj_sink *s);
  * request's and the target's. */
 int64_t gj__sink_response_timeout(const gj_sink *s);
 
+/* The backend's session state (session_open's) when the job belongs to a
+ * session, else NULL. */
+void *gj__sink_session(const gj_sink *s);
+
 /* The request's deadline (gj__now_ms clock; INT64_MAX = none): the
  * response timeout counted from when execute() was called.  It bounds the
  * whole request, from sending it to its last byte. */

@@ -17,6 +17,7 @@ struct gj_sink {
     int64_t deadline_ms;         /* INT64_MAX = none */
     size_t max_result;           /* 0 = no limit */
     size_t collected;            /* bytes counted so far */
+    void *session;               /* the backend's session state, or NULL */
 };
 
 struct gj_result {

@@ -16,9 +16,16 @@ struct gj_conn {
     pthread_cond_t cv;
     atomic_bool interrupted;  /* written under mu; read without it in usable() */
     atomic_bool broken;
+    long id;                  /* 1, 2, ... in connect order (over the process) */
 };
 
+/* A session's state: the number of its jobs run so far. */
+typedef struct tb_session {
+    long seq;
+} tb_session;
+
 static atomic_long n_connects, n_closes, n_executes, n_interrupts, n_pings;
+static atomic_long n_session_opens, n_session_closes, n_conn_ids;
 
 void gj_test_backend_counters_get(gj_test_backend_counters *out)
 {
@@ -27,6 +34,8 @@ void gj_test_backend_counters_get(gj_test_backend_counters *out)
     out->executes = atomic_load(&n_executes);
     out->interrupts = atomic_load(&n_interrupts);
     out->pings = atomic_load(&n_pings);
+    out->session_opens = atomic_load(&n_session_opens);
+    out->session_closes = atomic_load(&n_session_closes);
 }
 
 /* Host "slow": a connect that takes until its deadline, unless aborted. */
@@ -63,6 +72,7 @@ static int tb_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_sett
     gj_conn *c = calloc(1, sizeof *c);
     if (!c)
         return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
+    c->id = atomic_fetch_add(&n_conn_ids, 1) + 1;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -114,6 +124,15 @@ static int tb_sleep(gj_conn *c, int64_t ns, int64_t deadline_ms)
 static int tb_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     atomic_fetch_add_explicit(&n_executes, 1, memory_order_relaxed);
+    tb_session *ss = gj__sink_session(sink);
+    if (ss) {
+        /* A session's job: its place in the session and the connection it
+         * ran on, as metadata. */
+        ss->seq++;
+        if (gj__sink_meta(sink, "session_seq", gj_value_int(ss->seq)) != 0 ||
+            gj__sink_meta(sink, "conn_id", gj_value_int(c->id)) != 0)
+            return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
+    }
     if (gj_value_size(gj_request_options(req)) == 0) {
         /* A no-op: only an interrupt recorded before it started matters. */
         if (!atomic_load(&c->interrupted))
@@ -248,6 +267,42 @@ static void tb_close(gj_conn *c)
 
 static const char *const tb_schemes[] = { "test", NULL };
 
+static int tb_session_check(const gj_value *options, gj_error *err)
+{
+    for (size_t i = 0; i < gj_value_size(options); i++) {
+        const char *key = NULL;
+        gj_value_string_get(gj_value_map_key_at(options, i), &key, NULL);
+        if (!key || strcmp(key, "fail_open") != 0)
+            return gj__error_set(err, GJ_EINVAL, "test: unknown session option %s",
+                                 key ? key : "(not a string)");
+    }
+    return 0;
+}
+
+static int tb_session_open(gj_conn *c, const gj_value *options, void **state, int64_t deadline_ms,
+                           gj_error *err)
+{
+    (void)c;
+    (void)deadline_ms;
+    if (gj_value_map_get(options, "fail_open"))
+        return gj__error_set(err, GJ_ESERVER, "test: the server refused the session");
+    tb_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return gj__error_set(err, GJ_ENOMEM, "test: out of memory");
+    atomic_fetch_add(&n_session_opens, 1);
+    *state = s;
+    return 0;
+}
+
+static void tb_session_close(gj_conn *c, void *state, int64_t deadline_ms, gj_error *err)
+{
+    (void)c;
+    (void)deadline_ms;
+    (void)err;
+    atomic_fetch_add(&n_session_closes, 1);
+    free(state);
+}
+
 const gj_backend gj_test_backend = {
     .name = "test",
     .schemes = tb_schemes,
@@ -258,6 +313,9 @@ const gj_backend gj_test_backend = {
     .usable = tb_usable,
     .ping = tb_ping,
     .close = tb_close,
+    .session_check = tb_session_check,
+    .session_open = tb_session_open,
+    .session_close = tb_session_close,
     .max_inflight = 1,
 };
 

@@ -13,6 +13,9 @@
  *                       errorNum 1501, HTTP 400), "io" (GJ_EIO, connection broken),
  *                       "timeout" (GJ_ETIMEDOUT)
  *   echo (bool)         emit the request's params as one row
+ * Sessions: a session's job gets meta session_seq (1, 2, ... within the
+ * session) and conn_id (the connection it ran on); session option
+ * fail_open (any) makes the session's beginning fail (GJ_ESERVER).
  * Targets: scheme "test", backend "test"; a host named "down" refuses to
  * connect; a host named "slow" takes until the connect deadline (an abort,
  * a cancelled job or a shutdown, ends it at once).
@@ -31,6 +34,7 @@ extern const gj_backend gj_test_backend;
 /* Counters over the process (for tests). */
 typedef struct gj_test_backend_counters {
     long connects, closes, executes, interrupts, pings;
+    long session_opens, session_closes;
 } gj_test_backend_counters;
 void gj_test_backend_counters_get(gj_test_backend_counters *out);
 
