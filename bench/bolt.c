@@ -5,7 +5,11 @@
  *
  *  (a) small queries/s ("RETURN 1 AS x") on one connection (1 worker,
  *      max_conns 1):
- *        unpipelined  one job at a time: gj_client_execute (submit + wait);
+ *        unpipelined  one job at a time: gj_client_execute, with the
+ *                     caller-runs fast path (the default: the calling
+ *                     thread runs the job on the idle connection) and with
+ *                     caller_runs off (submit, a worker runs it, wait); the
+ *                     client CPU time per query of both (getrusage);
  *        queued       all jobs submitted at once, then waited for (the
  *                     backend runs one job at a time per connection: no
  *                     pipelining across jobs);
@@ -15,10 +19,16 @@
  *      through a row callback and collected into the result.  Goal >= 2 M/s.
  *      Extra baseline: a raw loop over the codec (dechunk + RECORD decode
  *      into values) on the same bytes, in memory.
- *  (c) allocations per record in (b) (malloc + calloc + realloc calls of the
+ *  (c) 4 submitter threads, each calling gj_client_execute with
+ *      "RETURN 1 AS x" in a loop, on one client whose target has max_conns
+ *      4 (4 workers): queries/s and client CPU time per query
+ *      (getrusage(RUSAGE_SELF) user + sys over the loop, all threads of this
+ *      process; the server is another process), next to the same run with
+ *      caller_runs off.  Goal: <= 11 us of client CPU per query.
+ *  (d) allocations per record in (b) (malloc + calloc + realloc calls of the
  *      whole process while the job runs, counted by interposing them in this
  *      program).  Goal <= 10.
- *  (d) every workload of (a) and (b) with the official neo4j-driver 6.3
+ *  (e) every workload of (a) and (b) with the official neo4j-driver 6.3
  *      (bench/bolt.js, run with node): goal >= 3x its throughput.
  *
  * Usage: bolt [options] [queries] [transactions] [rows]
@@ -30,9 +40,11 @@
  *   --callgrind=W     run only workload W once (no JS, no best of 3) with
  *                     callgrind's counters zeroed before it and dumped after
  *                     it; W is unpipelined, queued, transaction, records_cb,
- *                     records_collected or codec.  See bench/README.md.
- * Times are the best of 3 runs.  Exit status 2 when a goal is missed, 1 on
- * an error.
+ *                     records_collected, codec or threads ((c)'s loop, 4
+ *                     connections).  See bench/README.md.
+ *   --no-caller-runs  with --callgrind: the client setting caller_runs off.
+ * Times are the best of 3 runs (CPU per query: the lowest of 3).  Exit
+ * status 2 when a goal is missed, 1 on an error.
  */
 #include <graphjob.h>
 
@@ -40,17 +52,17 @@
 #include "codec/chunk.h"
 #include "codec/packstream.h"
 
+#include "../tests/common/server_spawn.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,10 +81,9 @@
 #define GJ_BENCH_SRCDIR "."
 #endif
 
-extern char **environ;
-
 #define SMALL_QUERY "RETURN 1 AS x"
 #define WAIT_MS 120000
+#define THREADS 4   /* (c): submitter threads, connections and workers */
 
 /* ---- allocation counting ---------------------------------------------------
  * malloc, calloc and realloc of the whole process (the library included)
@@ -137,32 +148,31 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Children to stop at exit (also on failure and on SIGINT / SIGTERM). */
+/* User + system CPU time of this process (all its threads), in seconds. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Children to stop at exit (also on failure and on SIGINT / SIGTERM); the
+ * pids are copies for the signal handler. */
+static gj_spawned g_server, g_node;
 static volatile pid_t g_server_pid = -1;
 static volatile pid_t g_node_pid = -1;
 
-static void stop_pid(volatile pid_t *pid)
-{
-    pid_t p = *pid;
-    if (p <= 0)
-        return;
-    *pid = -1;
-    kill(p, SIGTERM);
-    for (int i = 0; i < 300; i++) {   /* up to 3 s */
-        pid_t r = waitpid(p, NULL, WNOHANG);
-        if (r == p || (r < 0 && errno != EINTR))
-            return;
-        struct timespec ms = { 0, 10000000 };
-        nanosleep(&ms, NULL);
-    }
-    kill(p, SIGKILL);
-    waitpid(p, NULL, 0);
-}
-
 static void stop_children(void)
 {
-    stop_pid(&g_node_pid);
-    stop_pid(&g_server_pid);
+    if (g_node_pid > 0) {
+        g_node_pid = -1;
+        gj_spawn_stop(&g_node, SIGTERM, 3000);
+    }
+    if (g_server_pid > 0) {
+        g_server_pid = -1;
+        gj_spawn_stop(&g_server, SIGTERM, 3000);
+    }
 }
 
 static void on_signal(int sig)
@@ -180,101 +190,19 @@ static void die(const char *what, const gj_error *err)
     exit(1);   /* atexit stops the server */
 }
 
-/* ---- child processes -------------------------------------------------------- */
+/* ---- the reference server ---------------------------------------------------- */
 
-/* Start argv[0] (searched in PATH) with its stdout on a pipe; stderr is
- * kept, or /dev/null when quiet. */
-static pid_t spawn_piped(char *const argv[], bool quiet, int *out_fd)
+static int start_server(void)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0)
-        return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-    if (quiet)
-        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (rc != 0) {
-        close(p[0]);
-        errno = rc;
-        return -1;
-    }
-    *out_fd = p[0];
-    return pid;
-}
-
-/* Append what fd has to buf (NUL-terminated, at most cap - 1 bytes) until
- * `until` occurs in it, EOF, or deadline.  0 when found / EOF, -1 on
- * timeout or a full buffer. */
-static int read_until(int fd, char *buf, size_t cap, size_t *len, const char *until, double deadline)
-{
-    for (;;) {
-        buf[*len] = '\0';
-        if (until && strstr(buf, until))
-            return 0;
-        if (*len + 1 >= cap)
-            return -1;
-        double left = deadline - now_s();
-        if (left <= 0)
-            return -1;
-        struct pollfd pfd = { fd, POLLIN, 0 };
-        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            continue;   /* the deadline check above ends it */
-        ssize_t got = read(fd, buf + *len, cap - 1 - *len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return until ? -1 : 0;
-        *len += (size_t)got;
-    }
-}
-
-/* The build directory: two levels above this program (<build>/bench/bolt). */
-static void build_dir(char *out, size_t cap)
-{
-    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-    if (n <= 0) {
-        snprintf(out, cap, ".");
-        return;
-    }
-    out[n] = '\0';
-    for (int i = 0; i < 2; i++) {
-        char *slash = strrchr(out, '/');
-        if (slash)
-            *slash = '\0';
-    }
-}
-
-static int start_server(int *server_fd)
-{
-    char dir[PATH_MAX], path[PATH_MAX + 64];
-    build_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/tests/servers/bolt/bolt-refserver", dir);
-    char a_host[] = "--host", a_addr[] = "127.0.0.1", a_port[] = "--port", a_zero[] = "0";
-    char *argv[] = { path, a_host, a_addr, a_port, a_zero, NULL };
-    pid_t pid = spawn_piped(argv, true, server_fd);
-    if (pid < 0) {
-        fprintf(stderr, "bench/bolt: cannot start %s: %s\n", path, strerror(errno));
+    char path[PATH_MAX];
+    gj_spawn_build_path(path, sizeof path, "tests/servers/bolt/bolt-refserver");
+    const char *args[] = { "--host", "127.0.0.1", "--port", "0", NULL };
+    if (gj_spawn_server(&g_server, path, args, GJ_SPAWN_STDERR_NULL, 1, 10000) != 0) {
+        fprintf(stderr, "bench/bolt: %s\n", g_server.error);
         exit(1);
     }
-    g_server_pid = pid;
-    char buf[256];
-    size_t len = 0;
-    int port = 0;
-    const char *at;
-    if (read_until(*server_fd, buf, sizeof buf, &len, "\n", now_s() + 10) != 0 ||
-        !(at = strstr(buf, "PORT ")) || sscanf(at, "PORT %d", &port) != 1 || port <= 0 || port > 65535) {
-        fprintf(stderr, "bench/bolt: %s printed no \"PORT n\" line within 10 s\n", path);
-        exit(1);
-    }
-    return port;
+    g_server_pid = g_server.pid;
+    return g_server.ports[0];
 }
 
 /* ---- the library side ----------------------------------------------------- */
@@ -285,16 +213,20 @@ typedef struct bench {
     double limit_s;
 } bench;
 
-static gj_client *client_new(const bench *b, long queue)
+/* A client with `conns` connections and as many workers; caller_runs false:
+ * every job goes through the queue to a worker. */
+static gj_client *client_new(const bench *b, long queue, unsigned conns, bool caller_runs)
 {
     char url[96];
     snprintf(url, sizeof url, "bolt://neo4j:password@127.0.0.1:%d", b->port);
     gj_error *err = gj_error_new();
     gj_config *cfg = NULL;
     gj_client *c = NULL;
-    if (!err || gj_config_from_url(&cfg, url, err) != 0 || gj_config_set_int(cfg, NULL, "workers", 1, err) != 0 ||
+    if (!err || gj_config_from_url(&cfg, url, err) != 0 ||
+        gj_config_set_int(cfg, NULL, "workers", conns, err) != 0 ||
         gj_config_set_int(cfg, NULL, "queue_size", queue < 65536 ? 65536 : queue + 16, err) != 0 ||
-        gj_config_set_int(cfg, "default", "max_conns", 1, err) != 0 || gj_client_new(&c, cfg, err) != 0)
+        gj_config_set_bool(cfg, NULL, "caller_runs", caller_runs, err) != 0 ||
+        gj_config_set_int(cfg, "default", "max_conns", conns, err) != 0 || gj_client_new(&c, cfg, err) != 0)
         die("client", err);
     gj_config_free(cfg);
     gj_error_free(err);
@@ -319,10 +251,12 @@ static void check_small(const gj_result *res, const char *what)
     }
 }
 
-/* One figure of one run: how many things in how long. */
+/* One figure of one run: how many things in how long, with how many
+ * allocations and how much CPU time of this process (seconds). */
 typedef struct run {
     double count, seconds;
     long allocs;
+    double cpu;
 } run;
 
 static run gj_unpipelined(const bench *b, gj_client *c)
@@ -331,7 +265,7 @@ static run gj_unpipelined(const bench *b, gj_client *c)
     gj_error *err = gj_error_new();
     long n = 0;
     long a0 = allocs_now();
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     while (n < b->queries && now_s() - t0 < b->limit_s) {
         gj_result *res;
         if (gj_client_execute(c, req, WAIT_MS, &res, err) != 0)
@@ -340,9 +274,67 @@ static run gj_unpipelined(const bench *b, gj_client *c)
         gj_result_free(res);
         n++;
     }
-    run r = { (double)n, now_s() - t0, allocs_now() - a0 };
+    run r = { (double)n, now_s() - t0, allocs_now() - a0, cpu_s() - c0 };
     gj_error_free(err);
     gj_request_unref(req);
+    return r;
+}
+
+/* (c): THREADS threads, each calling gj_client_execute on the shared client
+ * (THREADS connections) b->queries / THREADS times, or until the time limit. */
+typedef struct exec_thread {
+    const bench *b;
+    gj_client *c;
+    long n;
+    double deadline;
+    pthread_barrier_t *start;
+    long done;
+} exec_thread;
+
+static void *exec_thread_main(void *p)
+{
+    exec_thread *t = p;
+    gj_request *req = request_or_die(GJ_OP_QUERY, SMALL_QUERY);
+    gj_error *err = gj_error_new();
+    if (!err)
+        die("out of memory", NULL);
+    pthread_barrier_wait(t->start);
+    for (t->done = 0; t->done < t->n; t->done++) {
+        if ((t->done & 63) == 0 && now_s() > t->deadline)
+            break;
+        gj_result *res;
+        if (gj_client_execute(t->c, req, WAIT_MS, &res, err) != 0)
+            die("threaded query", err);
+        check_small(res, "threaded query");
+        gj_result_free(res);
+    }
+    gj_error_free(err);
+    gj_request_unref(req);
+    return NULL;
+}
+
+static run gj_threads(const bench *b, gj_client *c)
+{
+    exec_thread t[THREADS];
+    pthread_t tid[THREADS];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, THREADS + 1);
+    double deadline = now_s() + b->limit_s;
+    for (int i = 0; i < THREADS; i++) {
+        t[i] = (exec_thread){ b, c, b->queries / THREADS, deadline, &start, 0 };
+        if (pthread_create(&tid[i], NULL, exec_thread_main, &t[i]) != 0)
+            die("pthread_create failed", NULL);
+    }
+    long a0 = allocs_now();
+    pthread_barrier_wait(&start);
+    double t0 = now_s(), c0 = cpu_s();
+    long n = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        n += t[i].done;
+    }
+    run r = { (double)n, now_s() - t0, allocs_now() - a0, cpu_s() - c0 };
+    pthread_barrier_destroy(&start);
     return r;
 }
 
@@ -371,7 +363,7 @@ static run gj_queued(const bench *b, gj_client *c, gj_request *req, long n, cons
         gj_result_free(res);
         gj_job_unref(jobs[i]);
     }
-    run r = { (double)n, now_s() - t0, allocs_now() - a0 };
+    run r = { (double)n, now_s() - t0, allocs_now() - a0, 0 };
     free(jobs);
     gj_error_free(err);
     return r;
@@ -437,7 +429,7 @@ static run gj_records_cb(const bench *b, gj_client *c)
     double t0 = now_s();
     if (gj_client_execute(c, req, (int64_t)(b->limit_s * 4000), &res, err) != 0)
         die("UNWIND through a row callback", err);
-    run r = { (double)s.rows, now_s() - t0, allocs_now() - a0 };
+    run r = { (double)s.rows, now_s() - t0, allocs_now() - a0, 0 };
     gj_result_free(res);
     if (s.bad || s.rows != b->rows || s.sum != (long long)b->rows * (b->rows + 1) / 2)
         die("UNWIND through a row callback: wrong rows", NULL);
@@ -455,7 +447,7 @@ static run gj_records_collected(const bench *b, gj_client *c)
     double t0 = now_s();
     if (gj_client_execute(c, req, (int64_t)(b->limit_s * 4000), &res, err) != 0)
         die("UNWIND collected", err);
-    run r = { (double)gj_result_row_count(res), now_s() - t0, allocs_now() - a0 };
+    run r = { (double)gj_result_row_count(res), now_s() - t0, allocs_now() - a0, 0 };
     int64_t last = 0;
     if (gj_result_row_count(res) != (size_t)b->rows ||
         gj_value_int_get(gj_value_list_at(gj_result_row(res, (size_t)b->rows - 1), 0), &last) != 0 ||
@@ -531,7 +523,7 @@ static run codec_decode(const bench *b, gj_client *c)
         }
         pos += piece;
     }
-    run r = { (double)rows, now_s() - t0, allocs_now() - a0 };
+    run r = { (double)rows, now_s() - t0, allocs_now() - a0, 0 };
     gj__dechunk_free(&d);
     if (rows != b->rows || sum != (long long)b->rows * (b->rows + 1) / 2)
         die("codec: wrong rows", NULL);
@@ -564,30 +556,35 @@ static void run_js(const bench *b, js_figures *js)
     snprintf(s, sizeof s, "%ld", b->stmts);
     snprintf(rows, sizeof rows, "%ld", b->rows);
     snprintf(lim, sizeof lim, "%.0f", b->limit_s);
-    char node[] = "node";
-    char *argv[] = { node, script, port, q, t, s, rows, lim, NULL };
-    int fd;
-    pid_t pid = spawn_piped(argv, false, &fd);
-    if (pid < 0) {
-        snprintf(js->why, sizeof js->why, "cannot run node: %s", strerror(errno));
+    const char *args[] = { script, port, q, t, s, rows, lim, NULL };
+    if (gj_spawn_start(&g_node, "node", args, NULL, GJ_SPAWN_STDERR_INHERIT) != 0) {
+        snprintf(js->why, sizeof js->why, "%.150s", g_node.error);
         return;
     }
-    g_node_pid = pid;
+    g_node_pid = g_node.pid;
+    /* Every line of its output, each after a newline (see js_value). */
     char out[4096];
-    out[0] = '\n';
-    size_t len = 1;
-    int rc = read_until(fd, out, sizeof out, &len, NULL, now_s() + b->limit_s * 5 + 30);
-    close(fd);
-    int status = 0;
-    if (rc != 0) {
-        stop_pid(&g_node_pid);
+    size_t len = 0;
+    double deadline = now_s() + b->limit_s * 5 + 30;
+    char line[256];
+    while (!g_node.eof) {
+        double left = deadline - now_s();
+        if (left <= 0)
+            break;
+        if (gj_spawn_read_line(&g_node, "", (int)(left * 1000), line, sizeof line) == 0 &&
+            len + strlen(line) + 2 < sizeof out)
+            len += (size_t)snprintf(out + len, sizeof out - len, "\n%s", line);
+    }
+    out[len] = '\0';
+    bool finished = g_node.eof;
+    g_node_pid = -1;
+    int status = gj_spawn_wait(&g_node, finished ? 5000 : 0);
+    if (!finished) {
         snprintf(js->why, sizeof js->why, "bolt.js did not finish in time");
         return;
     }
-    waitpid(pid, &status, 0);
-    g_node_pid = -1;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !strstr(out, "\ndone")) {
-        snprintf(js->why, sizeof js->why, "bolt.js failed (status %d)%s", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+    if (status != 0 || !strstr(out, "\ndone")) {
+        snprintf(js->why, sizeof js->why, "bolt.js failed (status %d)%s", status,
                  strstr(out, "\nskip") ? ": neo4j-driver not installed" : "");
         return;
     }
@@ -606,16 +603,21 @@ typedef run (*workload_fn)(const bench *b, gj_client *c);
 typedef struct workload {
     const char *name;
     workload_fn fn;
+    unsigned conns;   /* connections and workers of the client it runs on */
 } workload;
 
 static const workload WORKLOADS[] = {
-    { "unpipelined", gj_unpipelined },       { "queued", gj_queued_small },
-    { "transaction", gj_transactions },      { "records_cb", gj_records_cb },
-    { "records_collected", gj_records_collected }, { "codec", codec_decode },
+    { "unpipelined", gj_unpipelined, 1 },       { "queued", gj_queued_small, 1 },
+    { "transaction", gj_transactions, 1 },      { "records_cb", gj_records_cb, 1 },
+    { "records_collected", gj_records_collected, 1 }, { "codec", codec_decode, 1 },
+    { "threads", gj_threads, THREADS },
 };
 
-/* Best rate of 3 runs; *allocs_per the allocations per item of the best. */
-static double best_of_3(const bench *b, gj_client *c, workload_fn fn, double *allocs_per)
+/* Best rate of 3 runs; *allocs_per the allocations per item of the best;
+ * *cpu_us_per the least CPU time per item of the 3, in microseconds (for
+ * the workloads that measure it). */
+static double best_of_3(const bench *b, gj_client *c, workload_fn fn, double *allocs_per,
+                        double *cpu_us_per)
 {
     double best = 0;
     for (int i = 0; i < 3; i++) {
@@ -626,6 +628,9 @@ static double best_of_3(const bench *b, gj_client *c, workload_fn fn, double *al
             if (allocs_per)
                 *allocs_per = r.count > 0 ? (double)r.allocs / r.count : 0;
         }
+        double cpu_us = r.count > 0 ? r.cpu * 1e6 / r.count : 0;
+        if (cpu_us_per && (i == 0 || cpu_us < *cpu_us_per))
+            *cpu_us_per = cpu_us;
     }
     return best;
 }
@@ -654,35 +659,45 @@ static bool js_line(const char *label, double ours, const js_figures *js, double
 {
     char a[32], t[32];
     if (!js->ran) {
-        printf("(d) %-28s gj %s   neo4j-driver: not run (%s)\n", label, human(ours, a, sizeof a), js->why);
+        printf("(e) %-28s gj %s   neo4j-driver: not run (%s)\n", label, human(ours, a, sizeof a), js->why);
         return true;
     }
     double ratio = theirs > 0 ? ours / theirs : 0;
     bool ok = ratio >= 3;
-    printf("(d) %-28s gj %s   neo4j-driver %s   ratio %6.2f  (goal >= 3) %s\n", label, human(ours, a, sizeof a),
+    printf("(e) %-28s gj %s   neo4j-driver %s   ratio %6.2f  (goal >= 3) %s\n", label, human(ours, a, sizeof a),
            human(theirs, t, sizeof t), ratio, ok ? "ok" : "MISSED");
     return ok;
 }
 
-static int callgrind_mode(const bench *b, const char *name)
+static int callgrind_mode(const bench *b, const char *name, bool caller_runs)
 {
     for (size_t i = 0; i < sizeof WORKLOADS / sizeof WORKLOADS[0]; i++) {
         if (strcmp(WORKLOADS[i].name, name) != 0)
             continue;
-        gj_client *c = client_new(b, b->queries > b->txs ? b->queries : b->txs);
-        /* Connect first, so only the measured loop is in the dump. */
-        gj_result *res;
-        gj_request *req = request_or_die(GJ_OP_QUERY, SMALL_QUERY);
-        if (gj_client_execute(c, req, WAIT_MS, &res, NULL) != 0)
-            die("first query", NULL);
-        gj_result_free(res);
-        gj_request_unref(req);
+        gj_client *c = client_new(b, b->queries > b->txs ? b->queries : b->txs, WORKLOADS[i].conns,
+                                  caller_runs);
+        /* Connect first, so only the measured loop is in the dump: one
+         * query, or with several connections a short run of the threads. */
+        if (WORKLOADS[i].conns > 1) {
+            bench warm = *b;
+            warm.queries = 100 * THREADS;
+            gj_threads(&warm, c);
+        } else {
+            gj_result *res;
+            gj_request *req = request_or_die(GJ_OP_QUERY, SMALL_QUERY);
+            if (gj_client_execute(c, req, WAIT_MS, &res, NULL) != 0)
+                die("first query", NULL);
+            gj_result_free(res);
+            gj_request_unref(req);
+        }
         CALLGRIND_ZERO_STATS;
         run r = WORKLOADS[i].fn(b, c);
         CALLGRIND_DUMP_STATS_AT(name);
         char al[16];
-        printf("callgrind %s: %.0f items in %.3f s, %s allocations per item\n", name, r.count, r.seconds,
-               allocs_text(counting_works(), r.count > 0 ? (double)r.allocs / r.count : 0, al, sizeof al));
+        printf("callgrind %s%s: %.0f items in %.3f s, %s allocations per item, %.1f us CPU per item\n", name,
+               caller_runs ? "" : " (caller_runs off)", r.count, r.seconds,
+               allocs_text(counting_works(), r.count > 0 ? (double)r.allocs / r.count : 0, al, sizeof al),
+               r.count > 0 ? r.cpu * 1e6 / r.count : 0);
         gj_client_free(c);
         return 0;
     }
@@ -705,7 +720,7 @@ static long positive_arg(const char *s, const char *what)
 int main(int argc, char **argv)
 {
     bench b = { 0, 20000, 2000, 16, 1000000, 15 };
-    bool no_js = false;
+    bool no_js = false, caller_runs = true;
     const char *cg = NULL;
     int positional = 0;
     for (int i = 1; i < argc; i++) {
@@ -713,6 +728,8 @@ int main(int argc, char **argv)
             no_js = true;
         else if (strncmp(argv[i], "--callgrind=", 12) == 0)
             cg = argv[i] + 12;
+        else if (strcmp(argv[i], "--no-caller-runs") == 0)
+            caller_runs = false;
         else if (strcmp(argv[i], "--statements") == 0 && i + 1 < argc)
             b.stmts = positive_arg(argv[++i], "--statements");
         else if (strcmp(argv[i], "--time-limit") == 0 && i + 1 < argc)
@@ -727,8 +744,8 @@ int main(int argc, char **argv)
                 b.rows = v;
             positional++;
         } else {
-            fprintf(stderr, "usage: bolt [--no-js] [--statements S] [--time-limit S] [--callgrind=WORKLOAD] "
-                            "[queries] [transactions] [rows]\n");
+            fprintf(stderr, "usage: bolt [--no-js] [--statements S] [--time-limit S] [--callgrind=WORKLOAD "
+                            "[--no-caller-runs]] [queries] [transactions] [rows]\n");
             return 1;
         }
     }
@@ -741,19 +758,18 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
-    int server_fd = -1;
-    b.port = start_server(&server_fd);
+    b.port = start_server();
     codec_stream_build(&g_codec_stream, b.rows);
 
     if (cg) {
-        int rc = callgrind_mode(&b, cg);
+        int rc = callgrind_mode(&b, cg, caller_runs);
         gj__ps_buf_free(&g_codec_stream);
         return rc;
     }
 
-    printf("bench/bolt: bolt-refserver on 127.0.0.1:%d, 1 worker, max_conns 1; %ld queries, %ld transactions of "
-           "%ld statements, %ld-row UNWIND; best of 3\n",
-           b.port, b.queries, b.txs, b.stmts, b.rows);
+    printf("bench/bolt: bolt-refserver on 127.0.0.1:%d; %ld queries, %ld transactions of %ld statements, "
+           "%ld-row UNWIND; 1 worker and max_conns 1, %d for (c); best of 3\n",
+           b.port, b.queries, b.txs, b.stmts, b.rows, THREADS);
     fflush(stdout);
 
     js_figures js;
@@ -764,18 +780,26 @@ int main(int argc, char **argv)
         run_js(&b, &js);   /* first, alone on the machine's cores with the server */
 
     bool counting = counting_works();
-    gj_client *c = client_new(&b, b.queries > b.txs ? b.queries : b.txs);
+    long queue = b.queries > b.txs ? b.queries : b.txs;
+    gj_client *c = client_new(&b, queue, 1, true), *c_off = client_new(&b, queue, 1, false);
     gj_unpipelined(&b, c);   /* warm up: connect */
+    gj_unpipelined(&b, c_off);
     int failed = 0;
     char x[32], y[32];
 
-    double unp_allocs = 0, que_allocs = 0, txn_allocs = 0;
-    double unp = best_of_3(&b, c, gj_unpipelined, &unp_allocs);
-    double que = best_of_3(&b, c, gj_queued_small, &que_allocs);
-    double txn = best_of_3(&b, c, gj_transactions, &txn_allocs);
+    double unp_allocs = 0, que_allocs = 0, txn_allocs = 0, unp_cpu = 0, unp_off_allocs = 0, unp_off_cpu = 0;
+    double unp = best_of_3(&b, c, gj_unpipelined, &unp_allocs, &unp_cpu);
+    double unp_off = best_of_3(&b, c_off, gj_unpipelined, &unp_off_allocs, &unp_off_cpu);
+    double que = best_of_3(&b, c, gj_queued_small, &que_allocs, NULL);
+    double txn = best_of_3(&b, c, gj_transactions, &txn_allocs, NULL);
     char al[16];
-    printf("(a) small queries, unpipelined      gj %s   %s allocations per query (baseline: neo4j-driver, (d))\n",
-           human(unp, x, sizeof x), allocs_text(counting, unp_allocs, al, sizeof al));
+    printf("(a) small queries, unpipelined      gj %s   %s allocations per query   %5.1f us CPU per query "
+           "(baseline: neo4j-driver, (e))\n",
+           human(unp, x, sizeof x), allocs_text(counting, unp_allocs, al, sizeof al), unp_cpu);
+    printf("(a)   the same, caller_runs off     gj %s   %s allocations per query   %5.1f us CPU per query   "
+           "ratio to caller_runs on %.2f\n",
+           human(unp_off, x, sizeof x), allocs_text(counting, unp_off_allocs, al, sizeof al), unp_off_cpu,
+           unp_off / unp);
     printf("(a) small queries, queued jobs      gj %s   %s allocations per query   ratio to unpipelined %.2f\n",
            human(que, x, sizeof x), allocs_text(counting, que_allocs, al, sizeof al), que / unp);
     printf("(a) transaction, %2ld stmts pipelined gj %s   %s allocations per statement   ratio to unpipelined "
@@ -786,22 +810,43 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     double cb_allocs = 0, coll_allocs = 0, codec_allocs = 0;
-    double cb = best_of_3(&b, c, gj_records_cb, &cb_allocs);
-    double coll = best_of_3(&b, c, gj_records_collected, &coll_allocs);
-    double codec = best_of_3(&b, c, codec_decode, &codec_allocs);
+    double cb = best_of_3(&b, c, gj_records_cb, &cb_allocs, NULL);
+    double coll = best_of_3(&b, c, gj_records_collected, &coll_allocs, NULL);
+    double codec = best_of_3(&b, c, codec_decode, &codec_allocs, NULL);
     printf("(b) records, row callback          gj %s   codec loop %s   ratio %.2f  (goal >= 2 M/s) %s\n",
            human(cb, x, sizeof x), human(codec, y, sizeof y), cb / codec, cb >= 2e6 ? "ok" : "MISSED");
     printf("(b) records, collected             gj %s   codec loop %s   ratio %.2f  (goal >= 2 M/s) %s\n",
            human(coll, x, sizeof x), human(codec, y, sizeof y), coll / codec, coll >= 2e6 ? "ok" : "MISSED");
     failed |= cb < 2e6 || coll < 2e6;
+    fflush(stdout);
+
+    gj_client *c4 = client_new(&b, queue, THREADS, true), *c4_off = client_new(&b, queue, THREADS, false);
+    bench warm = b;
+    warm.queries = 100 * THREADS;
+    gj_threads(&warm, c4);   /* warm up: connect */
+    gj_threads(&warm, c4_off);
+    double thr_cpu = 0, thr_off_cpu = 0;
+    double thr = best_of_3(&b, c4, gj_threads, NULL, &thr_cpu);
+    double thr_off = best_of_3(&b, c4_off, gj_threads, NULL, &thr_off_cpu);
+    printf("(c) %d threads x gj_client_execute, %d connections   gj %s   %5.1f us CPU per query  "
+           "(goal <= 11 us) %s\n",
+           THREADS, THREADS, human(thr, x, sizeof x), thr_cpu, thr_cpu <= 11 ? "ok" : "MISSED");
+    printf("(c)   the same, caller_runs off                   gj %s   %5.1f us CPU per query   "
+           "ratio of queries/s on/off %.2f\n",
+           human(thr_off, x, sizeof x), thr_off_cpu, thr / thr_off);
+    failed |= thr_cpu > 11;
+    gj_client_free(c4);
+    gj_client_free(c4_off);
+    fflush(stdout);
+
     if (counting) {
-        printf("(c) allocations per record, row callback %.2f   codec loop %.2f  (goal <= 10) %s\n", cb_allocs,
+        printf("(d) allocations per record, row callback %.2f   codec loop %.2f  (goal <= 10) %s\n", cb_allocs,
                codec_allocs, cb_allocs <= 10 ? "ok" : "MISSED");
-        printf("(c) allocations per record, collected    %.2f   codec loop %.2f  (goal <= 10) %s\n", coll_allocs,
+        printf("(d) allocations per record, collected    %.2f   codec loop %.2f  (goal <= 10) %s\n", coll_allocs,
                codec_allocs, coll_allocs <= 10 ? "ok" : "MISSED");
         failed |= cb_allocs > 10 || coll_allocs > 10;
     } else {
-        printf("(c) allocations per record: not counted (another allocator owns malloc: sanitizers, valgrind)\n");
+        printf("(d) allocations per record: not counted (another allocator owns malloc: sanitizers, valgrind)\n");
     }
 
     failed |= !js_line("small queries, unpipelined", unp, &js, js.unpipelined);
@@ -811,8 +856,8 @@ int main(int argc, char **argv)
     failed |= !js_line("records, collected", coll, &js, js.records_collected);
 
     gj_client_free(c);
+    gj_client_free(c_off);
     gj__ps_buf_free(&g_codec_stream);
-    stop_pid(&g_server_pid);
-    close(server_fd);
+    stop_children();
     return failed ? 2 : 0;
 }

@@ -18,7 +18,8 @@ check_PROGRAMS += tests/integration/arango_test
 TESTS += tests/integration/arango_test
 tests_integration_arango_test_SOURCES = tests/integration/arango_test.cc \
 	tests/integration/arango_server.cc tests/integration/arango_server.h \
-	tests/integration/server_process.cc tests/integration/server_process.h
+	tests/integration/server_process.cc tests/integration/server_process.h \
+	tests/common/server_spawn.h
 tests_integration_arango_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_integration_arango_test_LDADD = $(GJ_TEST_LIBS)
 EXTRA_tests_integration_arango_test_DEPENDENCIES = tests/servers/arango/arango-refserver

@@ -12,7 +12,8 @@ if HAVE_GTEST
 check_PROGRAMS += tests/integration/bolt_test
 TESTS += tests/integration/bolt_test
 tests_integration_bolt_test_SOURCES = tests/integration/bolt_test.cc \
-	tests/integration/server_process.h tests/integration/server_process.cc
+	tests/integration/server_process.h tests/integration/server_process.cc \
+	tests/common/server_spawn.h
 tests_integration_bolt_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_integration_bolt_test_LDADD = $(GJ_TEST_LIBS)
 EXTRA_tests_integration_bolt_test_DEPENDENCIES = tests/servers/bolt/bolt-refserver$(EXEEXT)

@@ -1,38 +1,26 @@
 #include "server_process.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <fstream>
 #include <sstream>
 
-extern char **environ;
+// The C module that starts and stops servers for bench/ and tests/, compiled
+// into this translation unit (it is written to compile as C++ too), so that
+// every test program that links server_process.cc has it without listing
+// another source.  A program must not link tests/common/server_spawn.c as
+// well.
+#include "../common/server_spawn.c"
 
 namespace gjtest {
 
-static long long now_ms()
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 std::string build_path(const std::string &rel)
 {
-    const char *b = getenv("GJ_BUILDDIR");
-#ifdef GJ_BUILDDIR
-    if (!b)
-        b = GJ_BUILDDIR;
-#endif
-    return std::string(b ? b : ".") + "/" + rel;
+    char path[4096];
+    gj_spawn_build_path(path, sizeof path, rel.c_str());
+    return path;
 }
 
 ServerProcess::ServerProcess(const std::string &program, const std::vector<std::string> &args, int ports,
@@ -44,79 +32,36 @@ ServerProcess::ServerProcess(const std::string &program, const std::vector<std::
         error_ = "mkstemp failed";
         return;
     }
+    close(log_fd);   // reopened (truncated) as the server's stderr
     log_path_ = tmpl;
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
-        close(log_fd);
-        error_ = "pipe failed";
-        return;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
-    std::vector<char *> argv;
-    argv.push_back(const_cast<char *>(program.c_str()));
+    std::vector<const char *> argv;
     for (const auto &a : args)
-        argv.push_back(const_cast<char *>(a.c_str()));
+        argv.push_back(a.c_str());
     argv.push_back(nullptr);
-    pid_t pid;
-    int rc = posix_spawn(&pid, program.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(pipefd[1]);
-    close(log_fd);
-    if (rc != 0) {
-        close(pipefd[0]);
-        error_ = "posix_spawn " + program + ": " + strerror(rc);
+    gj_spawned s;
+    if (gj_spawn_start(&s, program.c_str(), argv.data(), nullptr, log_path_.c_str()) != 0) {
+        error_ = s.error;
         return;
     }
-    pid_ = pid;
-    out_fd_ = pipefd[0];
-    std::string buf;
-    long long deadline = now_ms() + timeout_ms;
-    while ((int)ports_.size() < ports) {
-        long long left = deadline - now_ms();
-        if (left <= 0) {
-            error_ = "no PORT line in time";
-            break;
-        }
-        struct pollfd p = { out_fd_, POLLIN, 0 };
-        if (poll(&p, 1, (int)left) <= 0)
-            continue;
-        char tmp[256];
-        ssize_t n = read(out_fd_, tmp, sizeof tmp);
-        if (n <= 0) {
-            error_ = "server exited before printing PORT: " + log();
-            break;
-        }
-        buf.append(tmp, (size_t)n);
-        size_t nl;
-        while ((nl = buf.find('\n')) != std::string::npos) {
-            std::string line = buf.substr(0, nl);
-            buf.erase(0, nl + 1);
-            if (line.compare(0, 5, "PORT ") == 0)
-                ports_.push_back(atoi(line.c_str() + 5));
-        }
+    pid_ = s.pid;
+    if (gj_spawn_wait_ports(&s, ports, timeout_ms) != 0) {
+        error_ = s.error;
+        if (error_.find("closed its stdout") != std::string::npos)
+            error_ += ": " + log();
+    } else {
+        ports_.assign(s.ports, s.ports + s.nports);
     }
-    if ((int)ports_.size() < ports)
-        ports_.clear();
+    // The server stays up (also when its ports did not come: a test may read
+    // its log) until the destructor or kill_now; its stdout stays open so
+    // that a late write there does not kill it with SIGPIPE.
+    out_fd_ = s.out_fd;
 }
 
 void ServerProcess::stop(int sig)
 {
     if (pid_ <= 0)
         return;
-    ::kill(pid_, sig);
-    long long deadline = now_ms() + 5000;
-    int status;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            ::kill(pid_, SIGKILL);
-            waitpid(pid_, &status, 0);
-            break;
-        }
-        usleep(5000);
-    }
+    gj_spawn_kill_pid(pid_, sig, 5000);
     pid_ = -1;
 }
 
