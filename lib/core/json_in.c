@@ -42,6 +42,11 @@ static int convert(const json_object *j, unsigned depth, gj_value **out, gj_erro
     }
     case json_type_array: {
         size_t n = json_object_array_length(j);
+        if (n == 0) {
+            /* The shared immortal empty list: nothing to allocate or free. */
+            *out = gj__value_empty_list();
+            return 0;
+        }
         int rc = gj_value_new_list(out, n);
         if (rc)
             return gj__error_set(err, rc, "out of memory converting JSON");
@@ -59,6 +64,10 @@ static int convert(const json_object *j, unsigned depth, gj_value **out, gj_erro
         return 0;
     }
     case json_type_object: {
+        if (json_object_object_length(j) == 0) {
+            *out = gj__value_empty_map();
+            return 0;
+        }
         int rc = gj_value_new_map(out, (size_t)json_object_object_length(j));
         if (rc)
             return gj__error_set(err, rc, "out of memory converting JSON");

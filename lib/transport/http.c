@@ -28,6 +28,8 @@ struct gj_http {
     CURLM *multi;
     CURLU *url;                  /* base_url parsed once; a request sets path and query */
     bool url_stale;              /* base_url changed: parse it again */
+    char *last_path;             /* the path and query h->url holds now (a request
+                                  * repeating it sets nothing) */
     char *base_url;
     char *name;
     char *username, *password;   /* copies; wiped when freed */
@@ -289,6 +291,7 @@ void gj__http_free(gj_http *h)
     free(h->base_url);
     free(h->name);
     free(h->buf);
+    free(h->last_path);
     free(h);
 }
 
@@ -553,9 +556,14 @@ static const char *url_error(CURLUcode uc)
 #endif
 }
 
-/* Point h->url at the request's path and query (the base is parsed once). */
+/* Point h->url at the request's path and query (the base is parsed once,
+ * and a path the last request had already is not set again). */
 static int set_url(gj_http *h, const gj_http_request *rq, gj_error *err)
 {
+    if (!h->url_stale && h->last_path && strcmp(h->last_path, rq->path) == 0)
+        return 0;
+    free(h->last_path);
+    h->last_path = NULL;
     char stack[PATH_STACK];
     size_t n = strlen(rq->path);
     char *path = n < sizeof stack ? stack : malloc(n + 1);
@@ -580,6 +588,7 @@ static int set_url(gj_http *h, const gj_http_request *rq, gj_error *err)
         return gj__error_set(err, uc == CURLUE_OUT_OF_MEMORY ? GJ_ENOMEM : GJ_EINVAL,
                              "%s: cannot use the URL of %s %s: %s", h->name, rq->method, rq->path,
                              url_error(uc));
+    h->last_path = gj__strdup(rq->path);   /* without memory: set again next time */
     return 0;
 }
 
