@@ -70,8 +70,18 @@ typedef struct gj_backend {
      * not block.  May be NULL (the job then runs to completion). */
     void (*interrupt)(gj_conn *c);
 
+    /* For a backend with max_inflight > 1, whose interrupt() ends only the
+     * requests whose jobs asked to be cancelled (gj__sink_cancel_requested),
+     * since one connection carries other jobs' requests too: end every
+     * request, settle and ping on c at once (the pool shutting down), and
+     * leave c unusable.  Must not block.  NULL: the pool calls interrupt(). */
+    void (*shutdown)(gj_conn *c);
+
     /* After execute() (or a failed ping): may c be reused?  False after any
-     * I/O failure or protocol error mid-request. */
+     * I/O failure or protocol error mid-request.  For a backend with
+     * max_inflight > 1 the pool also asks it, under its lock, before it
+     * shares a connection in use with one more caller: it must then be
+     * quick and must not block. */
     bool (*usable)(gj_conn *c);
 
     /* Liveness check before reuse; 0 = alive.  interrupt() ends it (the

@@ -13,6 +13,12 @@ extern const gj_backend gj_bolt_backend;
 #ifdef GJ_HAVE_ARANGO_BACKEND
 extern const gj_backend gj_arango_backend;
 #endif
+#ifdef GJ_HAVE_GREMLIN_BACKEND
+extern const gj_backend gj_gremlin_backend;
+#endif
+#ifdef GJ_HAVE_GRAPHQL_BACKEND
+extern const gj_backend gj_graphql_backend;
+#endif
 
 static const gj_backend *const builtin[] = {
 #ifdef GJ_HAVE_BOLT_BACKEND
@@ -20,6 +26,12 @@ static const gj_backend *const builtin[] = {
 #endif
 #ifdef GJ_HAVE_ARANGO_BACKEND
     &gj_arango_backend,
+#endif
+#ifdef GJ_HAVE_GREMLIN_BACKEND
+    &gj_gremlin_backend,
+#endif
+#ifdef GJ_HAVE_GRAPHQL_BACKEND
+    &gj_graphql_backend,
 #endif
     NULL
 };

@@ -482,7 +482,10 @@ static pool_slot *least_loaded_sharable(gj_pool *p, int64_t now)
         pool_slot *s = &p->slots[i];
         if (!sharable(p, s))
             continue;
-        if (past_lifetime(p, s, now)) {
+        /* A shared connection that failed under another user (closed by
+         * the server, a protocol error) is not handed out again: it goes
+         * once its last user let go of it. */
+        if (past_lifetime(p, s, now) || (p->backend->usable && !p->backend->usable(s->conn))) {
             s->retiring = true;
             continue;
         }
@@ -1103,10 +1106,11 @@ void gj__pool_shutdown(gj_pool *p)
         wake(w);
     /* Whatever runs on a connection in use ends now: a request whose job
      * was not cancelled (a detached one), a settle, a liveness check. */
-    if (p->backend->interrupt)
+    void (*stop)(gj_conn *) = p->backend->shutdown ? p->backend->shutdown : p->backend->interrupt;
+    if (stop)
         for (unsigned i = 0; i < p->max_conns; i++)
             if (p->slots[i].state == SLOT_OPEN && p->slots[i].users > 0)
-                p->backend->interrupt(p->slots[i].conn);
+                stop(p->slots[i].conn);
     check_drained(p);
     pthread_mutex_unlock(&p->mu);
 }
