@@ -55,7 +55,7 @@ check_in() {
   return $rc
 }
 
-concurrency_tests="tests/unit/job_test tests/unit/stress_test tests/unit/pool_test tests/unit/ws_test tests/integration/bolt_test tests/integration/arango_test tests/integration/hostile_test tests/unit/session_test tests/integration/gremlin_test"
+concurrency_tests="tests/unit/job_test tests/unit/stress_test tests/unit/pool_test tests/unit/ws_test tests/integration/bolt_test tests/integration/arango_test tests/integration/hostile_test tests/unit/session_test tests/integration/gremlin_test tests/integration/graphql_test"
 
 for stage in "${stages[@]}"; do
   case $stage in

@@ -42,6 +42,7 @@ static const scheme_entry schemes[] = {
     {"graphql+https", "graphql", true, false},
     {"graphql+ws", "graphql", false, false},
     {"graphql+wss", "graphql", true, false},
+    {"graphql+unix", "graphql", false, false},
     {"test", "test", false, false},
 };
 
@@ -62,7 +63,7 @@ int gj__config_scheme(const char *scheme, const char **backend, bool *tls, bool 
     return gj__error_set(err, GJ_ECONFIG,
                          "unknown URL scheme %s (expected bolt, neo4j (+s, +ssc), ws, wss, "
                          "gremlin (+ws, +wss), http, https, arangodb (+http, +https), "
-                         "graphql (+http, +https, +ws, +wss) or test)",
+                         "graphql (+http, +https, +ws, +wss, +unix) or test)",
                          q);
 }
 
@@ -194,6 +195,53 @@ static int apply_query(gj_config *cfg, gj_target_settings *ts, const char *query
     return 0;
 }
 
+/* graphql+unix:///run/app.sock:/graphql (the socket path, then ':' and the
+ * HTTP path), or graphql+unix://%2Frun%2Fapp.sock/graphql: the socket path
+ * becomes the target's one host (a host that is an absolute path is a unix
+ * socket to the GraphQL backend).  *rest: where the path or query starts. */
+static int apply_unix_socket(gj_target_settings *ts, const char *authority, const char **rest,
+                             gj_error *err)
+{
+    const char *end;
+    char *socket_path = NULL;
+    int rc;
+    if (authority[0] == '/') {
+        const char *colon = strstr(authority, ":/");
+        const char *query = strchr(authority, '?');
+        end = colon != NULL && (query == NULL || colon < query) ? colon
+              : query != NULL ? query : authority + strlen(authority);
+        rc = decode_part(authority, (size_t)(end - authority), "unix socket path", true,
+                         &socket_path, err);
+        if (rc == 0 && *end == ':')
+            end++;   /* the HTTP path follows */
+    } else {
+        end = authority + strcspn(authority, "/?");
+        rc = decode_part(authority, (size_t)(end - authority), "unix socket path", true,
+                         &socket_path, err);
+        if (rc == 0 && socket_path[0] != '/') {
+            free(socket_path);
+            return gj__error_set(err, GJ_ECONFIG, "a graphql+unix URL names an absolute socket "
+                                 "path: graphql+unix:///run/app.sock:/graphql");
+        }
+    }
+    if (rc != 0)
+        return rc;
+    if (socket_path[0] == '\0' || strlen(socket_path) >= 108) {
+        free(socket_path);
+        return gj__error_set(err, GJ_ECONFIG, "a graphql+unix URL needs a socket path of at "
+                             "most 107 bytes");
+    }
+    gj_host *hosts = calloc(1, sizeof *hosts);
+    if (hosts == NULL) {
+        free(socket_path);
+        return gj__error_set(err, GJ_ENOMEM, "out of memory");
+    }
+    hosts[0].host = socket_path;
+    hosts[0].port = 0;
+    *rest = end;
+    return gj__setting_apply_hosts(ts, hosts, 1, err);
+}
+
 static int apply_url(gj_config *cfg, gj_target_settings *ts, const char *url,
                      gj__url_info *info, gj_error *err)
 {
@@ -230,6 +278,12 @@ static int apply_url(gj_config *cfg, gj_target_settings *ts, const char *url,
 
     const char *authority = sep + 3;
     const char *auth_end = authority + strcspn(authority, "/?");
+    if (strcasecmp(scheme, "graphql+unix") == 0) {
+        rc = apply_unix_socket(ts, authority, &auth_end, err);
+        if (rc != 0)
+            return rc;
+        goto path_and_query;
+    }
     const char *at = NULL;
     for (p = authority; p < auth_end; p++) {
         if (*p == '@')
@@ -300,6 +354,7 @@ static int apply_url(gj_config *cfg, gj_target_settings *ts, const char *url,
     if (rc != 0)
         return rc;
 
+path_and_query:;
     const char *query = strchr(auth_end, '?');
     const char *path_end = query != NULL ? query : url + len;
     if (*auth_end == '/') {

@@ -12,12 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 /* How long one curl_multi_poll waits at most (interrupts wake it at once). */
 #define POLL_SLICE_MS 1000
 /* Most header lines a request sends (constant ones + its own). */
-#define MAX_HEADERS 16
+#define MAX_HEADERS (24 + GJ__HTTP_MAX_FIXED)
 /* Room for a request's URL path on the stack; longer ones are allocated. */
 #define PATH_STACK 512
 /* Longest user name, password or token accepted for a header. */
@@ -37,8 +38,16 @@ struct gj_http {
     char *auth_line;             /* "Authorization: ..." built once (wiped when freed) */
     char *accept_line;           /* "Accept: ..." */
     char *ctype_line;            /* "Content-Type: ..." */
-    struct curl_slist fixed[2];  /* Accept, Authorization: linked after a request's own */
+    struct curl_slist fixed[2 + GJ__HTTP_MAX_FIXED];  /* Accept, Authorization, the
+                                  * configured extra lines: linked after a request's own */
     size_t n_fixed;
+    char **extra_lines;          /* copies of the configured extra lines */
+    size_t n_extra;
+    char *cookie;                /* the connection's cookies ("a=1; b=2"), or NULL */
+
+    int (*on_body)(void *arg, const char *data, size_t len);   /* this request's, or NULL */
+    void *on_body_arg;
+    int body_rc;                 /* what on_body returned to stop the transfer */
     size_t max_body;
     bool plain;                  /* http:// */
 
@@ -54,6 +63,11 @@ struct gj_http {
     bool broken;
 };
 
+struct gj_http_share {
+    CURLSH *sh;
+    pthread_mutex_t mu[CURL_LOCK_DATA_LAST];
+};
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_OK;
 
@@ -62,6 +76,72 @@ static CURLcode curl_init_result = CURLE_OK;
 static void curl_init(void)
 {
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void share_lock(CURL *e, curl_lock_data data, curl_lock_access access, void *arg)
+{
+    (void)e;
+    (void)access;
+    gj_http_share *sh = arg;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&sh->mu[data]);
+}
+
+static void share_unlock(CURL *e, curl_lock_data data, void *arg)
+{
+    (void)e;
+    gj_http_share *sh = arg;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&sh->mu[data]);
+}
+
+int gj__http_share_new(gj_http_share **out, bool cookies, gj_error *err)
+{
+    *out = NULL;
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_result != CURLE_OK)
+        return gj__error_set(err, GJ_ENOMEM, "curl_global_init failed: %s",
+                             curl_easy_strerror(curl_init_result));
+    gj_http_share *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        return gj__error_set(err, GJ_ENOMEM, "out of memory for a curl share");
+    int made = 0;
+    while (made < CURL_LOCK_DATA_LAST && pthread_mutex_init(&sh->mu[made], NULL) == 0)
+        made++;
+    if (made < CURL_LOCK_DATA_LAST || !(sh->sh = curl_share_init())) {
+        while (made-- > 0)
+            pthread_mutex_destroy(&sh->mu[made]);
+        free(sh);
+        return gj__error_set(err, GJ_ENOMEM, "out of memory for a curl share");
+    }
+    CURLSHcode sc = curl_share_setopt(sh->sh, CURLSHOPT_LOCKFUNC, share_lock);
+    if (sc == CURLSHE_OK)
+        sc = curl_share_setopt(sh->sh, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    if (sc == CURLSHE_OK)
+        sc = curl_share_setopt(sh->sh, CURLSHOPT_USERDATA, sh);
+    if (sc == CURLSHE_OK)
+        sc = curl_share_setopt(sh->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    if (sc == CURLSHE_OK)
+        sc = curl_share_setopt(sh->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (sc == CURLSHE_OK && cookies)
+        sc = curl_share_setopt(sh->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+    if (sc != CURLSHE_OK) {
+        gj__http_share_free(sh);
+        return gj__error_set(err, GJ_ENOMEM, "cannot set up a curl share: %s",
+                             curl_share_strerror(sc));
+    }
+    *out = sh;
+    return 0;
+}
+
+void gj__http_share_free(gj_http_share *sh)
+{
+    if (!sh)
+        return;
+    curl_share_cleanup(sh->sh);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&sh->mu[i]);
+    free(sh);
 }
 
 static void wipe_free(char *s)
@@ -76,6 +156,14 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *payload)
 {
     gj_http *h = payload;
     size_t n = size * nmemb;
+    if (h->on_body) {
+        int rc = h->on_body(h->on_body_arg, data, n);
+        if (rc) {
+            h->body_rc = rc;
+            return 0;   /* CURLE_WRITE_ERROR */
+        }
+        return n;
+    }
     if (n > h->max_body - h->len) {
         h->too_big = true;
         return 0;   /* CURLE_WRITE_ERROR */
@@ -158,6 +246,8 @@ static int build_fixed(gj_http *h)
         h->fixed[h->n_fixed++] = (struct curl_slist){ h->accept_line, NULL };
     if (h->auth_line)
         h->fixed[h->n_fixed++] = (struct curl_slist){ h->auth_line, NULL };
+    for (size_t i = 0; i < h->n_extra; i++)
+        h->fixed[h->n_fixed++] = (struct curl_slist){ h->extra_lines[i], NULL };
     for (size_t i = 0; i + 1 < h->n_fixed; i++)
         h->fixed[i].next = &h->fixed[i + 1];
     return 0;
@@ -202,6 +292,20 @@ int gj__http_new(gj_http **out, const gj_http_config *cfg, gj_error *err)
         (cfg->accept && !(h->accept_line = header_line("Accept", cfg->accept))) ||
         (cfg->content_type && !(h->ctype_line = header_line("Content-Type", cfg->content_type))))
         rc = GJ_ENOMEM;
+    if (!rc && cfg->n_headers > GJ__HTTP_MAX_FIXED)
+        rc = GJ_EINVAL;
+    if (!rc && cfg->n_headers) {
+        if (!(h->extra_lines = calloc(cfg->n_headers, sizeof *h->extra_lines)))
+            rc = GJ_ENOMEM;
+        for (size_t i = 0; !rc && i < cfg->n_headers; i++) {
+            if (strpbrk(cfg->headers[i], "\r\n") || !strchr(cfg->headers[i], ':'))
+                rc = GJ_EINVAL;
+            else if (!(h->extra_lines[h->n_extra++] = gj__strdup(cfg->headers[i])))
+                rc = GJ_ENOMEM;
+        }
+    }
+    if (!rc && cfg->cookie && !(h->cookie = gj__strdup(cfg->cookie)))
+        rc = GJ_ENOMEM;
     if (!rc)
         rc = build_fixed(h);
     if (rc) {
@@ -245,6 +349,12 @@ int gj__http_new(gj_http **out, const gj_http_config *cfg, gj_error *err)
         SET(CURLOPT_PROXY, "");
     if (cfg->unix_socket)
         SET(CURLOPT_UNIX_SOCKET_PATH, cfg->unix_socket);
+    if (cfg->share)
+        SET(CURLOPT_SHARE, cfg->share->sh);
+    if (cfg->cookies)
+        SET(CURLOPT_COOKIEFILE, "");   /* the cookie engine, reading no file */
+    if (h->cookie)
+        SET(CURLOPT_COOKIE, h->cookie);
     if (h->plain) {
         /* Without a status line, take what came anyway, to say what it was
          * (TLS bytes at a plain http:// URL): the caller fails it. */
@@ -285,6 +395,10 @@ void gj__http_free(gj_http *h)
     wipe_free(h->password);
     wipe_free(h->bearer);
     wipe_free(h->auth_line);
+    for (size_t i = 0; i < h->n_extra; i++)
+        wipe_free(h->extra_lines[i]);   /* may hold a token */
+    free(h->extra_lines);
+    wipe_free(h->cookie);
     free(h->username);
     free(h->accept_line);
     free(h->ctype_line);
@@ -535,6 +649,8 @@ static int curl_error(gj_http *h, CURLcode cc, gj_error *err)
         return gj__error_set(err, GJ_EIO, "%s: connection failed mid-request: %s", h->name,
                              curl_detail(h, cc));
     case CURLE_WRITE_ERROR:
+        if (h->body_rc)
+            return h->body_rc;   /* on_body stopped it (and filled err) */
         if (h->too_big)
             return gj__error_set(err, GJ_ETOOBIG, "%s: response larger than max_message_size "
                                  "(%zu bytes)", h->name, h->max_body);
@@ -592,6 +708,58 @@ static int set_url(gj_http *h, const gj_http_request *rq, gj_error *err)
     return 0;
 }
 
+/* The length of a header line's name (up to its ':'). */
+static size_t header_name_len(const char *line)
+{
+    const char *colon = strchr(line, ':');
+    return colon ? (size_t)(colon - line) : strlen(line);
+}
+
+/* Does the request give a line named like fixed line f (or its own Accept)? */
+static bool overridden(const gj_http_request *rq, const char *f, bool accept_line)
+{
+    if (accept_line && rq->accept)
+        return true;
+    size_t fl = header_name_len(f);
+    for (size_t i = 0; i < rq->n_headers; i++) {
+        const char *r = rq->headers[i];
+        if (header_name_len(r) == fl && strncasecmp(r, f, fl) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Build the request's multipart/form-data body. */
+static int build_mime(gj_http *h, const gj_http_request *rq, curl_mime **out, gj_error *err)
+{
+    curl_mime *mime = curl_mime_init(h->easy);
+    if (!mime)
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for a form", h->name);
+    for (size_t i = 0; i < rq->n_parts; i++) {
+        const gj_http_part *p = &rq->parts[i];
+        curl_mimepart *part = curl_mime_addpart(mime);
+        CURLcode cc = part ? curl_mime_name(part, p->name) : CURLE_OUT_OF_MEMORY;
+        if (cc == CURLE_OK)
+            cc = p->path ? curl_mime_filedata(part, p->path)
+                         : curl_mime_data(part, p->data ? p->data : "", p->len);
+        if (cc == CURLE_OK && p->filename)   /* a path announces its base name */
+            cc = curl_mime_filename(part, p->filename);
+        if (cc == CURLE_OK && p->content_type)
+            cc = curl_mime_type(part, p->content_type);
+        if (cc != CURLE_OK) {
+            curl_mime_free(mime);
+            if (cc == CURLE_READ_ERROR)
+                return gj__error_set(err, GJ_EINVAL, "%s: cannot read the file %s of form field "
+                                     "%s", h->name, p->path ? p->path : "", p->name);
+            return gj__error_set(err, cc == CURLE_OUT_OF_MEMORY ? GJ_ENOMEM : GJ_EINVAL,
+                                 "%s: form field %s: %s", h->name, p->name,
+                                 curl_easy_strerror(cc));
+        }
+    }
+    *out = mime;
+    return 0;
+}
+
 int gj__http_perform(gj_http *h, const gj_http_request *rq, gj_http_response *resp,
                      gj_error *err)
 {
@@ -599,28 +767,51 @@ int gj__http_perform(gj_http *h, const gj_http_request *rq, gj_http_response *re
     int rc = set_url(h, rq, err);
     if (rc)
         return rc;
-    if (rq->n_headers + 3 + h->n_fixed > MAX_HEADERS)
+    if (rq->n_headers + 4 + h->n_fixed > MAX_HEADERS)
         return gj__error_set(err, GJ_EINVAL, "%s: too many request headers", h->name);
     /* The request's own header lines on the stack, linked in front of the
      * constant ones: nothing is allocated per request. */
     struct curl_slist hv[MAX_HEADERS];
+    char accept[512];
     size_t nh = 0;
     for (size_t i = 0; i < rq->n_headers; i++)
         hv[nh++] = (struct curl_slist){ (char *)rq->headers[i], NULL };
+    if (rq->accept) {
+        if (strlen(rq->accept) + 9 > sizeof accept || strpbrk(rq->accept, "\r\n"))
+            return gj__error_set(err, GJ_EINVAL, "%s: bad Accept value", h->name);
+        snprintf(accept, sizeof accept, "Accept: %s", rq->accept);
+        hv[nh++] = (struct curl_slist){ accept, NULL };
+    }
     /* No "Expect: 100-continue" round trip for a large body. */
-    if (rq->body && rq->body_len > 1024)
+    if ((rq->body && rq->body_len > 1024) || rq->n_parts)
         hv[nh++] = (struct curl_slist){ (char *)"Expect:", NULL };
-    if (rq->body && h->ctype_line)
+    if (rq->body && h->ctype_line && !rq->n_parts && !overridden(rq, h->ctype_line, false))
         hv[nh++] = (struct curl_slist){ h->ctype_line, NULL };
+    struct curl_slist *fixed = h->n_fixed ? &h->fixed[0] : NULL;
+    if (rq->n_headers || rq->accept) {
+        /* A line of the request replaces the constant line of that name:
+         * link the constant lines that stay one by one. */
+        for (size_t i = 0; i < h->n_fixed; i++)
+            if (!overridden(rq, h->fixed[i].data, h->fixed[i].data == h->accept_line))
+                hv[nh++] = (struct curl_slist){ h->fixed[i].data, NULL };
+        fixed = NULL;
+    }
     for (size_t i = 0; i + 1 < nh; i++)
         hv[i].next = &hv[i + 1];
-    struct curl_slist *fixed = h->n_fixed ? &h->fixed[0] : NULL;
     if (nh)
         hv[nh - 1].next = fixed;
     curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, nh ? &hv[0] : fixed);
 
+    curl_mime *mime = NULL;
+    if (rq->n_parts && (rc = build_mime(h, rq, &mime, err)) != 0) {
+        curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
+        return rc;
+    }
     bool is_get = strcmp(rq->method, "GET") == 0, is_post = strcmp(rq->method, "POST") == 0;
-    if (rq->body || is_post || strcmp(rq->method, "PUT") == 0 || strcmp(rq->method, "PATCH") == 0) {
+    if (mime) {
+        curl_easy_setopt(h->easy, CURLOPT_MIMEPOST, mime);
+    } else if (rq->body || is_post || strcmp(rq->method, "PUT") == 0 ||
+               strcmp(rq->method, "PATCH") == 0) {
         curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)(rq->body ? rq->body_len : 0));
         curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
@@ -628,8 +819,26 @@ int gj__http_perform(gj_http *h, const gj_http_request *rq, gj_http_response *re
         curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(h->easy, CURLOPT_CUSTOMREQUEST, is_get || is_post ? NULL : rq->method);
+    char *cookie = NULL;
+    if (rq->cookie) {
+        size_t n = strlen(rq->cookie) + (h->cookie ? strlen(h->cookie) + 2 : 0) + 1;
+        if (!(cookie = malloc(n))) {
+            curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
+            if (mime) {
+                curl_easy_setopt(h->easy, CURLOPT_MIMEPOST, NULL);
+                curl_mime_free(mime);
+            }
+            return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", h->name);
+        }
+        snprintf(cookie, n, "%s%s%s", h->cookie ? h->cookie : "", h->cookie ? "; " : "",
+                 rq->cookie);
+        curl_easy_setopt(h->easy, CURLOPT_COOKIE, cookie);
+    }
     h->len = 0;
     h->too_big = false;
+    h->on_body = rq->on_body;
+    h->on_body_arg = rq->on_body_arg;
+    h->body_rc = 0;
     if (h->buf)
         h->buf[0] = '\0';
     CURLcode cc = CURLE_OK;
@@ -637,6 +846,16 @@ int gj__http_perform(gj_http *h, const gj_http_request *rq, gj_http_response *re
     if (!rc && cc != CURLE_OK)
         rc = curl_error(h, cc, err);
     curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
+    h->on_body = NULL;
+    h->on_body_arg = NULL;
+    if (mime) {
+        curl_easy_setopt(h->easy, CURLOPT_MIMEPOST, NULL);
+        curl_mime_free(mime);
+    }
+    if (cookie) {
+        curl_easy_setopt(h->easy, CURLOPT_COOKIE, h->cookie);
+        free(cookie);
+    }
     if (rc)
         return rc;
     curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -646,4 +865,15 @@ int gj__http_perform(gj_http *h, const gj_http_request *rq, gj_http_response *re
     resp->body = h->buf ? h->buf : "";
     resp->len = h->len;
     return 0;
+}
+
+long gj__http_status(gj_http *h, const char **content_type)
+{
+    long status = 0;
+    char *ct = NULL;
+    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h->easy, CURLINFO_CONTENT_TYPE, &ct);
+    if (content_type)
+        *content_type = ct;
+    return status;
 }

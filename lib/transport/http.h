@@ -29,6 +29,14 @@
 #include <stdint.h>
 
 typedef struct gj_http gj_http;
+/* What several connections share (libcurl's share interface: a cookie jar,
+ * DNS and TLS session caches), with its own locks.  Any thread. */
+typedef struct gj_http_share gj_http_share;
+
+/* A share of cookies (when cookies is true), DNS and TLS sessions. */
+int gj__http_share_new(gj_http_share **out, bool cookies, gj_error *err);
+/* After every connection using it was freed.  NULL is fine. */
+void gj__http_share_free(gj_http_share *sh);
 
 typedef struct gj_http_config {
     const char *name;            /* "host:port": the prefix of every message */
@@ -46,7 +54,29 @@ typedef struct gj_http_config {
     const char *bearer;          /* or a bearer token (NULL = none) */
     const char *accept;          /* the Accept header's value, or NULL */
     const char *content_type;    /* Content-Type of request bodies, or NULL */
+    /* Added for GraphQL (all optional): */
+    const char *const *headers;  /* constant extra header lines ("Name: value") sent with
+                                  * every request (a request's own line of the same name
+                                  * replaces one), or NULL */
+    size_t n_headers;            /* at most GJ__HTTP_MAX_FIXED */
+    gj_http_share *share;        /* what connections share (a cookie jar ...), or NULL */
+    bool cookies;                /* keep the cookies servers set (in the share's jar when
+                                  * it shares cookies, else per connection) */
+    const char *cookie;          /* "a=1; b=2": sent with every request, or NULL */
 } gj_http_config;
+
+/* Most constant extra header lines a connection sends. */
+#define GJ__HTTP_MAX_FIXED 32
+
+/* A part of a multipart/form-data body (curl_mime). */
+typedef struct gj_http_part {
+    const char *name;            /* the form field's name */
+    const char *data;            /* the content from memory, or NULL: */
+    size_t len;
+    const char *path;            /* ... from this file (read while sending) */
+    const char *filename;        /* a file name to announce, or NULL */
+    const char *content_type;    /* or NULL (curl's default) */
+} gj_http_part;
 
 typedef struct gj_http_request {
     const char *method;          /* "GET", "POST", "PUT", "PATCH", "DELETE" */
@@ -56,6 +86,19 @@ typedef struct gj_http_request {
     const char *const *headers;  /* more header lines ("Name: value"), or NULL */
     size_t n_headers;
     int64_t deadline_ms;         /* gj__now_ms clock; INT64_MAX = none */
+    /* Added for GraphQL (all optional; zero = unused): */
+    const gj_http_part *parts;   /* a multipart/form-data body instead of body */
+    size_t n_parts;
+    const char *accept;          /* this request's Accept value instead of the constant one */
+    const char *cookie;          /* "a=1; b=2" for this request (with the jar's and the
+                                  * connection's), or NULL */
+    /* Stream the reply body: called with each piece as it arrives (on the
+     * calling thread, from inside the transfer) instead of keeping it in the
+     * buffer; status and content type are then known (gj__http_status).
+     * Return 0 to go on, else a negative code: the transfer stops and
+     * gj__http_perform returns that code (err filled by the callback). */
+    int (*on_body)(void *arg, const char *data, size_t len);
+    void *on_body_arg;
 } gj_http_request;
 
 typedef struct gj_http_response {
@@ -88,6 +131,10 @@ void gj__http_set_abort(gj_http *h, const gj_abort *abort);
  * connection broken (curl reconnects at the next request). */
 int gj__http_perform(gj_http *h, const gj_http_request *rq, gj_http_response *resp,
                      gj_error *err);
+
+/* During an on_body callback (or after a perform): the reply's status and
+ * Content-Type (borrowed until the next request; NULL when none). */
+long gj__http_status(gj_http *h, const char **content_type);
 
 /* From any thread: record an interrupt and wake the transfer. */
 void gj__http_interrupt(gj_http *h);

@@ -205,6 +205,42 @@ TEST(ConfigUrl, EveryScheme)
     }
 }
 
+TEST(ConfigUrl, GraphqlUnixSocket)
+{
+    Err err;
+    // The socket path, ':' and the HTTP path; query keys still apply.
+    Cfg a;
+    ASSERT_EQ(gj_config_from_url(a.out(), "graphql+unix:///run/app.sock:/graphql?max_conns=2", err.e),
+              0)
+        << err.msg();
+    const gj_target_settings *ts = target(a.c, nullptr);
+    ASSERT_NE(ts, nullptr);
+    EXPECT_STREQ(ts->backend, "graphql");
+    ASSERT_EQ(ts->n_hosts, 1u);
+    EXPECT_STREQ(ts->hosts[0].host, "/run/app.sock");
+    EXPECT_EQ(ts->hosts[0].port, 0);
+    EXPECT_STREQ(ts->path, "/graphql");
+    EXPECT_EQ(ts->max_conns, 2u);
+    // Without an HTTP path: the backend's default.
+    Cfg b;
+    ASSERT_EQ(gj_config_from_url(b.out(), "graphql+unix:///tmp/x.sock", err.e), 0) << err.msg();
+    EXPECT_STREQ(target(b.c, nullptr)->hosts[0].host, "/tmp/x.sock");
+    EXPECT_EQ(target(b.c, nullptr)->path, nullptr);
+    // Percent-encoded, docker style.
+    Cfg c;
+    ASSERT_EQ(gj_config_from_url(c.out(), "graphql+unix://%2Fvar%2Frun%2Fg.sock/api/graphql", err.e), 0)
+        << err.msg();
+    EXPECT_STREQ(target(c.c, nullptr)->hosts[0].host, "/var/run/g.sock");
+    EXPECT_STREQ(target(c.c, nullptr)->path, "/api/graphql");
+    EXPECT_EQ(url_error("graphql+unix://relative.sock/graphql"),
+              "a graphql+unix URL names an absolute socket path: "
+              "graphql+unix:///run/app.sock:/graphql");
+    EXPECT_EQ(url_error("graphql+unix://"), "a graphql+unix URL names an absolute socket path: "
+                                            "graphql+unix:///run/app.sock:/graphql");
+    EXPECT_EQ(url_error(("graphql+unix:///" + std::string(200, 'a') + ":/g").c_str()),
+              "a graphql+unix URL needs a socket path of at most 107 bytes");
+}
+
 TEST(ConfigUrl, PathClientKeysAndTestSchemeWithoutHost)
 {
     Cfg cfg;
@@ -256,7 +292,7 @@ TEST(ConfigUrl, Errors)
     EXPECT_EQ(url_error("mongodb://db"),
               "unknown URL scheme \"mongodb\" (expected bolt, neo4j (+s, +ssc), ws, wss, gremlin "
               "(+ws, +wss), http, https, arangodb (+http, +https), graphql (+http, +https, +ws, "
-              "+wss) or test)");
+              "+wss, +unix) or test)");
     EXPECT_EQ(url_error("db:7687"), "URL has no scheme (expected scheme://host...)");
     EXPECT_EQ(url_error("://db"), "URL has no scheme (expected scheme://host...)");
     EXPECT_EQ(url_error("bolt://"), "URL has no host");
@@ -657,7 +693,7 @@ TEST(ConfigSetters, TypeAndNameErrors)
     check(gj_config_set_string(cfg.c, nullptr, "scheme", "ftp", err.e),
           "key 'scheme': unknown URL scheme \"ftp\" (expected bolt, neo4j (+s, +ssc), ws, wss, "
           "gremlin (+ws, +wss), http, https, arangodb (+http, +https), graphql (+http, +https, "
-          "+ws, +wss) or test)");
+          "+ws, +wss, +unix) or test)");
     check(gj_config_set_string(cfg.c, nullptr, "backend", "Neo 4j", err.e),
           "key 'backend': expected a backend name (bolt, gremlin, arango, graphql), got \"Neo 4j\"");
     check(gj_config_set_string(cfg.c, nullptr, "path", "graphql", err.e),

@@ -1,0 +1,225 @@
+/*
+ * The GraphQL backend: subscriptions over graphql-sse, "distinct
+ * connections" mode.  POST the operation to the SSE endpoint (option
+ * sse_path, default the path + "/stream") with Accept: text/event-stream;
+ * the reply streams `event: next` / `data: {ExecutionResult}` events and
+ * ends with `event: complete`.  Each next is a row as it arrives (to the
+ * row callback, or collected within max_result_size); the job is DONE at
+ * complete.  Cancel aborts the transfer: in this mode closing the
+ * connection is how a client stops the subscription.
+ */
+#include "backend/graphql/gql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct sse_state {
+    gj_conn *c;
+    gj_sink *sink;
+    gj_error *err;
+    bool decided, stream;
+    gj__gql_buf line;            /* the line being read */
+    gj__gql_buf data;            /* the event's data lines */
+    char event[32];
+    gj__gql_buf plain;           /* a reply that is not an event stream */
+    size_t max;
+    size_t events;
+    bool complete;
+    bool as_query;               /* a query or mutation: the data is the row */
+} sse_state;
+
+static int dispatch(sse_state *st)
+{
+    gj_conn *c = st->c;
+    if (strcmp(st->event, "complete") == 0) {
+        st->complete = true;
+        return 0;
+    }
+    if (strcmp(st->event, "next") != 0 && st->event[0] != '\0')
+        return 0;   /* an event this protocol does not have: ignored */
+    if (!st->data.len)
+        return 0;
+    json_tokener *tok = json_tokener_new_ex(GJ__JSON_MAX_DEPTH);
+    json_object *j = tok ? json_tokener_parse_ex(tok, st->data.p, (int)st->data.len) : NULL;
+    if (tok)
+        json_tokener_free(tok);
+    if (!j || !json_object_is_type(j, json_type_object)) {
+        if (j)
+            json_object_put(j);
+        return gj__error_set(st->err, GJ_EPROTOCOL, "%s: an SSE next event whose data is not a "
+                             "JSON object", c->hostport);
+    }
+    st->events++;
+    int rc;
+    if (st->as_query) {
+        gj__gql_response r;
+        if (!gj__gql_take(j, &r)) {
+            json_object_put(j);
+            return gj__error_set(st->err, GJ_EPROTOCOL, "%s: an SSE next event that is not a "
+                                 "GraphQL response", c->hostport);
+        }
+        return gj__gql_reply_parsed(c, 200, &r, st->sink, st->err);
+    }
+    gj_value *row = NULL;
+    rc = gj__json_to_value(j, &row, st->err);
+    json_object_put(j);
+    if (rc)
+        return rc;
+    rc = gj__sink_row_sized(st->sink, row, st->data.len);
+    if (rc == GJ_EABORTED)
+        return gj__error_set(st->err, GJ_EABORTED, "the row callback stopped");
+    if (rc == GJ_ETOOBIG)
+        return gj__sink_too_big(st->sink, st->err);
+    return rc ? gj__error_set(st->err, rc, "out of memory for the result") : 0;
+}
+
+/* One line of the stream (without its end). */
+static int take_line(sse_state *st, const char *s, size_t n)
+{
+    if (n == 0) {
+        int rc = dispatch(st);
+        st->data.len = 0;
+        if (st->data.p)
+            st->data.p[0] = '\0';
+        st->event[0] = '\0';
+        return rc;
+    }
+    if (s[0] == ':')
+        return 0;   /* a comment (keep-alive) */
+    const char *colon = memchr(s, ':', n);
+    size_t fl = colon ? (size_t)(colon - s) : n;
+    const char *v = colon ? colon + 1 : s + n;
+    if (v < s + n && *v == ' ')
+        v++;
+    size_t vl = (size_t)(s + n - v);
+    if (fl == 5 && memcmp(s, "event", 5) == 0) {
+        snprintf(st->event, sizeof st->event, "%.*s", (int)(vl < 31 ? vl : 31), v);
+    } else if (fl == 4 && memcmp(s, "data", 4) == 0) {
+        if (st->data.len)
+            gj__gql_buf_put(&st->data, "\n", 1);
+        gj__gql_buf_put(&st->data, v, vl);
+        if (st->data.nomem)
+            return gj__error_set(st->err, GJ_ENOMEM, "out of memory");
+        if (st->data.len > st->max)
+            return gj__error_set(st->err, GJ_ETOOBIG, "%s: an SSE event larger than "
+                                 "max_message_size (%zu bytes)", st->c->hostport, st->max);
+    }
+    return 0;
+}
+
+static int on_body(void *arg, const char *data, size_t len)
+{
+    sse_state *st = arg;
+    if (!st->decided) {
+        const char *ct = NULL;
+        long status = gj__http_status(st->c->http, &ct);
+        st->decided = true;
+        st->stream = status >= 200 && status < 300 && ct &&
+                     strncasecmp(ct, "text/event-stream", 17) == 0;
+    }
+    if (!st->stream) {
+        if (len > st->max - st->plain.len)
+            return gj__error_set(st->err, GJ_ETOOBIG, "%s: response larger than "
+                                 "max_message_size (%zu bytes)", st->c->hostport, st->max);
+        gj__gql_buf_put(&st->plain, data, len);
+        return st->plain.nomem ? gj__error_set(st->err, GJ_ENOMEM, "out of memory") : 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = data[i];
+        if (ch == '\n') {
+            size_t n = st->line.len;
+            if (n && st->line.p[n - 1] == '\r')
+                n--;
+            int rc = take_line(st, st->line.p ? st->line.p : "", n);
+            st->line.len = 0;
+            if (rc)
+                return rc;
+            if (st->complete)
+                return 0;
+        } else {
+            gj__gql_buf_put(&st->line, &ch, 1);
+            if (st->line.nomem)
+                return gj__error_set(st->err, GJ_ENOMEM, "out of memory");
+            if (st->line.len > st->max)
+                return gj__error_set(st->err, GJ_ETOOBIG, "%s: an SSE line larger than "
+                                     "max_message_size", st->c->hostport);
+        }
+    }
+    return 0;
+}
+
+int gj__gql_sse_execute(gj_conn *c, gj__gql_op *op, gj_sink *sink, gj_error *err)
+{
+    gj__gql_buf body = { 0 }, path = { 0 };
+    gj__gql_body(&body, op, true, false, NULL);
+    if (c->t->sse_path) {
+        gj__gql_buf_puts(&path, c->t->sse_path);
+    } else {
+        gj__gql_buf_puts(&path, gj__gql_path(c));
+        gj__gql_buf_puts(&path, "/stream");
+    }
+    sse_state st = { .c = c, .sink = sink, .err = err,
+                     .max = c->t->ts->max_message_size ? c->t->ts->max_message_size
+                                                       : (size_t)64 << 20,
+                     .as_query = op->type != GJ__GQL_SUBSCRIPTION };
+    int rc = 0;
+    if (body.nomem || path.nomem)
+        rc = gj__error_set(err, GJ_ENOMEM, "out of memory for the request");
+    gj_http_response resp;
+    /* No compression: a compressed stream comes in lumps, not as events. */
+    const char *headers[GJ__HTTP_MAX_FIXED + 1];
+    size_t nh = 0;
+    for (size_t i = 0; i < op->n_headers; i++)
+        headers[nh++] = op->headers[i];
+    headers[nh++] = "Accept-Encoding: identity";
+    if (!rc) {
+        gj_http_request rq = {
+            .method = "POST",
+            .path = path.p,
+            .body = body.p,
+            .body_len = body.len,
+            .headers = headers,
+            .n_headers = nh,
+            .deadline_ms = gj__sink_deadline(sink),
+            .accept = "text/event-stream",
+            .cookie = op->cookie,
+            .on_body = on_body,
+            .on_body_arg = &st,
+        };
+        rc = gj__http_perform(c->http, &rq, &resp, err);
+        if (rc)
+            c->broken = true;
+    }
+    if (!rc && !st.stream) {
+        rc = gj__gql_reply(c, resp.status, resp.content_type, st.plain.p ? st.plain.p : "",
+                           st.plain.len, sink, err);
+    } else if (!rc) {
+        if (st.line.len && !st.complete) {
+            /* A last line without its newline. */
+            size_t n = st.line.len;
+            rc = take_line(&st, st.line.p, n);
+            if (!rc && st.data.len)
+                rc = take_line(&st, "", 0);
+        }
+        if (!rc && !st.complete) {
+            c->broken = true;
+            rc = gj__error_set(err, GJ_EIO, "%s: the server ended the event stream after %zu "
+                               "event%s, without complete", c->hostport, st.events,
+                               st.events == 1 ? "" : "s");
+        }
+        if (!rc && !st.as_query) {
+            gj_value *n = gj_value_int((int64_t)st.events);
+            gj_value *s = gj_value_string("sse");
+            if (gj__sink_meta(sink, "events", n) != 0 || gj__sink_meta(sink, "transport", s) != 0)
+                rc = gj__error_set(err, GJ_ENOMEM, "out of memory");
+        }
+    }
+    gj__gql_buf_free(&body);
+    gj__gql_buf_free(&path);
+    gj__gql_buf_free(&st.line);
+    gj__gql_buf_free(&st.data);
+    gj__gql_buf_free(&st.plain);
+    return rc;
+}
