@@ -18,6 +18,7 @@
 #include "graphjob/value.h"
 #include "graphjob/config.h"
 #include "graphjob/request.h"
+#include "graphjob/ops.h"
 #include "graphjob/result.h"
 #include "graphjob/job.h"
 #include "graphjob/client.h"

@@ -7,7 +7,8 @@ libgraphjob_internal_la_SOURCES += \
 	lib/backend/arango/ops.c \
 	lib/backend/arango/jobs.c \
 	lib/backend/arango/discover.c \
-	lib/backend/arango/json_value.c
+	lib/backend/arango/json_value.c \
+	lib/backend/arango/trx.c
 libgraphjob_internal_la_CPPFLAGS += -DGJ_HAVE_ARANGO_BACKEND
 EXTRA_DIST += docs/arango.md
 

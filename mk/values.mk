@@ -4,6 +4,7 @@ libgraphjob_internal_la_SOURCES += \
 	lib/core/value_internal.h lib/core/value_struct.h \
 	lib/core/value.c lib/core/value_map.c lib/core/value_access.c \
 	lib/core/json.c lib/core/iso8601.c
+libgraphjob_internal_la_SOURCES += lib/core/value_vector.c
 
 if HAVE_GTEST
 check_PROGRAMS += tests/unit/value_test tests/unit/json_test

@@ -55,7 +55,7 @@ check_in() {
   return $rc
 }
 
-concurrency_tests="tests/unit/job_test tests/unit/stress_test tests/unit/pool_test tests/unit/ws_test tests/integration/bolt_test tests/integration/arango_test tests/integration/hostile_test tests/unit/session_test tests/integration/gremlin_test tests/integration/graphql_test"
+concurrency_tests="tests/unit/job_test tests/unit/stress_test tests/unit/pool_test tests/unit/ws_test tests/integration/bolt_test tests/integration/bolt_session_test tests/integration/arango_test tests/integration/hostile_test tests/unit/session_test tests/integration/gremlin_test tests/integration/graphql_test tests/integration/arango_session_test"
 
 for stage in "${stages[@]}"; do
   case $stage in
@@ -96,7 +96,7 @@ for stage in "${stages[@]}"; do
     run "build" configure_build "$top/build" --enable-werror
     (cd "$top/build" && make -j"$jobs" check TESTS= >/dev/null 2>&1)
     for t in job_test session_test error_test value_test json_test json_in_test config_test pool_test stress_test alloc_torture_test \
-             packstream_test chunk_test bolt_msg_test graphbinary_test graphson_test gremlin_msg_test ws_test; do
+             packstream_test chunk_test bolt_msg_test graphbinary_test graphson_test gremlin_msg_test ws_test result_meta_test; do
       [ -x "$top/build/tests/unit/$t" ] || continue
       run "valgrind $t" env GJ_STRESS_JOBS=2000 valgrind -q --error-exitcode=9 --leak-check=full \
           --errors-for-leak-kinds=definite,indirect "$top/build/tests/unit/$t" --gtest_brief=1

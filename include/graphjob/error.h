@@ -8,6 +8,13 @@
  * thread-local state: a job's error is typically read on another thread than
  * the one that produced it.
  *
+ * Every function that reports into a caller's `gj_error *err` (its last
+ * parameter; NULL is always allowed) leaves it describing that call only:
+ * a call that fails fills it, a call that succeeds leaves it empty (code
+ * GJ_OK, message "", no server detail), whatever an earlier call had put
+ * there.  So one error object can serve a sequence of calls, and
+ * gj_error_code(err) after a call is that call's outcome.
+ *
  * Threading: a gj_error is not synchronised; use one per thread (or per call
  * site).  gj_strerror() may be called from any thread.
  */
@@ -55,7 +62,7 @@ GJ_EXTERN const char *gj_code_name(int code);
 /* Allocate an empty error (code GJ_OK).  Returns NULL only when out of
  * memory.  The caller owns it: gj_error_free() releases it.  An error object
  * can be reused for any number of calls; each failing call overwrites it,
- * a successful call leaves it untouched. */
+ * each successful call empties it (see the top of this file). */
 GJ_EXTERN gj_error *gj_error_new(void);
 
 /* Free an error (NULL is fine). */
@@ -97,7 +104,8 @@ GJ_EXTERN const char *gj_error_gql_status(const gj_error *err);
 GJ_EXTERN int gj_error_http_status(const gj_error *err);
 
 /* Any further structured detail the server sent (GraphQL errors[] with
- * locations and path; Bolt diagnostic_record; Gremlin status attributes;
+ * locations and path; Bolt: the FAILURE's metadata (description,
+ * diagnostic_record, the cause chain); Gremlin status attributes;
  * the whole ArangoDB error body), or NULL.  Borrowed: valid until the error
  * is changed or freed; take a reference with gj_value_ref() to keep it. */
 GJ_EXTERN const gj_value *gj_error_extra(const gj_error *err);

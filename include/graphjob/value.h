@@ -213,6 +213,76 @@ GJ_EXTERN int gj_value_tagged_get(const gj_value *v, const char **tag,
 /* Deep equality (same type, same width-insensitive numbers, same contents). */
 GJ_EXTERN bool gj_value_equal(const gj_value *a, const gj_value *b);
 
+/* ==== Vectors ==============================================================
+ * (this block and lib/core/value_vector.c go together)
+ *
+ * A vector is an ordered run of numbers of one element type, packed: Neo4j's
+ * VECTOR (Bolt 6.0+, structure 0x56), an embedding of 1536 FLOAT32 costs
+ * 6 KiB, not 1536 values.  It is a GJ_TTAGGED value whose tag is
+ * "vector:" + the element type's name ("vector:FLOAT32") and whose inner
+ * value is bytes: the elements big-endian, as Bolt carries them.  So it is
+ * compared by gj_value_equal, copied and freed like any value, and its JSON
+ * text is {"@type":"vector:FLOAT32","@value":"<base64 of the bytes>"}.
+ * Read it with the calls below: as raw bytes, element by element, into a
+ * C array, or as a list of numbers.  A tagged value built by hand with a
+ * "vector:" tag is a vector only when its bytes fit its type
+ * (gj_value_is_vector).
+ *
+ * Sent as a query parameter it needs Bolt 6.0 (GJ_EINVAL on older
+ * connections: send gj_value_vector_to_list's list instead).
+ *
+ * Threading: as every value (see the top of this header). */
+
+/* Element types.  Append-only. */
+typedef enum gj_vector_type {
+    GJ_VECTOR_INT8 = 1,
+    GJ_VECTOR_INT16 = 2,
+    GJ_VECTOR_INT32 = 3,
+    GJ_VECTOR_INT64 = 4,
+    GJ_VECTOR_FLOAT32 = 5,
+    GJ_VECTOR_FLOAT64 = 6
+} gj_vector_type;
+
+#define GJ_VECTOR_TAG_PREFIX "vector:"
+
+/* "INT8", "INT16", "INT32", "INT64", "FLOAT32", "FLOAT64" (static), or NULL. */
+GJ_EXTERN const char *gj_vector_type_name(gj_vector_type type);
+/* Bytes per element (1, 2, 4, 8, 4, 8), or 0 for an unknown type. */
+GJ_EXTERN size_t gj_vector_type_size(gj_vector_type type);
+
+/* A vector of `count` elements from a C array in the machine's order:
+ * int8_t, int16_t, int32_t, int64_t, float or double per type (copied;
+ * NULL is fine when count is 0).  GJ_EINVAL for an unknown type,
+ * GJ_ETOOBIG past 2^31 elements, GJ_ENOMEM. */
+GJ_EXTERN int gj_value_new_vector(gj_value **out, gj_vector_type type, const void *elements,
+                                  size_t count);
+/* The same from the packed big-endian bytes (Bolt's form): len must be a
+ * multiple of the element size (GJ_EINVAL otherwise). */
+GJ_EXTERN int gj_value_new_vector_bytes(gj_value **out, gj_vector_type type, const void *data,
+                                        size_t len);
+
+/* Is v a vector (tag, type name and byte count consistent)? */
+GJ_EXTERN bool gj_value_is_vector(const gj_value *v);
+/* Its element type, element count and packed big-endian bytes (borrowed
+ * from v); any out pointer may be NULL.  GJ_ETYPE when v is not a vector. */
+GJ_EXTERN int gj_value_vector_get(const gj_value *v, gj_vector_type *type, size_t *count,
+                                  const uint8_t **data, size_t *len);
+/* Element i as a double (every type; an INT64 beyond 2^53 is rounded) or
+ * as an int64 (integer types only: GJ_ETYPE for FLOAT32/FLOAT64).
+ * GJ_EINVAL past the end, GJ_ETYPE when v is not a vector. */
+GJ_EXTERN int gj_value_vector_float_at(const gj_value *v, size_t i, double *out);
+GJ_EXTERN int gj_value_vector_int_at(const gj_value *v, size_t i, int64_t *out);
+/* Copy the elements into a C array of the vector's own element type in
+ * the machine's order (count elements: at most `capacity`); *count (may be
+ * NULL) gets how many the vector has.  GJ_ETOOBIG when capacity is too
+ * small (nothing copied), GJ_ETYPE when v is not a vector. */
+GJ_EXTERN int gj_value_vector_copy(const gj_value *v, void *out, size_t capacity, size_t *count);
+/* A new list of its elements: ints (width 8/16/32/64) or floats (width
+ * 32/64).  The caller owns *out. */
+GJ_EXTERN int gj_value_vector_to_list(const gj_value *v, gj_value **out);
+
+/* ==== end of vectors ====================================================== */
+
 /* ---- JSON text ----------------------------------------------------------- */
 #define GJ_JSON_PRETTY 0x1   /* indent with two spaces */
 #define GJ_JSON_TYPED  0x2   /* wrap non-JSON types as {"$type": name, ...} */

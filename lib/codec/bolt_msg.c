@@ -3,6 +3,7 @@
  */
 #include "codec/bolt_msg.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Allowed types of a field, as a bit set of (1u << gj_type); T_NULL allows null. */
@@ -301,24 +302,46 @@ static void put_kv_string(gj_ps_buf *b, const char *key, const char *value)
     gj__ps_put_cstring(b, value);
 }
 
+static void put_diagnostic_record(gj_ps_buf *b)
+{
+    gj__ps_put_cstring(b, "diagnostic_record");
+    gj__ps_put_map_header(b, 3);
+    put_kv_string(b, "OPERATION", "");
+    put_kv_string(b, "OPERATION_CODE", "0");
+    put_kv_string(b, "CURRENT_SCHEMA", "/");
+}
+
 int gj__bolt_write_failure(gj_ps_buf *b, const gj_ps_config *cfg, const char *code,
                            const char *message, const char *gql_status, gj_error *err)
+{
+    return gj__bolt_write_failure_cause(b, cfg, code, message, gql_status, NULL, NULL, NULL, err);
+}
+
+int gj__bolt_write_failure_cause(gj_ps_buf *b, const gj_ps_config *cfg, const char *code, const char *message,
+                                 const char *gql_status, const char *description, const char *cause_gql_status,
+                                 const char *cause_description, gj_error *err)
 {
     if (b->error)
         return gj__ps_buf_check(b, err);
     size_t start = b->len;
     gj__ps_put_struct_header(b, 1, GJ_BOLT_FAILURE);
     if (gj__bolt_version_at_least(cfg, 5, 7)) {
-        gj__ps_put_map_header(b, 5);
+        gj__ps_put_map_header(b, cause_gql_status ? 6 : 5);
         put_kv_string(b, "neo4j_code", code);
         put_kv_string(b, "message", message);
         put_kv_string(b, "gql_status", gql_status ? gql_status : "50N42");
-        put_kv_string(b, "description", message);
-        gj__ps_put_cstring(b, "diagnostic_record");
-        gj__ps_put_map_header(b, 3);
-        put_kv_string(b, "OPERATION", "");
-        put_kv_string(b, "OPERATION_CODE", "0");
-        put_kv_string(b, "CURRENT_SCHEMA", "/");
+        put_kv_string(b, "description", description ? description : message);
+        put_diagnostic_record(b);
+        if (cause_gql_status) {
+            /* The cause: a GQL error object {message, gql_status,
+             * description, diagnostic_record} (no neo4j_code). */
+            gj__ps_put_cstring(b, "cause");
+            gj__ps_put_map_header(b, 4);
+            put_kv_string(b, "message", cause_description ? cause_description : message);
+            put_kv_string(b, "gql_status", cause_gql_status);
+            put_kv_string(b, "description", cause_description ? cause_description : message);
+            put_diagnostic_record(b);
+        }
     } else {
         gj__ps_put_map_header(b, 2);
         put_kv_string(b, "code", code);
@@ -362,6 +385,9 @@ int gj__bolt_failure_to_error(const gj_value *meta, gj_error *err)
     return gj__bolt_failure_to_error_code(meta, GJ_ESERVER, err);
 }
 
+/* How deep a cause chain is followed (the server sends a handful). */
+#define MAX_CAUSES 8
+
 int gj__bolt_failure_to_error_code(const gj_value *meta, int code, gj_error *err)
 {
     const char *scode = NULL, *message = NULL, *gql = NULL;
@@ -369,14 +395,40 @@ int gj__bolt_failure_to_error_code(const gj_value *meta, int code, gj_error *err
         gj__bolt_meta_string(meta, "code", &scode, NULL);
     gj__bolt_meta_string(meta, "message", &message, NULL);
     gj__bolt_meta_string(meta, "gql_status", &gql, NULL);
-    const gj_value *diag = gj_value_map_get(meta, "diagnostic_record");
+    /* The message, then each cause's GQL status and words. */
+    char text[1024];
+    size_t len = (size_t)snprintf(text, sizeof text, "%s",
+                                  message ? message : "the server reported a failure without a message");
+    if (len >= sizeof text)
+        len = sizeof text - 1;
+    const gj_value *cause = gj_value_map_get(meta, "cause");
+    bool any = false;
+    for (unsigned depth = 0; depth < MAX_CAUSES && cause && gj_value_type(cause) == GJ_TMAP; depth++) {
+        const char *cgql = NULL, *cdesc = NULL;
+        gj__bolt_meta_string(cause, "gql_status", &cgql, NULL);
+        if (gj__bolt_meta_string(cause, "message", &cdesc, NULL) != 0)
+            gj__bolt_meta_string(cause, "description", &cdesc, NULL);
+        int w = snprintf(text + len, sizeof text - len, "%s[GQL %s] %s", depth ? "; " : " (caused by ",
+                         cgql ? cgql : "?", cdesc ? cdesc : "");
+        if (w < 0 || (size_t)w >= sizeof text - len) {
+            len = sizeof text - 1;
+            break;
+        }
+        len += (size_t)w;
+        any = true;
+        cause = gj_value_map_get(cause, "cause");
+    }
+    if (any && len + 1 < sizeof text) {
+        text[len++] = ')';
+        text[len] = '\0';
+    }
     gj__server_error se;
     memset(&se, 0, sizeof se);
     se.code = code;
     se.backend = "bolt";
     se.server_code = scode;
     se.gql_status = gql;
-    se.message = message ? message : "the server reported a failure without a message";
-    se.extra = (diag && gj_value_type(diag) == GJ_TMAP) ? gj_value_ref(diag) : NULL;
+    se.message = text;
+    se.extra = meta && gj_value_type(meta) == GJ_TMAP ? gj_value_ref(meta) : NULL;
     return gj__error_set_server(err, &se);
 }

@@ -1,5 +1,5 @@
 /*
- * Bolt messages (4.4 and 5.x): a message is a PackStream structure whose tag
+ * Bolt messages (4.4, 5.x and 6.0): a message is a PackStream structure whose tag
  * is the message type and whose fields are values.  This layer checks each
  * message against its definition for the negotiated version (which messages
  * exist, how many fields, of which types) and writes framed messages for
@@ -113,12 +113,21 @@ int gj__bolt_write_record_list(gj_ps_buf *b, const gj_ps_config *cfg, const gj_v
  * exception). */
 int gj__bolt_write_failure(gj_ps_buf *b, const gj_ps_config *cfg, const char *code,
                            const char *message, const char *gql_status, gj_error *err);
+/* The same with a description (NULL = the message) and, from 5.7, one
+ * cause {message, gql_status, description, diagnostic_record} when
+ * cause_gql_status is not NULL (cause_description NULL = the message). */
+int gj__bolt_write_failure_cause(gj_ps_buf *b, const gj_ps_config *cfg, const char *code, const char *message,
+                                 const char *gql_status, const char *description, const char *cause_gql_status,
+                                 const char *cause_description, gj_error *err);
 
 /* ---- Reading responses (clients) ---------------------------------------------- */
 
 /* A FAILURE's metadata -> err: GJ_ESERVER with backend "bolt", the Neo4j
- * code (code or neo4j_code), the GQL status, the message, and the
- * diagnostic_record as extra.  Returns GJ_ESERVER (or GJ_ENOMEM). */
+ * code (code or neo4j_code), the GQL status, the message followed by the
+ * cause chain's ("... (caused by [GQL 42I06] ...)"), and the whole
+ * metadata map as extra (description, diagnostic_record and the cause
+ * chain, each cause with its gql_status, as the server sent them).
+ * Returns GJ_ESERVER (or GJ_ENOMEM). */
 int gj__bolt_failure_to_error(const gj_value *meta, gj_error *err);
 /* The same with the code to report (GJ_ESERVER, GJ_EAUTH ...). */
 int gj__bolt_failure_to_error_code(const gj_value *meta, int code, gj_error *err);

@@ -29,6 +29,11 @@ bool gj__ps_utc_datetimes(const gj_ps_config *cfg)
     return gj__ps_bolt_major(cfg) >= 5 || (cfg && cfg->utc_patch);
 }
 
+bool gj__ps_has_vectors(const gj_ps_config *cfg)
+{
+    return gj__ps_bolt_major(cfg) >= 6;
+}
+
 unsigned gj__ps_max_depth(const gj_ps_config *cfg)
 {
     unsigned d = (cfg && cfg->max_depth) ? cfg->max_depth : GJ_PS_DEFAULT_MAX_DEPTH;

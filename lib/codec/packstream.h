@@ -15,13 +15,19 @@
  *   DateTime 49 (5.x, utc)   -> GJ_TDATETIME, UTC seconds, GJ_DATETIME_HAS_OFFSET
  *   DateTime 46 (4.4 legacy) -> the same: the offset is subtracted from the
  *                               local seconds, so 46 and 49 give equal values
- *   DateTimeZoneId 69        -> GJ_TDATETIME, UTC seconds + zone id
- *   DateTimeZoneId 66 (4.4)  -> GJ_TDATETIME, local seconds + zone id with
+ *   DateTimeZoneId 69        -> GJ_TDATETIME, UTC seconds + zone id (+ the
+ *                               offset, GJ_DATETIME_HAS_OFFSET, when the
+ *                               config's zone_offset resolver knows the zone)
+ *   DateTimeZoneId 66 (4.4)  -> the same as 69 when the resolver knows the
+ *                               zone; else local seconds + zone id with
  *                               GJ_DATETIME_LOCAL_SECONDS (converting needs a
  *                               time-zone database, which a codec has not)
  *   LocalDateTime 64         -> GJ_TLOCAL_DATETIME
  *   Duration 45              -> GJ_TDURATION
  *   Point2D 58, Point3D 59   -> GJ_TPOINT (2 or 3 dims)
+ *   Vector 56 (6.0+)         -> a vector (value.h: a tagged "vector:<TYPE>"
+ *                               around the big-endian bytes), and back
+ *   UnsupportedType 3F (6.0+)-> a tagged GJ_PS_UNSUPPORTED_TAG value
  *
  * Which structures and field counts are valid depends on the Bolt version in
  * gj_ps_config: 4.4 has no element ids and uses 46/66 unless the "utc" patch
@@ -78,22 +84,43 @@ enum {
     GJ_PS_TAG_LOCAL_TIME = 0x74, GJ_PS_TAG_DATETIME = 0x49, GJ_PS_TAG_DATETIME_ZONE_ID = 0x69,
     GJ_PS_TAG_LEGACY_DATETIME = 0x46, GJ_PS_TAG_LEGACY_DATETIME_ZONE_ID = 0x66,
     GJ_PS_TAG_LOCAL_DATETIME = 0x64, GJ_PS_TAG_DURATION = 0x45,
-    GJ_PS_TAG_POINT2D = 0x58, GJ_PS_TAG_POINT3D = 0x59
+    GJ_PS_TAG_POINT2D = 0x58, GJ_PS_TAG_POINT3D = 0x59,
+    GJ_PS_TAG_VECTOR = 0x56, GJ_PS_TAG_UNSUPPORTED = 0x3F   /* Bolt 6.0+ */
 };
+
+/* Vector type markers (Bolt 6.0 structure 0x56, field type_marker). */
+enum {
+    GJ_PS_VECTOR_INT8 = 0xC8, GJ_PS_VECTOR_INT16 = 0xC9, GJ_PS_VECTOR_INT32 = 0xCA,
+    GJ_PS_VECTOR_INT64 = 0xCB, GJ_PS_VECTOR_FLOAT32 = 0xC6, GJ_PS_VECTOR_FLOAT64 = 0xC1
+};
+
+/* The tag of the value an UnsupportedType structure (Bolt 6.0+) becomes:
+ * a value of a type the server cannot send in the negotiated version.  Its
+ * inner value is a map {name, minimum_protocol_version ("6.1"), message
+ * (when the server gave one)}.  It cannot be sent back. */
+#define GJ_PS_UNSUPPORTED_TAG "neo4j:UnsupportedType"
 
 /* What the codec needs to know about the connection. */
 typedef struct gj_ps_config {
-    unsigned bolt_major;              /* 4 or 5 (0 = 5) */
+    unsigned bolt_major;              /* 4, 5 or 6 (0 = 5) */
     unsigned bolt_minor;
     bool utc_patch;                   /* 4.4 with patch_bolt ["utc"] negotiated */
     bool allow_graph_values;          /* encoder: write nodes, rels, paths */
     bool unknown_struct_passthrough;  /* decoder: keep unknown structs as tagged values */
     unsigned max_depth;               /* 0 = GJ_PS_DEFAULT_MAX_DEPTH */
+    /* Optional: the offset of a zone id at UTC seconds (local false) or at
+     * wall-clock seconds (local true): 0 with *offset, or -1 when unknown.
+     * With it, zone-id datetimes get their offset (decoded: UTC seconds +
+     * offset + zone whichever form carried them; encoded: the form the
+     * version needs).  The codec does no I/O: the caller's resolver does. */
+    int (*zone_offset)(void *arg, const char *zone, int64_t seconds, bool local, int32_t *offset);
+    void *zone_arg;
 } gj_ps_config;
 
-/* Element ids and the UTC datetime forms. */
+/* Element ids and the UTC datetime forms; Vector and UnsupportedType (6.0+). */
 bool gj__ps_has_element_ids(const gj_ps_config *cfg);
 bool gj__ps_utc_datetimes(const gj_ps_config *cfg);
+bool gj__ps_has_vectors(const gj_ps_config *cfg);
 
 /* ---- Output buffer ---------------------------------------------------------
  * Grows on demand up to `max` bytes.  The first failure (GJ_ENOMEM, or

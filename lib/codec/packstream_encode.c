@@ -234,6 +234,10 @@ static int put_datetime(gj_ps_buf *b, const gj_value *v, const gj_ps_config *cfg
     bool has_off = (flags & GJ_DATETIME_HAS_OFFSET) != 0;
     if (!has_off)
         off = 0;
+    /* A zone id without its offset: the resolver may know it. */
+    if (zone && !has_off && cfg && cfg->zone_offset && cfg->zone_offset(cfg->zone_arg, zone, secs, local, &off) == 0 &&
+        off > -86400 && off < 86400)
+        has_off = true;
     if (gj__ps_utc_datetimes(cfg)) {
         if (local) {
             if (zone && !has_off)
@@ -263,13 +267,71 @@ static int put_datetime(gj_ps_buf *b, const gj_value *v, const gj_ps_config *cfg
     return b->error;
 }
 
-/* A tagged value made by the passthrough decoder: "packstream:struct:XX". */
+/* A vector (value.h): Vector(type_marker, data) on Bolt 6.0+. */
+static int put_vector(gj_ps_buf *b, const gj_value *v, const gj_ps_config *cfg, gj_error *err)
+{
+    gj_vector_type t;
+    const uint8_t *data;
+    size_t len;
+    if (gj_value_vector_get(v, &t, NULL, &data, &len) != 0)
+        return enc_fail(err, "a tagged value \"vector:...\" whose bytes do not fit its element type");
+    if (!gj__ps_has_vectors(cfg))
+        return gj__error_set(err, GJ_EINVAL, "cannot send a vector to a Bolt %u.%u server: vectors need Bolt 6.0 "
+                             "(send gj_value_vector_to_list's list instead)", gj__ps_bolt_major(cfg),
+                             cfg ? cfg->bolt_minor : 0);
+    static const uint8_t markers[] = {
+        [GJ_VECTOR_INT8] = GJ_PS_VECTOR_INT8,       [GJ_VECTOR_INT16] = GJ_PS_VECTOR_INT16,
+        [GJ_VECTOR_INT32] = GJ_PS_VECTOR_INT32,     [GJ_VECTOR_INT64] = GJ_PS_VECTOR_INT64,
+        [GJ_VECTOR_FLOAT32] = GJ_PS_VECTOR_FLOAT32, [GJ_VECTOR_FLOAT64] = GJ_PS_VECTOR_FLOAT64,
+    };
+    gj__ps_put_struct_header(b, 2, GJ_PS_TAG_VECTOR);
+    gj__ps_put_bytes(b, &markers[t], 1);
+    gj__ps_put_bytes(b, data, len);
+    return b->error;
+}
+
+/* UnsupportedType(name, minimum_protocol_major, minimum_protocol_minor,
+ * {message}) (6.0+): only a server sends it (allow_graph_values); a client
+ * cannot send it back. */
+static int put_unsupported(gj_ps_buf *b, const gj_value *inner, const gj_ps_config *cfg, gj_error *err)
+{
+    if (!cfg || !cfg->allow_graph_values)
+        return enc_fail(err, "an UnsupportedType value (a type the server could not send) cannot be sent back");
+    if (!gj__ps_has_vectors(cfg))
+        return enc_fail(err, "UnsupportedType needs Bolt 6.0");
+    const char *name = NULL, *ver = NULL, *msg = NULL;
+    size_t name_len = 0, msg_len = 0;
+    unsigned major = 0, minor = 0;
+    char extra;
+    if (gj_value_string_get(gj_value_map_get(inner, "name"), &name, &name_len) != 0 ||
+        gj_value_string_get(gj_value_map_get(inner, "minimum_protocol_version"), &ver, NULL) != 0 ||
+        sscanf(ver, "%u.%u%c", &major, &minor, &extra) != 2)
+        return enc_fail(err, "an UnsupportedType value needs name and minimum_protocol_version (\"6.1\")");
+    bool has_msg = gj_value_string_get(gj_value_map_get(inner, "message"), &msg, &msg_len) == 0;
+    gj__ps_put_struct_header(b, 4, GJ_PS_TAG_UNSUPPORTED);
+    gj__ps_put_string(b, name, name_len);
+    gj__ps_put_int(b, major);
+    gj__ps_put_int(b, minor);
+    gj__ps_put_map_header(b, has_msg ? 1 : 0);
+    if (has_msg) {
+        gj__ps_put_string(b, "message", 7);
+        gj__ps_put_string(b, msg, msg_len);
+    }
+    return b->error;
+}
+
+/* A tagged value made by the passthrough decoder: "packstream:struct:XX";
+ * a vector. */
 static int put_tagged(gj_ps_buf *b, const gj_value *v, const gj_ps_config *cfg, unsigned depth,
                       gj_error *err)
 {
     const char *tag;
     const gj_value *inner;
     gj_value_tagged_get(v, &tag, &inner);
+    if (strncmp(tag, GJ_VECTOR_TAG_PREFIX, sizeof GJ_VECTOR_TAG_PREFIX - 1) == 0)
+        return put_vector(b, v, cfg, err);
+    if (strcmp(tag, GJ_PS_UNSUPPORTED_TAG) == 0)
+        return put_unsupported(b, inner, cfg, err);
     size_t plen = strlen(GJ_PS_TAG_PREFIX);
     unsigned code;
     char extra;

@@ -38,6 +38,8 @@ static const char *struct_name(uint8_t tag)
     case GJ_PS_TAG_DURATION: return "Duration";
     case GJ_PS_TAG_POINT2D: return "Point2D";
     case GJ_PS_TAG_POINT3D: return "Point3D";
+    case GJ_PS_TAG_VECTOR: return "Vector";
+    case GJ_PS_TAG_UNSUPPORTED: return "UnsupportedType";
     default: return NULL;
     }
 }
@@ -337,6 +339,104 @@ out:
     return rc;
 }
 
+/* A Bytes field in place (no copy): a pointer into the span. */
+static int field_bytes(const st_ctx *c, const char *field, const uint8_t **data, size_t *len)
+{
+    gj_ps_reader *r = c->r;
+    size_t at = r->pos;
+    if (at >= r->len)
+        return gj__ps_truncated(r, at, c->name, 1, c->err);
+    uint8_t m = r->data[at];
+    size_t w = m == GJ_PS_BYTES8 ? 1 : m == GJ_PS_BYTES16 ? 2 : m == GJ_PS_BYTES32 ? 4 : 0;
+    if (!w)
+        return field_error(c, at, field, "a Bytes", m);
+    if (r->len - at - 1 < w)
+        return gj__ps_truncated(r, at, c->name, w + 1, c->err);
+    const uint8_t *p = r->data + at + 1;
+    size_t n = w == 1 ? p[0] : w == 2 ? gj__ps_load16(p) : gj__ps_load32(p);
+    if (r->len - at - 1 - w < n)
+        return gj__ps_truncated(r, at, c->name, 1 + w + n, c->err);
+    *data = p + w;
+    *len = n;
+    r->pos = at + 1 + w + n;
+    return 0;
+}
+
+/* Vector(type_marker::Bytes, data::Bytes) -> a vector value (value.h). */
+static int read_vector(const st_ctx *c, gj_value **out)
+{
+    const uint8_t *marker, *data;
+    size_t mlen, len;
+    size_t mat = c->r->pos;
+    int rc;
+    if ((rc = field_bytes(c, "type_marker", &marker, &mlen)) || (rc = field_bytes(c, "data", &data, &len)))
+        return rc;
+    gj_vector_type t = 0;
+    if (mlen == 1) {
+        switch (marker[0]) {
+        case GJ_PS_VECTOR_INT8: t = GJ_VECTOR_INT8; break;
+        case GJ_PS_VECTOR_INT16: t = GJ_VECTOR_INT16; break;
+        case GJ_PS_VECTOR_INT32: t = GJ_VECTOR_INT32; break;
+        case GJ_PS_VECTOR_INT64: t = GJ_VECTOR_INT64; break;
+        case GJ_PS_VECTOR_FLOAT32: t = GJ_VECTOR_FLOAT32; break;
+        case GJ_PS_VECTOR_FLOAT64: t = GJ_VECTOR_FLOAT64; break;
+        default: break;
+        }
+    }
+    if (!t)
+        return gj__error_set(c->err, GJ_EPROTOCOL, "PackStream Vector at byte %zu: type_marker (byte %zu) is %s%02X, "
+                             "not one of C8 C9 CA CB C6 C1", c->at, mat, mlen == 1 ? "" : "not one byte: ",
+                             mlen ? marker[0] : 0);
+    if (len % gj_vector_type_size(t) != 0)
+        return gj__error_set(c->err, GJ_EPROTOCOL, "PackStream Vector at byte %zu: %zu data bytes are not a whole "
+                             "number of %s elements", c->at, len, gj_vector_type_name(t));
+    gj_value *v = NULL;
+    rc = gj_value_new_vector_bytes(&v, t, data, len);
+    return make_done(c, rc, rc ? NULL : v, out);
+}
+
+/* UnsupportedType(name::String, minimum_protocol_major::Integer,
+ * minimum_protocol_minor::Integer, extra::Dictionary{message}) -> a tagged
+ * GJ_PS_UNSUPPORTED_TAG value around {name, minimum_protocol_version,
+ * message}. */
+static int read_unsupported(const st_ctx *c, gj_value **out)
+{
+    gj_value *name = NULL, *extra = NULL, *map = NULL, *v = NULL;
+    int64_t major, minor;
+    int rc;
+    if ((rc = field_value(c, "name", GJ_TSTRING, &name)) || (rc = field_int(c, "minimum_protocol_major", &major)) ||
+        (rc = field_int(c, "minimum_protocol_minor", &minor)) || (rc = field_value(c, "extra", GJ_TMAP, &extra)))
+        goto out;
+    if (major < 0 || major > 255 || minor < 0 || minor > 255) {
+        rc = field_range(c, major < 0 || major > 255 ? "minimum_protocol_major" : "minimum_protocol_minor",
+                         (long long)(major < 0 || major > 255 ? major : minor));
+        goto out;
+    }
+    char ver[48];
+    snprintf(ver, sizeof ver, "%lld.%lld", (long long)major, (long long)minor);
+    const gj_value *msg = gj_value_map_get(extra, "message");
+    if ((rc = gj_value_new_map(&map, 3)) != 0)
+        goto out;
+    rc = gj_value_map_put_str(map, "name", name);   /* takes name over, even when it fails */
+    name = NULL;
+    if (rc)
+        goto out;
+    if ((rc = gj_value_map_put_str(map, "minimum_protocol_version", gj_value_string(ver))) != 0 ||
+        (msg && gj_value_type(msg) == GJ_TSTRING &&
+         (rc = gj_value_map_put_str(map, "message", gj_value_ref(msg))) != 0))
+        goto out;
+    rc = gj_value_new_tagged(&v, GJ_PS_UNSUPPORTED_TAG, map);
+    map = NULL;
+    rc = make_done(c, rc, rc ? NULL : v, out);
+out:
+    if (rc == GJ_ENOMEM)
+        rc = gj__ps_no_memory(c->err, c->name);
+    gj_value_unref(name);
+    gj_value_unref(extra);
+    gj_value_unref(map);
+    return rc;
+}
+
 #define NANOS_PER_DAY INT64_C(86400000000000)
 
 static int read_datetime(const st_ctx *c, uint8_t tag, gj_value **out)
@@ -366,6 +466,11 @@ static int read_datetime(const st_ctx *c, uint8_t tag, gj_value **out)
         return rc;
     }
     unsigned flags = 0;
+    const gj_ps_config *cfg = c->r->cfg;
+    int32_t zoff = 0;
+    bool resolved = has_zone && cfg && cfg->zone_offset &&
+                    cfg->zone_offset(cfg->zone_arg, zone, secs, tag == GJ_PS_TAG_LEGACY_DATETIME_ZONE_ID,
+                                     &zoff) == 0 && zoff > -86400 && zoff < 86400;
     switch (tag) {
     case GJ_PS_TAG_DATETIME:
         flags = GJ_DATETIME_HAS_OFFSET;
@@ -375,8 +480,20 @@ static int read_datetime(const st_ctx *c, uint8_t tag, gj_value **out)
             return field_range(c, "seconds", (long long)secs);
         flags = GJ_DATETIME_HAS_OFFSET;
         break;
+    case GJ_PS_TAG_DATETIME_ZONE_ID:
+        if (resolved) {
+            off = zoff;
+            flags = GJ_DATETIME_HAS_OFFSET;
+        }
+        break;
     case GJ_PS_TAG_LEGACY_DATETIME_ZONE_ID:
-        flags = GJ_DATETIME_LOCAL_SECONDS;
+        /* Wall-clock seconds: to UTC when the zone's offset is known. */
+        if (resolved && !__builtin_sub_overflow(secs, (int64_t)zoff, &secs)) {
+            off = zoff;
+            flags = GJ_DATETIME_HAS_OFFSET;
+        } else {
+            flags = GJ_DATETIME_LOCAL_SECONDS;
+        }
         break;
     default:
         break;
@@ -422,6 +539,8 @@ int gj__ps_read_struct_value(gj_ps_reader *r, size_t at, unsigned n_fields, uint
     case GJ_PS_TAG_DURATION: want = 4; break;
     case GJ_PS_TAG_POINT2D: want = 3; break;
     case GJ_PS_TAG_POINT3D: want = 4; break;
+    case GJ_PS_TAG_VECTOR: want = gj__ps_has_vectors(cfg) ? 2 : 0; break;
+    case GJ_PS_TAG_UNSUPPORTED: want = gj__ps_has_vectors(cfg) ? 4 : 0; break;
     default: break;
     }
     if (want == 0) {
@@ -442,7 +561,8 @@ int gj__ps_read_struct_value(gj_ps_reader *r, size_t at, unsigned n_fields, uint
             return gj__error_set(err, GJ_EPROTOCOL,
                                  "PackStream structure 0x%02X (%s) at byte %zu is not valid in Bolt %u.%u%s",
                                  tag, name, at, gj__ps_bolt_major(cfg), cfg ? cfg->bolt_minor : 0,
-                                 utc ? "" : " without the utc patch");
+                                 tag == GJ_PS_TAG_VECTOR || tag == GJ_PS_TAG_UNSUPPORTED ? " (it needs 6.0)"
+                                 : utc ? "" : " without the utc patch");
         return gj__error_set(err, GJ_EPROTOCOL, "PackStream unknown structure tag 0x%02X at byte %zu",
                              tag, at);
     }
@@ -511,6 +631,10 @@ int gj__ps_read_struct_value(gj_ps_reader *r, size_t at, unsigned n_fields, uint
         rc = gj_value_new_duration(&v, months, days, secs, nanos);
         return make_done(&c, rc, rc ? NULL : v, out);
     }
+    case GJ_PS_TAG_VECTOR:
+        return read_vector(&c, out);
+    case GJ_PS_TAG_UNSUPPORTED:
+        return read_unsupported(&c, out);
     case GJ_PS_TAG_POINT2D:
     case GJ_PS_TAG_POINT3D: {
         int64_t srid;

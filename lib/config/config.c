@@ -561,24 +561,28 @@ static int set_url(gj_config *cfg, const located *loc, const char *url, gj_error
 int gj_config_set_int(gj_config *cfg, const char *target, const char *key, int64_t value,
                       gj_error *err)
 {
+    gj_error_clear(err);
     SETTER_BODY(gj__setting_apply_int(cfg, loc.ts, loc.s, value, err));
 }
 
 int gj_config_set_bool(gj_config *cfg, const char *target, const char *key, bool value,
                        gj_error *err)
 {
+    gj_error_clear(err);
     SETTER_BODY(gj__setting_apply_bool(cfg, loc.ts, loc.s, value, err));
 }
 
 int gj_config_set_duration(gj_config *cfg, const char *target, const char *key, int64_t millis,
                            gj_error *err)
 {
+    gj_error_clear(err);
     SETTER_BODY(gj__setting_apply_duration(cfg, loc.ts, loc.s, millis, err));
 }
 
 int gj_config_set_string(gj_config *cfg, const char *target, const char *key,
                          const char *value, gj_error *err)
 {
+    gj_error_clear(err);
     located loc;
     int rc = locate(cfg, target, key, true, &loc, err);
     if (rc != 0)
@@ -595,6 +599,7 @@ int gj_config_set_string(gj_config *cfg, const char *target, const char *key,
 int gj_config_set_value(gj_config *cfg, const char *target, const char *key,
                         const gj_value *value, gj_error *err)
 {
+    gj_error_clear(err);
     SETTER_BODY(gj__setting_apply_value(cfg, loc.ts, loc.s, value, err));
 }
 
@@ -610,6 +615,7 @@ static int getter_mismatch(const located *loc, const char *target, const char *k
 int gj_config_get_int(const gj_config *cfg, const char *target, const char *key, int64_t *out,
                       gj_error *err)
 {
+    gj_error_clear(err);
     located loc;
     int rc = locate(cfg, target, key, false, &loc, err);
     if (rc != 0)
@@ -628,6 +634,7 @@ int gj_config_get_int(const gj_config *cfg, const char *target, const char *key,
 int gj_config_get_bool(const gj_config *cfg, const char *target, const char *key, bool *out,
                        gj_error *err)
 {
+    gj_error_clear(err);
     located loc;
     int rc = locate(cfg, target, key, false, &loc, err);
     if (rc != 0)
@@ -641,6 +648,7 @@ int gj_config_get_bool(const gj_config *cfg, const char *target, const char *key
 int gj_config_get_duration(const gj_config *cfg, const char *target, const char *key,
                            int64_t *millis, gj_error *err)
 {
+    gj_error_clear(err);
     located loc;
     int rc = locate(cfg, target, key, false, &loc, err);
     if (rc != 0)
@@ -654,6 +662,7 @@ int gj_config_get_duration(const gj_config *cfg, const char *target, const char 
 int gj_config_get_string(const gj_config *cfg, const char *target, const char *key,
                          const char **out, gj_error *err)
 {
+    gj_error_clear(err);
     located loc;
     int rc = locate(cfg, target, key, false, &loc, err);
     if (rc != 0)

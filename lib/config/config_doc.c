@@ -519,6 +519,7 @@ int gj__config_apply_tree(gj_config *cfg, const gj__cnode *root, const char *ori
 int gj_config_parse(gj_config **out, const char *text, size_t len, gj_config_format format,
                     const char *origin, gj_error *err)
 {
+    gj_error_clear(err);
     gj__cnode *root = NULL;
     gj_config *cfg = NULL;
     int rc;
@@ -563,6 +564,7 @@ static bool ends_with(const char *s, const char *suffix)
 
 int gj_config_load_file(gj_config **out, const char *path, gj_error *err)
 {
+    gj_error_clear(err);
     char ebuf[128];
     struct stat st;
     char *buf;

@@ -67,6 +67,7 @@ static const gj__setting settings[] = {
     TARGET("max_result_size", GJ__SETTING_SIZE, GJ__STORE_SIZE, max_result_size, 0,
            INT64_C(1) << 48, 0, NULL),
     TARGET("aliases", GJ__SETTING_MAP, GJ__STORE_VALUE, aliases, 0, 0, GJ__SETTING_STRING_MAP, NULL),
+    TARGET("bookmark_manager", GJ__SETTING_BOOL, GJ__STORE_BOOL, bookmark_manager, 0, 0, 0, NULL),
     TARGET("options", GJ__SETTING_MAP, GJ__STORE_VALUE, options, 0, 0, 0, NULL),
 };
 

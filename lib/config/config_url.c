@@ -411,6 +411,7 @@ int gj__config_apply_url(gj_config *cfg, gj_target_settings *ts, const char *url
 
 int gj_config_add_url(gj_config *cfg, const char *name, const char *url, gj_error *err)
 {
+    gj_error_clear(err);
     gj_target_settings fresh;
     int rc;
 
@@ -439,6 +440,7 @@ int gj_config_add_url(gj_config *cfg, const char *name, const char *url, gj_erro
 
 int gj_config_from_url(gj_config **out, const char *url, gj_error *err)
 {
+    gj_error_clear(err);
     gj_config *cfg;
     if (out == NULL)
         return gj__error_set(err, GJ_EINVAL, "out is NULL");

@@ -49,6 +49,8 @@ typedef struct gj_target_settings {
     size_t max_result_size;        /* 256 MiB of collected results; 0 = none */
     gj_value *aliases;             /* map string->string, or NULL */
     gj_value *options;             /* map of backend-specific options, or NULL */
+    bool bookmark_manager;         /* false; Bolt: one causal chain of bookmarks for every
+                                      session and job of the target (docs/config.md) */
 } gj_target_settings;
 
 struct gj_config {

@@ -196,11 +196,13 @@ fail:
 
 int gj_client_new(gj_client **out, const gj_config *cfg, gj_error *err)
 {
+    gj_error_clear(err);
     return gj__client_new_with_backends(out, cfg, NULL, 0, err);
 }
 
 int gj_client_new_url(gj_client **out, const char *url, gj_error *err)
 {
+    gj_error_clear(err);
     gj_config *cfg;
     int rc = gj_config_from_url(&cfg, url, err);
     if (rc)
@@ -379,6 +381,7 @@ static int register_job(gj_client *c, gj_target *t, gj_session *session, gj_requ
 int gj_client_submit(gj_client *c, gj_request *req, const gj_submit_options *opts,
                      gj_job **out, gj_error *err)
 {
+    gj_error_clear(err);
     if (out)
         *out = NULL;
     if (!c || !req)
@@ -453,6 +456,7 @@ static int execute_here(gj_client *c, gj_request *req, int64_t timeout_ms, gj_re
 int gj_client_execute(gj_client *c, gj_request *req, int64_t timeout_ms, gj_result **out,
                       gj_error *err)
 {
+    gj_error_clear(err);
     if (out)
         *out = NULL;
     if (c && gj__client_on_worker(c))

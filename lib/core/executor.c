@@ -203,6 +203,10 @@ static void run_job(gj_worker *w, int wake_fd, gj_job *job, worker_conn *wc, int
     int rc;
 
     if (job->session) {
+        /* The session's job runs on the session's pinned connection: the
+         * one this worker keeps between jobs goes back to the pool, where
+         * other jobs (and callers running their own) can have it. */
+        drop_conn(wc);
         run_session_job(w, wake_fd, job, deadline_cap, err);
         return;
     }

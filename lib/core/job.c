@@ -177,6 +177,7 @@ void gj__job_finish(gj_job *job, gj_worker *w, unsigned phase, gj_result *result
 
 int gj_job_get_status(gj_job *job, gj_job_status *out, gj_error *err)
 {
+    gj_error_clear(err);
     if (!job || !out)
         return gj__error_set(err, GJ_EINVAL, "gj_job_get_status: job and out are required");
     unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
@@ -218,6 +219,7 @@ static void note_wait(gj_client *c, int64_t ns)
 
 int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
 {
+    gj_error_clear(err);
     if (!job)
         return gj__error_set(err, GJ_EINVAL, "gj_job_wait: job is NULL");
     unsigned st = atomic_load_explicit(&job->state, memory_order_acquire);
@@ -317,6 +319,7 @@ int gj_job_wait(gj_job *job, int64_t timeout_ms, gj_error *err)
 
 int gj_job_result(gj_job *job, gj_result **out, gj_error *err)
 {
+    gj_error_clear(err);
     if (out)
         *out = NULL;
     if (!job)
@@ -431,6 +434,7 @@ int gj__job_cancel(gj_job *job, bool and_clear, gj_error *err)
 
 int gj_job_cancel(gj_job *job, gj_error *err)
 {
+    gj_error_clear(err);
     if (!job)
         return gj__error_set(err, GJ_EINVAL, "gj_job_cancel: job is NULL");
     return gj__job_cancel(job, false, err);
@@ -438,6 +442,7 @@ int gj_job_cancel(gj_job *job, gj_error *err)
 
 int gj_job_clear(gj_job *job, gj_error *err)
 {
+    gj_error_clear(err);
     if (!job)
         return gj__error_set(err, GJ_EINVAL, "gj_job_clear: job is NULL");
     return gj__job_cancel(job, true, err);

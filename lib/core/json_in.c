@@ -113,6 +113,7 @@ int gj__json_to_value(const json_object *j, gj_value **out, gj_error *err)
 
 int gj_value_from_json(gj_value **out, const char *text, size_t len, gj_error *err)
 {
+    gj_error_clear(err);
     if (!out || (!text && len))
         return gj__error_set(err, GJ_EINVAL, "gj_value_from_json: out and text are required");
     *out = NULL;

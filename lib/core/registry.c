@@ -132,6 +132,7 @@ gj_job *gj__registry_collect(gj_registry *r, bool (*pick)(const gj_job *job, voi
 
 int gj_client_job(gj_client *c, uint64_t id, gj_job **out, gj_error *err)
 {
+    gj_error_clear(err);
     if (!c || !out)
         return gj__error_set(err, GJ_EINVAL, "gj_client_job: client and out are required");
     *out = gj__registry_get(&c->registry, id);
@@ -159,6 +160,7 @@ static bool pick_listed(const gj_job *job, void *arg)
 int gj_client_list_jobs(gj_client *c, gj_job_status status, size_t max_count,
                         uint64_t **ids, size_t *count, gj_error *err)
 {
+    gj_error_clear(err);
     if (!c || !ids || !count)
         return gj__error_set(err, GJ_EINVAL, "gj_client_list_jobs: client, ids and count are required");
     *ids = NULL;
@@ -196,6 +198,7 @@ static bool pick_finished_before(const gj_job *job, void *arg)
 
 int gj_client_clear_jobs(gj_client *c, int64_t before_ms, size_t *cleared, gj_error *err)
 {
+    gj_error_clear(err);
     if (cleared)
         *cleared = 0;
     if (!c)

@@ -62,6 +62,7 @@ void gj__session_unref(gj_session *s)
 int gj_client_open_session(gj_client *c, const char *target, const gj_value *options,
                            gj_session **out, gj_error *err)
 {
+    gj_error_clear(err);
     if (out)
         *out = NULL;
     if (!c || !out)
@@ -123,6 +124,7 @@ uint64_t gj_session_job_count(const gj_session *s)
 int gj_session_submit(gj_session *s, gj_request *req, const gj_submit_options *opts, gj_job **out,
                       gj_error *err)
 {
+    gj_error_clear(err);
     if (out)
         *out = NULL;
     if (!s || !req)
@@ -375,6 +377,7 @@ static int end_session(gj_session *s, bool workers_gone, gj_error *err)
 
 int gj_session_close(gj_session *s, gj_error *err)
 {
+    gj_error_clear(err);
     if (!s)
         return 0;
     if (gj__client_on_worker(s->client))

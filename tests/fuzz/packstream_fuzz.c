@@ -35,6 +35,9 @@ static gj_ps_config config_from(uint8_t b)
     case 2:
         cfg.bolt_major = 4, cfg.bolt_minor = 4, cfg.utc_patch = true;
         break;
+    case 3:
+        cfg.bolt_major = 6, cfg.bolt_minor = 0;
+        break;
     default:
         cfg.bolt_major = 5, cfg.bolt_minor = (b >> 6) & 3;
         break;

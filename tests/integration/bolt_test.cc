@@ -238,8 +238,24 @@ static void params_round_trip(gj_client *client)
     const gj_value *row = gj_result_row(res, 0);
     ASSERT_EQ(values.size(), gj_value_size(row));
     for (size_t i = 0; i < values.size(); i++) {
-        EXPECT_TRUE(gj_value_equal(values[i].second, gj_value_list_at(row, i)))
-            << values[i].first << " came back as " << gj_type_name(gj_value_type(gj_value_list_at(row, i)));
+        if (values[i].first == "dtz") {
+            // A zone id without its offset comes back with it (the system's
+            // time-zone database; docs/bolt.md "Values"): same instant, same zone.
+            int64_t secs = 0;
+            int32_t off = -1;
+            const char *zone = nullptr;
+            unsigned flags = 9;
+            ASSERT_EQ(0, gj_value_datetime_get(gj_value_list_at(row, i), &secs, nullptr, &off, &zone, &flags));
+            EXPECT_EQ(1700000000, secs);
+            EXPECT_STREQ("Europe/Paris", zone);
+            if (access("/usr/share/zoneinfo/Europe/Paris", R_OK) == 0 && !getenv("TZDIR")) {
+                EXPECT_EQ((unsigned)GJ_DATETIME_HAS_OFFSET, flags);
+                EXPECT_EQ(3600, off);
+            }
+        } else {
+            EXPECT_TRUE(gj_value_equal(values[i].second, gj_value_list_at(row, i)))
+                << values[i].first << " came back as " << gj_type_name(gj_value_type(gj_value_list_at(row, i)));
+        }
         gj_value_unref(values[i].second);
     }
     gj_result_free(res);
@@ -281,6 +297,242 @@ TEST_F(BoltTest, Negotiates54ThroughManifest)
     ASSERT_EQ(0, run(client, query("RETURN 1 AS one"), &res, err)) << err.msg();
     gj_result_free(res);
     EXPECT_EQ(1u, server->count_in_log("(Bolt 5.4")) << server->log();
+}
+
+// Bolt 6.0 (Neo4j 2025.10+) through the manifest: every type still round
+// trips, and vectors go both ways: as parameters, from VECTOR(), stored as
+// properties.
+TEST_F(BoltTest, Negotiates60ThroughManifestWithVectors)
+{
+    start({ "--versions", "6.0,5.8,5.7,5.6,5.4,5.3,5.2,5.1,5.0,4.4", "--server-agent", "Neo4j/2025.10.1" });
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    params_round_trip(client);
+    EXPECT_EQ(1u, server->count_in_log("(Bolt 6.0")) << server->log();
+    Err err;
+    gj_result *res;
+    const float emb[] = { 0.25f, -1.5f, 3.0f, 1e-3f };
+    gj_value *vec = nullptr;
+    ASSERT_EQ(0, gj_value_new_vector(&vec, GJ_VECTOR_FLOAT32, emb, 4));
+    gj_request *r = query("RETURN $v AS v, VECTOR([1, 2, 3], 3, INTEGER8) AS i8, VECTOR([0.5], 1, FLOAT) AS f64");
+    ASSERT_EQ(0, gj_request_set_param(r, "v", gj_value_ref(vec)));
+    ASSERT_EQ(0, run(client, r, &res, err)) << err.msg();
+    const gj_value *row = gj_result_row(res, 0);
+    EXPECT_TRUE(gj_value_equal(vec, gj_value_list_at(row, 0)));
+    gj_vector_type t;
+    size_t n = 0;
+    ASSERT_EQ(0, gj_value_vector_get(gj_value_list_at(row, 0), &t, &n, nullptr, nullptr));
+    EXPECT_EQ(GJ_VECTOR_FLOAT32, t);
+    EXPECT_EQ(4u, n);
+    float back[4];
+    ASSERT_EQ(0, gj_value_vector_copy(gj_value_list_at(row, 0), back, 4, &n));
+    EXPECT_EQ(0, memcmp(emb, back, sizeof emb));
+    ASSERT_EQ(0, gj_value_vector_get(gj_value_list_at(row, 1), &t, &n, nullptr, nullptr));
+    EXPECT_EQ(GJ_VECTOR_INT8, t);
+    int64_t third = 0;
+    EXPECT_EQ(0, gj_value_vector_int_at(gj_value_list_at(row, 1), 2, &third));
+    EXPECT_EQ(3, third);
+    double half = 0;
+    EXPECT_EQ(0, gj_value_vector_float_at(gj_value_list_at(row, 2), 0, &half));
+    EXPECT_EQ(0.5, half);
+    gj_result_free(res);
+    // Stored as a property, read back.
+    r = query("CREATE (d:Doc {embedding: $v}) RETURN d.embedding AS e");
+    gj_request_set_param(r, "v", gj_value_ref(vec));
+    ASSERT_EQ(0, run(client, r, &res, err)) << err.msg();
+    gj_result_free(res);
+    ASSERT_EQ(0, run(client, query("MATCH (d:Doc) RETURN d.embedding AS e"), &res, err)) << err.msg();
+    EXPECT_TRUE(gj_value_equal(vec, gj_value_list_at(gj_result_row(res, 0), 0)));
+    gj_result_free(res);
+    gj_value_unref(vec);
+}
+
+// A datetime with a zone id comes back as the same value, in the same form
+// (UTC seconds + the zone's offset + the zone), whichever Bolt version
+// carried it: 6.0, 5.x, 4.4 with the utc patch, and 4.4 without it (wall-
+// clock seconds on the wire, converted with the system's time-zone
+// database); its JSON text is Neo4j's.
+TEST(BoltDatetime, ZoneIdSameWhateverTheVersion)
+{
+    if (access("/usr/share/zoneinfo/Europe/Paris", R_OK) != 0 && !getenv("TZDIR"))
+        GTEST_SKIP() << "no time-zone database on this machine (docs/bolt.md: what is known without one)";
+    // 2024-02-29T12:14:15Z (winter, +01:00) and 2024-07-01T10:00:00.5Z (summer, +02:00).
+    const int64_t winter = 1709208855, summer = 1719828000;
+    const char *versions[][2] = {
+        { "6.0,5.8", "" }, { "5.8", "" }, { "5.0", "--no-manifest" }, { "4.4", "" }, { "4.4", "--no-utc-patch" },
+    };
+    std::vector<std::string> texts;
+    for (auto &v : versions) {
+        SCOPED_TRACE(std::string(v[0]) + " " + v[1]);
+        std::vector<std::string> args = { "--port", "0", "--verbose", "--versions", v[0] };
+        if (*v[1])
+            args.push_back(v[1]);
+        ServerProcess srv(server_path(), args);
+        ASSERT_TRUE(srv.ok()) << srv.error();
+        gj_client *client = make_client(url_for(srv));
+        ASSERT_TRUE(client);
+        Err err;
+        gj_value *a = nullptr, *b = nullptr;
+        ASSERT_EQ(0, gj_value_new_datetime(&a, winter, 0, 0, "Europe/Paris", 0));   // a zone, no offset
+        ASSERT_EQ(0, gj_value_new_datetime(&b, summer, 500000000, 7200, "Europe/Paris", GJ_DATETIME_HAS_OFFSET));
+        gj_request *r = query("RETURN $a AS a, $b AS b");
+        gj_request_set_param(r, "a", a);
+        gj_request_set_param(r, "b", b);
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, run(client, r, &res, err)) << err.msg();
+        const gj_value *row = gj_result_row(res, 0);
+        int64_t secs = 0;
+        int32_t nanos = 0, off = 0;
+        const char *zone = nullptr;
+        unsigned flags = 0;
+        ASSERT_EQ(0, gj_value_datetime_get(gj_value_list_at(row, 0), &secs, &nanos, &off, &zone, &flags));
+        EXPECT_EQ(winter, secs);
+        EXPECT_EQ(3600, off);
+        EXPECT_STREQ("Europe/Paris", zone);
+        EXPECT_EQ((unsigned)GJ_DATETIME_HAS_OFFSET, flags);
+        ASSERT_EQ(0, gj_value_datetime_get(gj_value_list_at(row, 1), &secs, &nanos, &off, &zone, &flags));
+        EXPECT_EQ(summer, secs);
+        EXPECT_EQ(500000000, nanos);
+        EXPECT_EQ(7200, off);
+        EXPECT_EQ((unsigned)GJ_DATETIME_HAS_OFFSET, flags);
+        char *json = nullptr;
+        ASSERT_EQ(0, gj_value_to_json(row, 0, &json, nullptr));
+        texts.push_back(json);
+        gj_free(json);
+        gj_result_free(res);
+        gj_client_free(client);
+        if (std::string(v[1]) == "--no-utc-patch") {
+            EXPECT_EQ(0u, srv.count_in_log(" utc)")) << "the legacy forms were used";
+        }
+    }
+    for (const auto &t : texts)
+        EXPECT_EQ("[\"2024-02-29T13:14:15+01:00[Europe/Paris]\",\"2024-07-01T12:00:00.5+02:00[Europe/Paris]\"]", t);
+}
+
+// The README's example, and every comparison operator of the reference
+// server's WHERE (numbers compare across int and float; null never matches).
+TEST_F(BoltTest, WhereComparesWithParameters)
+{
+    start({ "--seed" });   // Alice 33, Bob 44, Carol (no age)
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    struct Case {
+        const char *where;
+        gj_value *param;
+        const char *names;
+    } cases[] = {
+        { "p.age > $x", gj_value_int(30), "Alice,Bob" },
+        { "p.age >= $x", gj_value_int(44), "Bob" },
+        { "p.age < $x", gj_value_float(40.5), "Alice" },
+        { "p.age <= $x", gj_value_int(33), "Alice" },
+        { "p.age = $x", gj_value_float(33.0), "Alice" },
+        { "p.age <> $x", gj_value_int(33), "Bob" },
+        { "p.name <> $x", gj_value_string("Bob"), "Alice,Carol" },
+        { "p.name < $x", gj_value_string("Bz"), "Alice,Bob" },
+        { "p.age > $x", gj_value_string("10"), "" },
+    };
+    for (auto &c : cases) {
+        std::string text = std::string("MATCH (p:Person) WHERE ") + c.where + " RETURN p.name";
+        SCOPED_TRACE(text);
+        gj_request *r = query(text.c_str());
+        gj_request_set_param(r, "x", c.param);
+        Err err;
+        gj_result *res;
+        ASSERT_EQ(0, run(client, r, &res, err)) << err.msg();
+        std::string names;
+        for (size_t i = 0; i < gj_result_row_count(res); i++)
+            names += (i ? "," : "") + str_of(gj_value_list_at(gj_result_row(res, i), 0));
+        EXPECT_EQ(c.names, names);
+        gj_result_free(res);
+    }
+    Err err;
+    gj_result *res;
+    EXPECT_EQ(GJ_ESERVER, run(client, query("MATCH (p:Person) WHERE p.age => 1 RETURN p"), &res, err));
+    EXPECT_STREQ("Neo.ClientError.Statement.SyntaxError", gj_error_server_code(err.e));
+}
+
+// The typed accessors of result.h read what the Bolt backend puts in the
+// metadata (docs/bolt.md, "Metadata keys"), on a 5.4 server (notifications)
+// and a 5.8 one (GQL statuses).
+TEST(BoltAccessors, TypedAccessorsOnBoltResults)
+{
+    for (const char *versions : { "5.4", "5.8" }) {
+        SCOPED_TRACE(versions);
+        ServerProcess srv(server_path(), { "--port", "0", "--versions", versions, "--seed" });
+        ASSERT_TRUE(srv.ok()) << srv.error();
+        gj_client *client = make_client(url_for(srv));
+        ASSERT_TRUE(client);
+        Err err;
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, run(client, query("CREATE (n:Acc {a: 1, b: 2}) RETURN n.a AS a, n.b AS b"), &res, err))
+            << err.msg();
+        EXPECT_EQ(GJ_QUERY_TYPE_READ_WRITE, gj_result_query_type(res));
+        const char *bm = gj_result_bookmark(res);
+        ASSERT_TRUE(bm);
+        EXPECT_EQ(0, strncmp(bm, "FB:refserver:", 13)) << bm;
+        gj_counters c = GJ_COUNTERS_INIT;
+        ASSERT_TRUE(gj_result_counters(res, &c));
+        EXPECT_EQ(1, c.nodes_created);
+        EXPECT_EQ(2, c.properties_set);
+        EXPECT_EQ(1, c.labels_added);
+        EXPECT_TRUE(c.contains_updates);
+        EXPECT_STREQ("Neo4j/5.26.0", gj_result_server_agent(res));
+        EXPECT_EQ("127.0.0.1:" + std::to_string(srv.port()), std::string(gj_result_server_address(res)
+                                                                          ? gj_result_server_address(res) : ""));
+        size_t ix = 9;
+        ASSERT_TRUE(gj_result_field_index(res, "b", &ix));
+        EXPECT_EQ(1u, ix);
+        EXPECT_EQ(2, int_at(gj_result_row(res, 0), ix));
+        int64_t a = 0;
+        EXPECT_EQ(0, gj_value_int_get(gj_result_row_get(res, 0, "a"), &a));
+        EXPECT_EQ(1, a);
+        EXPECT_EQ(0u, gj_result_notification_count(res));
+        gj_result_free(res);
+        ASSERT_EQ(0, run(client, query("MATCH (n:NoSuchLabel) RETURN n"), &res, err)) << err.msg();
+        EXPECT_EQ(GJ_QUERY_TYPE_READ, gj_result_query_type(res));
+        gj_counters none = GJ_COUNTERS_INIT;
+        gj_result_counters(res, &none);
+        EXPECT_EQ(0, none.nodes_created);
+        bool found = false;
+        for (size_t i = 0; i < gj_result_notification_count(res); i++) {
+            gj_notification n = GJ_NOTIFICATION_INIT;
+            ASSERT_TRUE(gj_result_notification(res, i, &n));
+            if (!n.code || strcmp(n.code, "Neo.ClientNotification.Statement.UnknownLabelWarning") != 0)
+                continue;
+            found = true;
+            EXPECT_TRUE(n.is_notification);
+            EXPECT_STREQ("WARNING", n.severity);
+            EXPECT_STREQ("UNRECOGNIZED", n.classification);
+            ASSERT_TRUE(n.has_position);
+            EXPECT_EQ(9, n.offset);
+            if (std::string(versions) == "5.8") {
+                EXPECT_STREQ("01N50", n.gql_status);
+            }
+        }
+        EXPECT_TRUE(found);
+        gj_result_free(res);
+        gj_client_free(client);
+    }
+}
+
+// Before 6.0 a vector parameter is refused before anything is sent.
+TEST_F(BoltTest, VectorNeedsBolt60)
+{
+    start();
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    const int8_t x[] = { 1, 2 };
+    gj_value *vec = nullptr;
+    ASSERT_EQ(0, gj_value_new_vector(&vec, GJ_VECTOR_INT8, x, 2));
+    gj_request *r = query("RETURN $v AS v");
+    gj_request_set_param(r, "v", vec);
+    EXPECT_EQ(GJ_EINVAL, run(client, r, &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find("Bolt 6.0")) << err.msg();
+    EXPECT_EQ(0u, server->count_in_log("RUN RETURN $v")) << "nothing was sent";
+    ASSERT_EQ(0, run(client, query("RETURN 1 AS one"), &res, err)) << err.msg();   // the connection is fine
+    gj_result_free(res);
 }
 
 TEST_F(BoltTest, StreamsHundredThousandRowsInBatches)
@@ -541,7 +793,57 @@ TEST_F(BoltTest, GqlStatusOn57)
     ASSERT_EQ(GJ_ESERVER, run(client, query("RETRUN 1"), &res, err));
     EXPECT_STREQ("Neo.ClientError.Statement.SyntaxError", gj_error_server_code(err.e));
     ASSERT_TRUE(gj_error_gql_status(err.e));
-    EXPECT_EQ(5u, strlen(gj_error_gql_status(err.e)));
+    EXPECT_STREQ("42001", gj_error_gql_status(err.e));
+    // The description and the cause chain are kept (extra: the FAILURE's
+    // metadata), and the cause is named in the message.
+    const gj_value *extra = gj_error_extra(err.e);
+    ASSERT_TRUE(extra);
+    EXPECT_EQ("error: syntax error or access rule violation - invalid syntax",
+              str_of(gj_value_map_get(extra, "description")));
+    const gj_value *cause = gj_value_map_get(extra, "cause");
+    ASSERT_TRUE(cause);
+    EXPECT_EQ("42I06", str_of(gj_value_map_get(cause, "gql_status")));
+    EXPECT_NE(std::string::npos, str_of(gj_value_map_get(cause, "description")).find("Invalid input 'RETRUN'"));
+    EXPECT_TRUE(gj_value_map_get(extra, "diagnostic_record"));
+    std::string msg = err.msg();
+    EXPECT_EQ(0u, msg.find("127.0.0.1:" + std::to_string(server->port()) +
+                           ": bolt [Neo.ClientError.Statement.SyntaxError, GQL 42001] Invalid input 'RETRUN'"))
+        << msg;
+    EXPECT_NE(std::string::npos, msg.find("(caused by [GQL 42I06] ")) << msg;
+}
+
+// One form for every error: "HOST:PORT: ..." (as the other backends), the
+// server's errors "HOST:PORT: bolt [code, GQL status] message".
+TEST_F(BoltTest, ErrorTextHasOneForm)
+{
+    start();
+    std::string where = "127.0.0.1:" + std::to_string(server->port()) + ": ";
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    Err err;
+    gj_result *res;
+    ASSERT_EQ(GJ_ESERVER, run(client, query("RETRUN 1"), &res, err));
+    EXPECT_EQ(0u, std::string(err.msg()).find(where + "bolt [Neo.ClientError.Statement.SyntaxError")) << err.msg();
+    gj_request *r = query("RETURN 1");
+    gj_request_set_option(r, "fetch_size", gj_value_int(0));
+    ASSERT_EQ(GJ_EINVAL, run(client, r, &res, err));
+    EXPECT_EQ(0u, std::string(err.msg()).find(where + "option 'fetch_size'")) << err.msg();
+    gj_client_free(client);
+    // Connection errors: a wrong password, a server that closes mid-stream.
+    client = make_client(url_for(*server, "bolt", "neo4j:wrong"));
+    ASSERT_TRUE(client);
+    ASSERT_EQ(GJ_EAUTH, run(client, query("RETURN 1"), &res, err));
+    EXPECT_NE(std::string::npos, std::string(err.msg()).find(where + "bolt [Neo.ClientError.Security.Unauthorized"))
+        << err.msg();
+    gj_client_free(client);
+    client = nullptr;
+    start({ "--fault", "close-mid-stream:after=3" });
+    where = "127.0.0.1:" + std::to_string(server->port()) + ": ";
+    client = make_client(url_for(*server));
+    ASSERT_TRUE(client);
+    ASSERT_EQ(GJ_EIO, run(client, query("UNWIND range(1, 100) AS x RETURN x"), &res, err));
+    EXPECT_EQ(0u, std::string(err.msg()).find(where)) << err.msg();
+    EXPECT_EQ(std::string::npos, std::string(err.msg()).find("bolt " + where)) << err.msg();
 }
 
 TEST_F(BoltTest, WrongPasswordIsAuthError)

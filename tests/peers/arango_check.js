@@ -394,6 +394,38 @@ async function main() {
     eq(await (await db.query("FOR d IN users FILTER d._key == 'aq' RETURN d._key")).all(), ["aq"], "after commit");
   });
 
+  await check("transactions: begin options, failed steps leave it running, allowImplicit, paging", async () => {
+    await users().truncate();
+    const side = db.collection("trx_side");
+    if (!(await side.exists())) await side.create();
+    const trx = await db.beginTransaction(
+      { write: ["users"] },
+      { allowImplicit: false, lockTimeout: 5, maxTransactionSize: 1 << 20, waitForSync: false },
+    );
+    await trx.step(() => users().save({ _key: "f1" }));
+    await rejects(trx.step(() => users().save({ _key: "f1" })), 409, 1210, "unique constraint inside");
+    await rejects(trx.step(() => db.query("RETURN nonsense(")), 400, 1501, "syntax error inside");
+    await rejects(trx.step(() => db.query("FOR d IN trx_side RETURN d")), 400, 1652,
+                  "undeclared read with allowImplicit: false");
+    await rejects(trx.step(() => side.count()), 400, 1652, "undeclared count with allowImplicit: false");
+    eq((await trx.get()).status, "running", "still running after the failed steps");
+    // (db.listTransactions() asks the _system database in arangojs 10.4.)
+    const listed = (await db.route("/_api/transaction").get()).parsedBody.transactions;
+    assert(listed.some((t) => t.id === trx.id && t.state === "running"), `listed: ${JSON.stringify(listed)}`);
+    for (let i = 0; i < 5; i++) await trx.step(() => users().save({ _key: `p${i}` }));
+    const cur = await trx.step(() => db.query("FOR d IN users RETURN d._key", {}, { batchSize: 2, count: true }));
+    eq(cur.count, 6, "count inside");
+    eq((await cur.all()).sort(), ["f1", "p0", "p1", "p2", "p3", "p4"], "every batch");
+    eq((await users().count()).count, 0, "nothing outside yet");
+    eq((await trx.commit()).status, "committed", "commit after failed steps");
+    eq((await users().count()).count, 6, "the successful steps committed");
+    const implicit = await db.beginTransaction({ write: ["users"] });
+    eq((await implicit.step(() => side.count())).count, 0, "implicit read allowed by default");
+    await implicit.abort();
+    await rejects(db.beginTransaction({ write: "users" }, { lockTimeout: "soon" }), 400, 10, "lockTimeout not a number");
+    await rejects(db.beginTransaction({ write: "users" }, { allowImplicit: 1 }), 400, 10, "allowImplicit not a bool");
+  });
+
   // ---- async jobs -------------------------------------------------------------------
   await check("jobs: createJob + load returns the cursor", async () => {
     const job = await db.createJob(() => db.query(aql`RETURN 23`));

@@ -3,7 +3,7 @@
 //
 // Starts the reference server itself (port 0, "PORT n" on stdout) in several
 // configurations and runs the repertoire of issue 3 through the driver:
-// Bolt 5.x over the manifest handshake, 5.x over the legacy handshake, 5.0
+// Bolt 6.0 (vectors) and 5.x over the manifest handshake, 5.x over the legacy handshake, 5.0
 // (credentials in HELLO), 4.4 (+ utc patch), neo4j:// routing over a
 // three-member cluster on loopback (5.x and 4.4), TLS (bolt+ssc, bolt+s with
 // a CA file, neo4j+ssc), wrong password, notification filter keys by version,
@@ -168,11 +168,11 @@ function sameTemporal(got, want) {
 
 // ---- the repertoire -------------------------------------------------------------------
 
-async function repertoire(d, label, { version, gql, url }) {
+async function repertoire(d, label, { version, gql, url, agent = 'Neo4j/5.26.0' }) {
     await check(`${label}: negotiates Bolt ${version}`, async () => {
         const info = await d.getServerInfo();
         assert.equal(`${info.protocolVersion.major}.${info.protocolVersion.minor}`, version);
-        assert.equal(info.agent, 'Neo4j/5.26.0');
+        assert.equal(info.agent, agent);
     });
 
     await check(`${label}: RETURN literals`, async () => {
@@ -242,7 +242,7 @@ async function repertoire(d, label, { version, gql, url }) {
         assert.ok(rel.start.equals(a.identity));
         assert.ok(rel.end.equals(b.identity));
         assert.equal(rel.properties.since.toNumber(), 2020);
-        if (version.startsWith('5')) {
+        if (!version.startsWith('4')) {
             assert.equal(a.elementId, '4:refserver:' + a.identity.toString());
             assert.equal(rel.startNodeElementId, a.elementId);
             assert.equal(rel.endNodeElementId, b.elementId);
@@ -326,6 +326,13 @@ async function repertoire(d, label, { version, gql, url }) {
         try {
             const e = await expectError(s.run('RETRUN 1'), 'Neo.ClientError.Statement.SyntaxError', gql ? '42001' : undefined);
             assert.match(e.message, /Invalid input 'RETRUN'/);
+            if (gql) {
+                // 5.7+: a description and a cause chain, each with its GQL status.
+                assert.match(e.gqlStatusDescription, /invalid syntax/);
+                assert.ok(e.cause, 'the FAILURE has a cause');
+                assert.equal(e.cause.gqlStatus, '42I06');
+                assert.match(e.cause.gqlStatusDescription, /Invalid input 'RETRUN'/);
+            }
             const r = await s.run('RETURN 2 AS two');
             assert.equal(r.records[0].get('two').toNumber(), 2);
             await expectError(s.run('RETURN $missing'), 'Neo.ClientError.Statement.ParameterMissing');
@@ -411,6 +418,52 @@ async function repertoire(d, label, { version, gql, url }) {
         }
     });
 
+    if (version >= '6.0') {
+        await check(`${label}: vectors both ways (parameters, VECTOR(), properties)`, async () => {
+            const f32 = neo4j.vector(new Float32Array([0.25, -1.5, 3]));
+            const i64 = neo4j.vector(new BigInt64Array([-9007199254740993n, 7n]));
+            const r = await d.executeQuery(
+                'RETURN $f AS f, $i AS i, VECTOR([1, -2, 127], 3, INTEGER8) AS b, VECTOR([0.5, 2], 2, FLOAT) AS d',
+                { f: f32, i: i64 });
+            const rec = r.records[0];
+            assert.ok(neo4j.isVector(rec.get('f')));
+            assert.equal(rec.get('f').getType(), 'FLOAT32');
+            assert.deepEqual(Array.from(rec.get('f').asTypedArray()), [0.25, -1.5, 3]);
+            assert.equal(rec.get('i').getType(), 'INT64');
+            assert.deepEqual(Array.from(rec.get('i').asTypedArray()), [-9007199254740993n, 7n]);
+            assert.equal(rec.get('b').getType(), 'INT8');
+            assert.deepEqual(Array.from(rec.get('b').asTypedArray()), [1, -2, 127]);
+            assert.equal(rec.get('d').getType(), 'FLOAT64');
+            assert.deepEqual(Array.from(rec.get('d').asTypedArray()), [0.5, 2]);
+            const tag = `V${label.replace(/\W/g, '')}`;
+            await d.executeQuery(`CREATE (n:${tag} {e: $f})`, { f: f32 });
+            const back = await d.executeQuery(`MATCH (n:${tag}) RETURN n.e AS e`);
+            assert.deepEqual(Array.from(back.records[0].get('e').asTypedArray()), [0.25, -1.5, 3]);
+            await d.executeQuery(`MATCH (n:${tag}) DELETE n`);
+        });
+    }
+
+    await check(`${label}: an interactive transaction across statements; state checks`, async () => {
+        const tag = `I${label.replace(/\W/g, '')}`;
+        const s = d.session();
+        try {
+            const tx = await s.beginTransaction({ timeout: 5000, metadata: { app: 'check' } });
+            const first = await tx.run(`CREATE (n:${tag} {v: 20}) RETURN n.v AS v`);
+            const v = first.records[0].get('v').toNumber();
+            await tx.run(`CREATE (n:${tag} {v: $v})`, { v: neo4j.int(v + 1) });
+            const seen = await tx.run(`MATCH (n:${tag}) WHERE n.v > $min RETURN n.v AS v`, { min: 20 });
+            assert.deepEqual(seen.records.map(x => x.get('v').toNumber()), [21]);
+            // A failure inside ends the transaction (the driver then refuses
+            // to go on with it, as libgraphjob's session does).
+            await expectError(tx.run('RETRUN 1'), 'Neo.ClientError.Statement.SyntaxError');
+            await expectError(tx.run('RETURN 1'));
+            const none = await d.executeQuery(`MATCH (n:${tag}) RETURN count(n) AS c`);
+            assert.equal(none.records[0].get('c').toNumber(), 0);
+        } finally {
+            await s.close();
+        }
+    });
+
     await check(`${label}: database selection and access mode`, async () => {
         await expectError(d.executeQuery('RETURN 1', {}, { database: 'nope' }), 'Neo.ClientError.Database.DatabaseNotFound');
         const ok = await d.executeQuery('RETURN 1 AS x', {}, { database: 'neo4j' });
@@ -435,6 +488,11 @@ async function main() {
     // Bolt 5.x through the manifest handshake.
     await withServer(['--seed'], async srv => {
         await withDriver(srv.url('bolt'), {}, d => repertoire(d, 'bolt 5.8', { version: '5.8', gql: true, url: srv.url('bolt') }));
+    });
+
+    // Bolt 6.0 (Neo4j 2025.10+) through the manifest handshake: vectors.
+    await withServer(['--seed', '--versions', '6.0,5.8,5.7,5.6,5.4,5.3,5.2,5.1,5.0,4.4', '--server-agent', 'Neo4j/2025.10.1'], async srv => {
+        await withDriver(srv.url('bolt'), {}, d => repertoire(d, 'bolt 6.0', { version: '6.0', gql: true, url: srv.url('bolt'), agent: 'Neo4j/2025.10.1' }));
     });
 
     // Bolt 4.4 only (the driver asks for the utc patch).

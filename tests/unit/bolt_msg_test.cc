@@ -203,8 +203,59 @@ TEST(BoltMsg, FailureFormsPerVersion)
     EXPECT_STREQ("Neo.ClientError.Statement.SyntaxError", gj_error_server_code(err.e));
     EXPECT_STREQ("42001", gj_error_gql_status(err.e));
     ASSERT_NE(nullptr, gj_error_extra(err.e));
-    EXPECT_NE(nullptr, gj_value_map_get(gj_error_extra(err.e), "CURRENT_SCHEMA"));
+    // extra: the FAILURE's metadata (description, diagnostic_record, cause).
+    EXPECT_NE(nullptr, gj_value_map_get(gj_value_map_get(gj_error_extra(err.e), "diagnostic_record"),
+                                        "CURRENT_SCHEMA"));
+    EXPECT_NE(nullptr, gj_value_map_get(gj_error_extra(err.e), "description"));
     gj__bolt_msg_clear(&m);
+}
+
+// 5.7+: description and the cause chain (each cause with its GQL status)
+// are kept, in the error's extra and in its message.
+TEST(BoltMsg, FailureCauseChainIsKept)
+{
+    Buf b;
+    Err err;
+    gj_ps_config c = Cfg(6, 0);
+    ASSERT_EQ(0, gj__bolt_write_failure_cause(&b.b, &c, "Neo.ClientError.Statement.SyntaxError", "Invalid input 'X'",
+                                              "42001", "error: syntax error or access rule violation - invalid syntax",
+                                              "42I06", "Invalid input 'X', expected: 'RETURN'", err.e));
+    gj_bolt_msg m;
+    ASSERT_EQ(0, gj__bolt_msg_decode(&m, b.b.data + 2, b.b.len - 4, &c, GJ_BOLT_RESPONSE, err.e)) << err.msg();
+    EXPECT_EQ(GJ_ESERVER, gj__bolt_failure_to_error(m.fields[0], err.e));
+    EXPECT_STREQ("42001", gj_error_gql_status(err.e));
+    EXPECT_EQ("bolt [Neo.ClientError.Statement.SyntaxError, GQL 42001] Invalid input 'X' (caused by [GQL 42I06] "
+              "Invalid input 'X', expected: 'RETURN')", err.msg());
+    const gj_value *extra = gj_error_extra(err.e);
+    ASSERT_NE(nullptr, extra);
+    const char *s = nullptr;
+    ASSERT_EQ(0, gj_value_string_get(gj_value_map_get(extra, "description"), &s, nullptr));
+    EXPECT_STREQ("error: syntax error or access rule violation - invalid syntax", s);
+    const gj_value *cause = gj_value_map_get(extra, "cause");
+    ASSERT_NE(nullptr, cause);
+    ASSERT_EQ(0, gj_value_string_get(gj_value_map_get(cause, "gql_status"), &s, nullptr));
+    EXPECT_STREQ("42I06", s);
+    EXPECT_NE(nullptr, gj_value_map_get(cause, "diagnostic_record"));
+    gj__bolt_msg_clear(&m);
+
+    // A chain of three, built by hand: every link is named in the message.
+    gj_value *meta = nullptr, *c1 = nullptr, *c2 = nullptr;
+    ASSERT_EQ(0, gj_value_new_map(&meta, 4));
+    ASSERT_EQ(0, gj_value_new_map(&c1, 3));
+    ASSERT_EQ(0, gj_value_new_map(&c2, 3));
+    gj_value_map_put_str(c2, "gql_status", gj_value_string("22N27"));
+    gj_value_map_put_str(c2, "description", gj_value_string("innermost"));
+    gj_value_map_put_str(c1, "gql_status", gj_value_string("22G03"));
+    gj_value_map_put_str(c1, "message", gj_value_string("middle"));
+    gj_value_map_put_str(c1, "cause", c2);
+    gj_value_map_put_str(meta, "neo4j_code", gj_value_string("Neo.ClientError.Statement.TypeError"));
+    gj_value_map_put_str(meta, "message", gj_value_string("top"));
+    gj_value_map_put_str(meta, "gql_status", gj_value_string("22000"));
+    gj_value_map_put_str(meta, "cause", c1);
+    EXPECT_EQ(GJ_ESERVER, gj__bolt_failure_to_error(meta, err.e));
+    EXPECT_NE(std::string::npos, err.msg().find("top (caused by [GQL 22G03] middle; [GQL 22N27] innermost)"))
+        << err.msg();
+    gj_value_unref(meta);
 }
 
 TEST(BoltMsg, WriterRollsBackWhenTooBig)

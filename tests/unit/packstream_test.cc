@@ -15,7 +15,15 @@
 
 extern "C" {
 #include "codec/packstream.h"
+#include "config/settings.h"
+/* The Bolt backend's zone resolver (lib/backend/bolt/bolt_tz.c), and the
+ * target state it lives in (bolt_tx.c). */
+int gj__bolt_zone_offset(void *arg, const char *zone, int64_t seconds, bool local, int32_t *offset);
+int gj__bolt_target_open(void **ctx, const gj_target_settings *ts, const gj_logger *log, gj_error *err);
+void gj__bolt_target_close(void *ctx);
 }
+
+#include <unistd.h>
 
 namespace {
 
@@ -846,9 +854,9 @@ TEST(PackStream, DateTimeLegacyForms)
 
 TEST(PackStream, UnknownStructureTag)
 {
-    // Vector (0x56) is Bolt 6: unknown here.
+    // Vector (0x56) is Bolt 6: not a structure of 5.x.
     Bytes b = H("B2 56 CC 01 C8 CC 02 01 02");
-    ExpectProtocolError(b, Cfg5(), "unknown structure tag 0x56 at byte 0");
+    ExpectProtocolError(b, Cfg5(), "structure 0x56 (Vector) at byte 0 is not valid in Bolt 5.4 (it needs 6.0)");
     ExpectProtocolError(H("92 01 B0 7F"), Cfg5(), "unknown structure tag 0x7F at byte 2");
     ExpectProtocolError(H("B0 80"), Cfg5(), "structure tag 0x80 at byte 0 is above 0x7F");
     gj_ps_config pass = Cfg5();
@@ -877,6 +885,274 @@ TEST(PackStream, UnknownStructureTag)
     Enc(tree.get(), Cfg5(), &rc, &msg);
     EXPECT_EQ(GJ_EINVAL, rc);
     EXPECT_NE(std::string::npos, msg.find("g:Tree")) << msg;
+}
+
+/* ---- Bolt 6.0: Vector and UnsupportedType ------------------------------------ */
+
+gj_ps_config Cfg6()
+{
+    gj_ps_config c{};
+    c.bolt_major = 6;
+    c.bolt_minor = 0;
+    return c;
+}
+
+// Every element type: the bytes of structure-semantics.adoc's Vector
+// (B2 56, type_marker as one byte, the elements big-endian) both ways.
+TEST(PackStream, VectorOfEveryTypeBolt6)
+{
+    struct Case {
+        gj_vector_type t;
+        std::string hex;
+    };
+    const int8_t i8[] = { 1, -1, 127 };
+    const int16_t i16[] = { 1, -2 };
+    const int32_t i32[] = { 1, -1 };
+    const int64_t i64[] = { INT64_MIN, 5 };
+    const float f32[] = { 1.0f, -2.5f };
+    const double f64[] = { 1.0, 0.5 };
+    const void *data[] = { nullptr, i8, i16, i32, i64, f32, f64 };
+    const size_t counts[] = { 0, 3, 2, 2, 2, 2, 2 };
+    const Case cases[] = {
+        { GJ_VECTOR_INT8, "B2 56 CC 01 C8 CC 03 01 FF 7F" },
+        { GJ_VECTOR_INT16, "B2 56 CC 01 C9 CC 04 00 01 FF FE" },
+        { GJ_VECTOR_INT32, "B2 56 CC 01 CA CC 08 00 00 00 01 FF FF FF FF" },
+        { GJ_VECTOR_INT64, "B2 56 CC 01 CB CC 10 80 00 00 00 00 00 00 00 00 00 00 00 00 00 00 05" },
+        { GJ_VECTOR_FLOAT32, "B2 56 CC 01 C6 CC 08 3F 80 00 00 C0 20 00 00" },
+        { GJ_VECTOR_FLOAT64, "B2 56 CC 01 C1 CC 10 3F F0 00 00 00 00 00 00 3F E0 00 00 00 00 00 00" },
+    };
+    for (const Case &c : cases) {
+        SCOPED_TRACE(gj_vector_type_name(c.t));
+        gj_value *v = nullptr;
+        ASSERT_EQ(0, gj_value_new_vector(&v, c.t, data[c.t], counts[c.t]));
+        V hold(v);
+        ASSERT_TRUE(gj_value_is_vector(v));
+        EXPECT_EQ(GJ_TTAGGED, gj_value_type(v));
+        ExpectBytes(v, c.hex, Cfg6());
+        // Read back element by element and as a C array.
+        gj_vector_type t;
+        size_t n = 0, len = 0;
+        const uint8_t *bytes = nullptr;
+        ASSERT_EQ(0, gj_value_vector_get(v, &t, &n, &bytes, &len));
+        EXPECT_EQ(c.t, t);
+        EXPECT_EQ(counts[c.t], n);
+        EXPECT_EQ(n * gj_vector_type_size(t), len);
+        double d = 0;
+        EXPECT_EQ(0, gj_value_vector_float_at(v, 1, &d));
+        int64_t iv = 0;
+        if (t == GJ_VECTOR_FLOAT32 || t == GJ_VECTOR_FLOAT64) {
+            EXPECT_EQ(t == GJ_VECTOR_FLOAT32 ? -2.5 : 0.5, d);
+            EXPECT_EQ(GJ_ETYPE, gj_value_vector_int_at(v, 0, &iv));
+        } else {
+            EXPECT_EQ(0, gj_value_vector_int_at(v, 1, &iv));
+            EXPECT_EQ(t == GJ_VECTOR_INT8 ? -1 : t == GJ_VECTOR_INT16 ? -2 : t == GJ_VECTOR_INT32 ? -1 : 5, iv);
+            EXPECT_EQ((double)iv, d);
+        }
+        EXPECT_EQ(GJ_EINVAL, gj_value_vector_float_at(v, n, &d));
+        uint8_t copy[64];
+        size_t got = 0;
+        ASSERT_EQ(0, gj_value_vector_copy(v, copy, n, &got));
+        EXPECT_EQ(n, got);
+        EXPECT_EQ(0, memcmp(copy, data[c.t], n * gj_vector_type_size(t)));
+        EXPECT_EQ(GJ_ETOOBIG, gj_value_vector_copy(v, copy, n - 1, &got));
+        gj_value *list = nullptr;
+        ASSERT_EQ(0, gj_value_vector_to_list(v, &list));
+        V lhold(list);
+        ASSERT_EQ(n, gj_value_size(list));
+        if (t == GJ_VECTOR_FLOAT32 || t == GJ_VECTOR_FLOAT64) {
+            EXPECT_EQ(t == GJ_VECTOR_FLOAT32 ? 32u : 64u, gj_value_float_bits(gj_value_list_at(list, 0)));
+        } else {
+            EXPECT_EQ(8 * gj_vector_type_size(t), gj_value_int_bits(gj_value_list_at(list, 0)));
+            int64_t first = 0;
+            gj_value_int_get(gj_value_list_at(list, 0), &first);
+            EXPECT_EQ(t == GJ_VECTOR_INT64 ? INT64_MIN : 1, first);
+        }
+        // Before Bolt 6.0 it cannot be sent, and the structure is not one.
+        int rc;
+        std::string msg;
+        Enc(v, Cfg5(), &rc, &msg);
+        EXPECT_EQ(GJ_EINVAL, rc);
+        EXPECT_NE(std::string::npos, msg.find("Bolt 6.0")) << msg;
+        ExpectProtocolError(H(c.hex), Cfg5(), "Vector");
+    }
+    // Its JSON text: the tag and the base64 of the bytes.
+    gj_value *v = nullptr;
+    ASSERT_EQ(0, gj_value_new_vector(&v, GJ_VECTOR_INT8, i8, 3));
+    char *json = nullptr;
+    ASSERT_EQ(0, gj_value_to_json(v, 0, &json, nullptr));
+    EXPECT_STREQ("{\"@type\":\"vector:INT8\",\"@value\":\"Af9/\"}", json);
+    gj_free(json);
+    gj_value_unref(v);
+}
+
+TEST(PackStream, VectorChecks)
+{
+    gj_ps_config cfg = Cfg6();
+    ExpectProtocolError(H("B2 56 CC 01 C7 CC 00"), cfg, "type_marker");        // no such type
+    ExpectProtocolError(H("B2 56 CC 02 C8 C8 CC 00"), cfg, "type_marker");     // two bytes
+    ExpectProtocolError(H("B2 56 CC 01 C9 CC 03 00 01 02"), cfg, "whole number"); // 1.5 INT16
+    ExpectProtocolError(H("B2 56 81 C8 CC 00"), cfg, "Bytes");                 // a string
+    ExpectProtocolError(H("B1 56 CC 01 C8"), cfg, "fields");                   // one field
+    ExpectProtocolError(H("B2 56 CC 01 C8 CC 05 01"), cfg, "truncated");       // data cut
+    // An empty vector is a vector.
+    Decoded d = Dec(H("B2 56 CC 01 C1 CC 00"), cfg);
+    ASSERT_EQ(0, d.rc) << d.msg;
+    size_t n = 9;
+    EXPECT_EQ(0, gj_value_vector_get(d.v.get(), nullptr, &n, nullptr, nullptr));
+    EXPECT_EQ(0u, n);
+    // Public constructors refuse what does not fit.
+    gj_value *v = nullptr;
+    const uint8_t three[3] = { 1, 2, 3 };
+    EXPECT_EQ(GJ_EINVAL, gj_value_new_vector_bytes(&v, GJ_VECTOR_INT16, three, 3));
+    EXPECT_EQ(GJ_EINVAL, gj_value_new_vector(&v, (gj_vector_type)9, three, 1));
+    EXPECT_EQ(nullptr, gj_vector_type_name((gj_vector_type)0));
+    EXPECT_STREQ("FLOAT32", gj_vector_type_name(GJ_VECTOR_FLOAT32));
+    // A tagged value named like a vector whose bytes do not fit is not one.
+    gj_value *bytes = nullptr;
+    ASSERT_EQ(0, gj_value_new_bytes(&bytes, three, 3));
+    ASSERT_EQ(0, gj_value_new_tagged(&v, "vector:INT32", bytes));
+    EXPECT_FALSE(gj_value_is_vector(v));
+    EXPECT_EQ(GJ_ETYPE, gj_value_vector_get(v, nullptr, nullptr, nullptr, nullptr));
+    int rc;
+    Enc(v, cfg, &rc);
+    EXPECT_EQ(GJ_EINVAL, rc);
+    gj_value_unref(v);
+    EXPECT_FALSE(gj_value_is_vector(gj_value_int(1)));
+}
+
+// UnsupportedType (6.0): a value the server cannot send in this version.
+TEST(PackStream, UnsupportedTypeBolt6)
+{
+    // UnsupportedType("UUID", 6, 1, {message: "needs 6.1"})
+    Bytes b = Cat(Cat(H("B4 3F 84"), Str("UUID")), Cat(H("06 01 A1 87"), Cat(Str("message"), Cat(H("89"), Str("needs 6.1")))));
+    Decoded d = Dec(b, Cfg6());
+    ASSERT_EQ(0, d.rc) << d.msg;
+    const char *tag = nullptr;
+    const gj_value *inner = nullptr;
+    ASSERT_EQ(0, gj_value_tagged_get(d.v.get(), &tag, &inner));
+    EXPECT_STREQ(GJ_PS_UNSUPPORTED_TAG, tag);
+    EXPECT_EQ("UUID", StrOf(gj_value_map_get(inner, "name")));
+    EXPECT_EQ("6.1", StrOf(gj_value_map_get(inner, "minimum_protocol_version")));
+    EXPECT_EQ("needs 6.1", StrOf(gj_value_map_get(inner, "message")));
+    int rc;
+    std::string msg;
+    Enc(d.v.get(), Cfg6(), &rc, &msg);
+    EXPECT_EQ(GJ_EINVAL, rc);
+    EXPECT_NE(std::string::npos, msg.find("UnsupportedType")) << msg;
+    // A server (the reference server) sends it as it came.
+    EXPECT_EQ(Hex(b), Hex(Enc(d.v.get(), Server(Cfg6()))));
+    ExpectProtocolError(Cat(Cat(H("B4 3F 84"), Str("UUID")), H("C9 01 00 01 A0")), Cfg6(), "minimum_protocol_major");
+    // Without a message; and not a structure before 6.0.
+    Bytes b2 = Cat(Cat(H("B4 3F 84"), Str("UUID")), H("06 01 A0"));
+    d = Dec(b2, Cfg6());
+    ASSERT_EQ(0, d.rc) << d.msg;
+    ASSERT_EQ(0, gj_value_tagged_get(d.v.get(), &tag, &inner));
+    EXPECT_EQ(nullptr, gj_value_map_get(inner, "message"));
+    ExpectProtocolError(b2, Cfg5(), "UnsupportedType");
+    ExpectProtocolError(H("B4 3F 01 06 01 A0"), Cfg6(), "name");
+}
+
+/* ---- zone ids with a resolver -------------------------------------------------- */
+
+// A resolver that knows one zone: "Test/Plus1" is always +01:00.
+int FixedZone(void *arg, const char *zone, int64_t seconds, bool local, int32_t *offset)
+{
+    (void)arg;
+    (void)seconds;
+    (void)local;
+    if (strcmp(zone, "Test/Plus1") != 0)
+        return -1;
+    *offset = 3600;
+    return 0;
+}
+
+// 69 (UTC seconds) and 66 (4.4 legacy, wall-clock seconds) of the same
+// instant decode to the same value when the zone is known; unknown zones
+// keep what the wire said.
+TEST(PackStream, ZoneIdDatetimeWithResolver)
+{
+    gj_ps_config c5 = Cfg5(), c44 = Cfg44(false);
+    c5.zone_offset = c44.zone_offset = FixedZone;
+    // 7200 s UTC = 03:00 at +01:00 (local seconds 10800).
+    Bytes utc = Cat(H("B3 69 C9 1C 20 00 8A"), Str("Test/Plus1"));
+    Bytes legacy = Cat(H("B3 66 C9 2A 30 00 8A"), Str("Test/Plus1"));
+    Decoded a = Dec(utc, c5), b = Dec(legacy, c44);
+    ASSERT_EQ(0, a.rc) << a.msg;
+    ASSERT_EQ(0, b.rc) << b.msg;
+    EXPECT_TRUE(gj_value_equal(a.v.get(), b.v.get()));
+    int64_t secs;
+    int32_t off;
+    unsigned flags;
+    ASSERT_EQ(0, gj_value_datetime_get(b.v.get(), &secs, nullptr, &off, nullptr, &flags));
+    EXPECT_EQ(7200, secs);
+    EXPECT_EQ(3600, off);
+    EXPECT_EQ((unsigned)GJ_DATETIME_HAS_OFFSET, flags);
+    char *json = nullptr;
+    ASSERT_EQ(0, gj_value_to_json(a.v.get(), 0, &json, nullptr));
+    EXPECT_STREQ("\"1970-01-01T03:00:00+01:00[Test/Plus1]\"", json);
+    gj_free(json);
+    // Encoded back: each version's form.
+    EXPECT_EQ(Hex(utc), Hex(Enc(a.v.get(), c5)));
+    EXPECT_EQ(Hex(legacy), Hex(Enc(a.v.get(), c44)));
+    // A zone-only value (no offset) can be sent in the legacy form now.
+    gj_value *z = nullptr;
+    ASSERT_EQ(0, gj_value_new_datetime(&z, 7200, 0, 0, "Test/Plus1", 0));
+    V zh(z);
+    EXPECT_EQ(Hex(legacy), Hex(Enc(z, c44)));
+    // An unknown zone: as before (UTC + zone; local seconds on 4.4).
+    Bytes other = Cat(H("B3 66 C9 2A 30 00 89"), Str("Test/None"));
+    Decoded d = Dec(other, c44);
+    ASSERT_EQ(0, d.rc) << d.msg;
+    ASSERT_EQ(0, gj_value_datetime_get(d.v.get(), &secs, nullptr, &off, nullptr, &flags));
+    EXPECT_EQ(10800, secs);
+    EXPECT_EQ((unsigned)GJ_DATETIME_LOCAL_SECONDS, flags);
+}
+
+// The Bolt backend's resolver on the system's database: offsets, the POSIX
+// rule after the last transition, DST gaps and overlaps as java.time
+// resolves them (the earlier offset).
+TEST(PackStream, SystemTimeZoneDatabase)
+{
+    const char *dir = getenv("TZDIR") ? getenv("TZDIR") : "/usr/share/zoneinfo";
+    if (access((std::string(dir) + "/Europe/Paris").c_str(), R_OK) != 0)
+        GTEST_SKIP() << "no time-zone database at " << dir;
+    gj_target_settings ts;
+    memset(&ts, 0, sizeof ts);
+    void *t = nullptr;
+    ASSERT_EQ(0, gj__bolt_target_open(&t, &ts, nullptr, nullptr));
+    int32_t off = 0;
+    // Paris: winter +1, summer +2, in the past and far ahead (the rule).
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Europe/Paris", 1709208855, false, &off));   // 2024-02-29
+    EXPECT_EQ(3600, off);
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Europe/Paris", 1719828000, false, &off));   // 2024-07-01
+    EXPECT_EQ(7200, off);
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Europe/Paris", INT64_C(4102444800) + 182 * 86400, false, &off));  // 2100-07
+    EXPECT_EQ(7200, off);
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Europe/Paris", INT64_C(4102444800), false, &off));  // 2100-01-01
+    EXPECT_EQ(3600, off);
+    // Southern hemisphere: Sydney is +11 in January, +10 in July.
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Australia/Sydney", 1704110400, false, &off));   // 2024-01-01T12Z
+    EXPECT_EQ(39600, off);
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Australia/Sydney", 1719835200, false, &off));   // 2024-07-01T12Z
+    EXPECT_EQ(36000, off);
+    // Wall clock: 2024-03-31 02:30 in Paris does not exist (gap): the
+    // offset before it (+1); 2024-10-27 02:30 happens twice (overlap): the
+    // earlier instant (+2).
+    const int64_t gap_local = 1711852200, overlap_local = 1729996200;   // as if UTC
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Europe/Paris", gap_local, true, &off));
+    EXPECT_EQ(3600, off);
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Europe/Paris", overlap_local, true, &off));
+    EXPECT_EQ(7200, off);
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "Europe/Paris", 1709212455, true, &off));   // 13:14:15 local
+    EXPECT_EQ(3600, off);
+    EXPECT_EQ(0, gj__bolt_zone_offset(t, "UTC", 0, false, &off));
+    EXPECT_EQ(0, off);
+    // Unknown or hostile names: unknown, and nothing outside the database is read.
+    EXPECT_EQ(-1, gj__bolt_zone_offset(t, "Mars/Olympus_Mons", 0, false, &off));
+    EXPECT_EQ(-1, gj__bolt_zone_offset(t, "../../etc/passwd", 0, false, &off));
+    EXPECT_EQ(-1, gj__bolt_zone_offset(t, "/etc/localtime", 0, false, &off));
+    EXPECT_EQ(-1, gj__bolt_zone_offset(t, "", 0, false, &off));
+    gj__bolt_target_close(t);
 }
 
 TEST(PackStream, UuidIsSentAsText)

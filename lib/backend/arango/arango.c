@@ -81,6 +81,8 @@
  *   job.delete   id, or which: "all" | "expired" (+ stamp): DELETE, the reply
  *   job.list     status: "done" | "pending", count: one row per id
  * (a 404 for the job: GJ_ENOTFOUND "server job N not found"; jobs.c).
+ * Sessions (trx.c): a gj_session is a stream transaction — ops begin,
+ * commit, abort (rollback) — and its other jobs send x-arango-trx-id.
  * Replies of the non-AQL operations are one row: the reply body as a value.
  * An option an operation does not know fails with GJ_EINVAL naming it.
  * Server errors: GJ_ESERVER (GJ_EAUTH for 401) with errorNum as server code
@@ -130,6 +132,16 @@ int gj__arango_opt_string(const gj_request *req, const char *key, const char **o
         return gj__error_set(err, GJ_EINVAL, "option %s: holds a NUL byte or is longer than %d",
                              key, GJ__ARANGO_MAX_NAME);
     return 0;
+}
+
+int gj__arango_opt_trx(gj_conn *c, const gj_request *req, const char **out, gj_error *err)
+{
+    int rc = gj__arango_opt_string(req, "trx", out, err);
+    if (rc == 0 && !*out && c->session_trx) {
+        *out = c->session_trx;
+        c->session_trx_used = true;
+    }
+    return rc;
 }
 
 int gj__arango_check_options(const gj_request *req, const char *op,
@@ -450,25 +462,44 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
     c->async_detach = false;
     c->async_fire = false;
     c->async_id[0] = '\0';
-    /* The request's async option, else the target's (not for the job API). */
-    int mode = job_api ? 0 : c->async_default;
-    if (async && async_mode(async, &mode) != 0)
-        return gj__error_set(err, GJ_EINVAL, "option async: \"store\", true (fire and "
-                             "forget) or false expected");
-    bool detach = false;
-    int rc = gj__arango_opt_bool(req, "detach", &detach, err);
-    if (rc)
+    /* A session's job: its stream transaction, when one is open and the
+     * operation runs in it (trx.c). */
+    gj__arango_session *ss = gj__sink_session(sink);
+    bool session_op = gj__arango_is_session_op(op);
+    int rc = 0;
+    c->session_trx = NULL;
+    c->session_trx_used = false;
+    if (ss && !session_op && (rc = gj__arango_session_prepare(c, ss, req, op, err)) != 0)
         return rc;
-    if (detach && mode != 1)
-        return gj__error_set(err, GJ_EINVAL, "option detach: needs option async: \"store\"");
-    if (mode != 0 && job_api)
-        return gj__error_set(err, GJ_EINVAL, "op %.32s: option async does not apply to the "
-                             "job API", op);
+    bool in_trx = session_op || c->session_trx;
+    /* The request's async option, else the target's (not for the job API,
+     * nor inside a stream transaction). */
+    int mode = job_api || in_trx ? 0 : c->async_default;
+    if (async && async_mode(async, &mode) != 0)
+        rc = gj__error_set(err, GJ_EINVAL, "option async: \"store\", true (fire and "
+                           "forget) or false expected");
+    bool detach = false;
+    if (!rc)
+        rc = gj__arango_opt_bool(req, "detach", &detach, err);
+    if (!rc && detach && mode != 1)
+        rc = gj__error_set(err, GJ_EINVAL, "option detach: needs option async: \"store\"");
+    if (!rc && mode != 0 && job_api)
+        rc = gj__error_set(err, GJ_EINVAL, "op %.32s: option async does not apply to the "
+                           "job API", op);
+    if (!rc && mode != 0 && in_trx)
+        rc = gj__error_set(err, GJ_EINVAL, "op %.32s: option async does not apply inside a "
+                           "stream transaction", op);
+    if (rc) {
+        c->session_trx = NULL;
+        return rc;
+    }
     c->async_store = mode != 0;
     c->async_fire = mode == 2;
     c->async_detach = detach;
     int64_t deadline = gj__sink_deadline(sink);
-    if (strcmp(op, GJ_OP_QUERY) == 0)
+    if (session_op)
+        rc = gj__arango_session_op(c, ss, req, op, sink, deadline, err);
+    else if (strcmp(op, GJ_OP_QUERY) == 0)
         rc = gj__arango_op_query(c, req, sink, deadline, err);
     else if (strncmp(op, "document.", 9) == 0)
         rc = gj__arango_op_document(c, req, op + 9, sink, deadline, err);
@@ -487,6 +518,9 @@ static int arango_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
     c->async_store = false;
     c->async_detach = false;
     c->async_fire = false;
+    if (ss && !session_op)
+        gj__arango_session_after(c, ss, req, op, rc, err);
+    c->session_trx = NULL;
     if (rc == GJ__ARANGO_DETACHED)
         rc = detached_result(c, sink, err);
     else if (rc == GJ__ARANGO_ACCEPTED)
@@ -540,4 +574,7 @@ const gj_backend gj_arango_backend = {
     .close = arango_close,
     .max_inflight = 1,
     .discover = gj__arango_discover,
+    .session_check = gj__arango_session_check,
+    .session_open = gj__arango_session_open,
+    .session_close = gj__arango_session_close,
 };

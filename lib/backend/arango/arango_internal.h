@@ -24,6 +24,8 @@
 /* Most coordinators a connection knows (discover.c). */
 #define GJ__ARANGO_MAX_PEERS 1024
 
+typedef struct gj__arango_session gj__arango_session;   /* trx.c */
+
 struct gj_conn {
     gj_http *http;               /* the transport */
     char *base_url;              /* "http://host:port" (IPv6 in brackets) */
@@ -58,6 +60,14 @@ struct gj_conn {
     int64_t single_at_ms;        /* when the server said it is not a coordinator; 0 = never */
 
     bool broken;                 /* transport error or aborted transfer */
+
+    /* Sessions (trx.c): the session this connection is leased to (its
+     * stream transaction), or NULL; for the operation running now, the
+     * session's transaction id that option trx defaults to (NULL: none),
+     * and whether the operation sent it. */
+    gj__arango_session *session;
+    const char *session_trx;
+    bool session_trx_used;
 
     /* Server-side work a cancelled request left behind, done by settle()
      * after the job ended (cancel returns at once). */
@@ -207,6 +217,35 @@ int gj__arango_op_version(gj_conn *c, const gj_request *req, gj_sink *sink, int6
                           gj_error *err);
 int gj__arango_op_http(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t deadline,
                        gj_error *err);
+
+/* Stream transactions on sessions (trx.c): the backend's session_check,
+ * session_open and session_close; session_op runs GJ_OP_BEGIN, GJ_OP_COMMIT,
+ * GJ_OP_ABORT / GJ_OP_ROLLBACK (ss NULL outside a session: GJ_EINVAL);
+ * session_prepare, before any other operation of a session's job, sets
+ * c->session_trx when the session's transaction applies to op (GJ_ESTATE
+ * when the server ended it, GJ_EINVAL for a request that cannot run in
+ * it); session_after, once it ran, notes a transaction the server ended
+ * (errorNum 1655 / 1653 for the transaction the operation sent, or the
+ * outcome of transaction.commit / abort of it) and clears c->session_trx;
+ * abort_lost (settle): a connection that broke inside the session's open
+ * transaction (a cancel, a timeout, a failed transfer) aborts it now. */
+bool gj__arango_is_session_op(const char *op);
+int gj__arango_session_check(const gj_value *options, gj_error *err);
+int gj__arango_session_open(gj_conn *c, const gj_value *options, void **state,
+                            int64_t deadline_ms, gj_error *err);
+void gj__arango_session_close(gj_conn *c, void *state, int64_t deadline_ms, gj_error *err);
+int gj__arango_session_op(gj_conn *c, gj__arango_session *ss, const gj_request *req,
+                          const char *op, gj_sink *sink, int64_t deadline, gj_error *err);
+int gj__arango_session_prepare(gj_conn *c, gj__arango_session *ss,
+                               const gj_request *req, const char *op, gj_error *err);
+void gj__arango_session_after(gj_conn *c, gj__arango_session *ss,
+                              const gj_request *req, const char *op, int rc,
+                              const gj_error *err);
+void gj__arango_session_abort_lost(gj_conn *c, int64_t deadline_ms);
+
+/* Option trx, else the session's transaction (c->session_trx, noted in
+ * c->session_trx_used).  As gj__arango_opt_string. */
+int gj__arango_opt_trx(gj_conn *c, const gj_request *req, const char **out, gj_error *err);
 
 /* Option helpers: the option's value when of the right type; GJ_EINVAL
  * naming the option otherwise.  Absent: 0 and *out untouched. */

@@ -292,7 +292,7 @@ int gj__arango_op_query(gj_conn *c, const gj_request *req, gj_sink *sink, int64_
     if (rc)
         return rc;
     const char *trx = NULL;
-    if ((rc = gj__arango_opt_string(req, "trx", &trx, err)))
+    if ((rc = gj__arango_opt_trx(c, req, &trx, err)))
         return rc;
     char *body = NULL;
     size_t body_len = 0;
@@ -424,8 +424,6 @@ bool gj__arango_defer_cleanup(gj_conn *c, int kind, const char *db, const char *
 void gj__arango_settle(gj_conn *c, int64_t deadline_ms)
 {
     int kind = c->cleanup.kind;
-    if (kind == GJ__ARANGO_CLEANUP_NONE)
-        return;
     /* An interrupt now is the pool shutting down (or a late cancel): the
      * clean-up calls see it and give up. */
     if (kind == GJ__ARANGO_CLEANUP_CURSOR)
@@ -435,5 +433,9 @@ void gj__arango_settle(gj_conn *c, int64_t deadline_ms)
                    deadline_ms);
     else if (kind == GJ__ARANGO_CLEANUP_JOB)
         gj__arango_drop_server_job(c, c->cleanup.db, c->cleanup.id, deadline_ms);
-    gj__arango_cleanup_clear(c);
+    if (kind != GJ__ARANGO_CLEANUP_NONE)
+        gj__arango_cleanup_clear(c);
+    /* A session's transaction that a broken job left in an unknown state. */
+    if (c->session)
+        gj__arango_session_abort_lost(c, deadline_ms);
 }

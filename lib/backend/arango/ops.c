@@ -146,7 +146,7 @@ int gj__arango_op_document(gj_conn *c, const gj_request *req, const char *verb,
     const char *coll = NULL, *key = NULL, *rev = NULL, *trx = NULL, *mode = NULL;
     if ((rc = required_string(req, "collection", op, &coll, err)) ||
         (rc = gj__arango_opt_string(req, "rev", &rev, err)) ||
-        (rc = gj__arango_opt_string(req, "trx", &trx, err)) ||
+        (rc = gj__arango_opt_trx(c, req, &trx, err)) ||
         (rc = gj__arango_opt_string(req, "overwriteMode", &mode, err)))
         return rc;
     bool many = gj_request_option(req, "documents") != NULL;
@@ -210,7 +210,7 @@ int gj__arango_op_collection(gj_conn *c, const gj_request *req, const char *verb
     const char *name = NULL, *trx = NULL;
     if ((rc = gj__arango_opt_string(req, "name", &name, err)) ||
         (!name && (rc = gj__arango_opt_string(req, "collection", &name, err))) ||
-        (rc = gj__arango_opt_string(req, "trx", &trx, err)))
+        (rc = gj__arango_opt_trx(c, req, &trx, err)))
         return rc;
     const char *db = gj__arango_database(c, req);
     pbuf *path = calloc(1, sizeof *path);
@@ -361,7 +361,7 @@ int gj__arango_op_http(gj_conn *c, const gj_request *req, gj_sink *sink, int64_t
     const char *method = "GET", *p = NULL, *trx = NULL;
     if ((rc = gj__arango_opt_string(req, "method", &method, err)) ||
         (rc = required_string(req, "path", "http", &p, err)) ||
-        (rc = gj__arango_opt_string(req, "trx", &trx, err)))
+        (rc = gj__arango_opt_trx(c, req, &trx, err)))
         return rc;
     static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
     size_t m = 0;
@@ -472,8 +472,14 @@ int gj__arango_op_transaction(gj_conn *c, const gj_request *req, const char *ver
     if (!method)
         return gj__error_set(err, GJ_EUNSUPPORTED, "arango backend has no operation %s", op);
     const char *id = NULL;
-    if ((rc = required_string(req, "id", op, &id, err)))
+    /* In a session, transaction.status asks about the session's
+     * transaction when no id is given. */
+    if (strcmp(verb, "status") == 0 && !gj_request_option(req, "id") && c->session_trx) {
+        id = c->session_trx;
+        c->session_trx_used = true;
+    } else if ((rc = required_string(req, "id", op, &id, err))) {
         return rc;
+    }
     if (strspn(id, "0123456789") != strlen(id) || strlen(id) > 32)
         return gj__error_set(err, GJ_EINVAL, "op %s: option id is not a transaction id", op);
     char path[64];

@@ -1,5 +1,5 @@
 /*
- * The Bolt backend (Neo4j 4.4 and 5.0..5.8) — internal to lib/backend/bolt.
+ * The Bolt backend (Neo4j: Bolt 4.4, 5.0..5.8 and 6.0) — internal to lib/backend/bolt.
  *
  *   (lib/transport/tcp.c: TCP with a deadline, TLS, reads and writes that
  *   see an interrupt, an abort and the deadline on every pass)
@@ -9,6 +9,9 @@
  *   bolt_exec.c     execute (RUN + PULL, streaming, FAILURE -> RESET), interrupt
  *   bolt_route.c    neo4j:// routing: ROUTE, the routing table, one session
  *                   per cluster member, reads to readers and writes to writers
+ *   bolt_tx.c       gj_session on Bolt: interactive transactions (begin /
+ *                   commit / rollback across jobs), the session's causal
+ *                   chain of bookmarks, the target's bookmark manager
  *
  * A connection is used by one thread at a time (the worker running a job),
  * except interrupt(), which may come from any thread: it only records the
@@ -23,6 +26,7 @@
 #include "codec/bolt_msg.h"
 #include "transport/tcp.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #define GJ_BOLT_DEFAULT_PORT 7687
@@ -37,9 +41,12 @@
 #define GJ_BOLT_DELIVER 0x80u
 
 typedef struct gj_bolt_router gj_bolt_router;
+typedef struct gj_bolt_target gj_bolt_target;
+typedef struct gj_bolt_session gj_bolt_session;   /* a gj_session's state (bolt_tx.c) */
 
 struct gj_conn {
     gj_bolt_router *router;          /* non-NULL: a routed (neo4j://) connection, none of the rest used */
+    gj_bolt_target *target;          /* the target's shared state (bookmark manager), or NULL */
     gj_tcp tcp;                      /* the socket, TLS, the interrupt record and wake fd */
     unsigned connect_io;             /* flags of reads and writes while (re)connecting */
     bool connecting;                 /* in the handshake, HELLO or LOGON (for messages) */
@@ -187,6 +194,23 @@ int gj__bolt_broken(gj_conn *c, int rc, gj_error *err);
  * (an idle timeout: the server promised to say something within it). */
 int64_t gj__bolt_read_deadline(const gj_conn *c, int64_t request_deadline);
 
+/* ---- bolt_extra.c: RUN's and BEGIN's extra from a request ---- */
+
+typedef enum gj_bolt_extra_kind {
+    GJ_BOLT_EXTRA_QUERY,      /* an auto-commit RUN (op "query") */
+    GJ_BOLT_EXTRA_TX,         /* a managed transaction's BEGIN (op "transaction") */
+    GJ_BOLT_EXTRA_BEGIN,      /* a session's BEGIN (op "begin") */
+    GJ_BOLT_EXTRA_IN_TX       /* a RUN inside the session's open transaction: no extra */
+} gj_bolt_extra_kind;
+
+/* Build the extra map of RUN or BEGIN from req's options (and the session's
+ * defaults: database, mode, imp_user, bookmarks; ss may be NULL): *out a new
+ * map, *fetch PULL's n, *sent the bookmarks the extra carries (a new
+ * reference or NULL).  GJ_EINVAL naming a bad or unknown option,
+ * GJ_EUNSUPPORTED for a notification filter before 5.2. */
+int gj__bolt_build_extra(gj_conn *c, const gj_request *req, gj_bolt_extra_kind kind, const gj_bolt_session *ss,
+                         gj_value **out, int64_t *fetch, gj_value **sent, gj_error *err);
+
 /* ---- bolt_exec.c ---- */
 int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
 void gj__bolt_interrupt(gj_conn *c);
@@ -201,6 +225,82 @@ int gj__bolt_settle(gj_conn *c, int64_t deadline_ms);
  * back to READY.  An interrupt ends it (GJ_ECANCELLED, broken). */
 int gj__bolt_reset(gj_conn *c, int64_t deadline_ms, gj_error *err);
 
+/* ---- bolt_tx.c: sessions, interactive transactions, bookmarks ---- */
+
+#define GJ_BOLT_OP_BEGIN "begin"
+#define GJ_BOLT_OP_COMMIT "commit"
+#define GJ_BOLT_OP_ROLLBACK "rollback"
+#define GJ_BOLT_OP_TRANSACTION "transaction"
+#define GJ_BOLT_MAX_BOOKMARKS 64u     /* kept by the manager and by a session */
+#define GJ_BOLT_ADDR_MAX 300u
+
+/* What the connections of one target share (target_open / target_close):
+ * the bookmark manager (setting bookmark_manager).  Any thread. */
+struct gj_bolt_target {
+    pthread_mutex_t mu;
+    bool manager;                    /* the bookmark manager is on for this target */
+    gj_value *bookmarks;             /* list of strings (mu); NULL = none */
+    /* Time zones read from the system's database (bolt_tz.c). */
+    pthread_mutex_t tz_mu;
+    struct gj_bolt_zone *zones;      /* immutable once listed (tz_mu guards the list) */
+    size_t n_zones;
+    char tzdir[512];                 /* $TZDIR, else /usr/share/zoneinfo */
+};
+
+/* ---- bolt_tz.c: zone ids from the system's time-zone database ---- */
+
+/* The gj_ps_config.zone_offset resolver; arg is the gj_bolt_target. */
+int gj__bolt_zone_offset(void *arg, const char *zone, int64_t seconds, bool local, int32_t *offset);
+void gj__bolt_zones_free(gj_bolt_target *t);
+
+/* A gj_session's state on Bolt (session_open's; used by the thread running
+ * the session's job, one at a time). */
+struct gj_bolt_session {
+    char *database;                  /* session option "database", or NULL */
+    char *imp_user;                  /* session option "imp_user", or NULL */
+    bool read_mode;                  /* session option mode "r" */
+    bool use_manager;                /* the target's bookmark manager applies */
+    gj_value *bookmarks;             /* this session's causal chain: a list of strings, or NULL */
+    uint64_t jobs;                   /* the session's jobs so far (1 = the first) */
+    /* The interactive transaction. */
+    bool in_tx;                      /* BEGIN answered SUCCESS; no COMMIT / ROLLBACK / RESET since */
+    uint64_t tx_job;                 /* the job that began it */
+    char *tx_db;                     /* its database ("" = the default), or NULL */
+    gj_value *tx_sent;               /* the bookmarks BEGIN carried (the manager forgets them at commit) */
+    bool tx_failed;                  /* it ended by a failure: jobs fail until begin or rollback */
+    char why[600];                   /* ... saying this */
+    /* neo4j://: the cluster member the session runs on ("" = not chosen yet). */
+    char member[GJ_BOLT_ADDR_MAX];
+};
+
+int gj__bolt_target_open(void **ctx, const gj_target_settings *ts, const gj_logger *log, gj_error *err);
+void gj__bolt_target_close(void *ctx);
+
+int gj__bolt_session_check(const gj_value *options, gj_error *err);
+int gj__bolt_session_begin(gj_conn *c, const gj_value *options, void **state, int64_t deadline_ms,
+                           gj_error *err);
+void gj__bolt_session_end(gj_conn *c, void *state, int64_t deadline_ms, gj_error *err);
+
+/* The bookmarks a request runs after (a new list of distinct strings, or
+ * NULL for none): its option "bookmarks" (checked by the caller), the
+ * session's chain, and the target's manager when it applies. */
+int gj__bolt_bookmarks_for(gj_conn *c, const gj_value *req_bookmarks, const gj_bolt_session *ss,
+                           gj_value **out, gj_error *err);
+/* A commit gave `bookmark` (a string value) after `sent`: the session's
+ * chain becomes [bookmark], the manager forgets `sent` and keeps bookmark. */
+void gj__bolt_bookmarks_committed(gj_conn *c, gj_bolt_session *ss, const gj_value *sent,
+                                  const gj_value *bookmark);
+
+/* May this job of the session run now (bolt_exec.c; called once per job,
+ * before anything else)?  0, or GJ_ESTATE with err saying why (a begin
+ * while a transaction is open, a commit without one, any job after the
+ * transaction failed).  *done is set for a rollback that only acknowledges
+ * a transaction the server rolled back already (nothing to send). */
+int gj__bolt_session_gate(gj_conn *c, gj_bolt_session *ss, const char *op, bool *done, gj_error *err);
+
+/* The session's open transaction ended: later jobs fail saying `fmt`. */
+void gj__bolt_tx_lost(gj_bolt_session *ss, const char *fmt, ...) GJ__PRINTF(2, 3);
+
 /* ---- bolt_route.c ---- */
 int gj__bolt_router_open(gj_conn **out, const gj_endpoint *ep, const gj_target_settings *ts,
                          const gj_logger *log, const gj_abort *abort, int64_t deadline_ms, gj_error *err);
@@ -210,5 +310,7 @@ bool gj__bolt_router_usable(gj_conn *c);
 int gj__bolt_router_ping(gj_conn *c, int64_t deadline_ms);
 int gj__bolt_router_settle(gj_conn *c, int64_t deadline_ms);
 void gj__bolt_router_close(gj_conn *c);
+/* The open session to the member at addr, or NULL. */
+gj_conn *gj__bolt_router_member(gj_conn *c, const char *addr);
 
 #endif

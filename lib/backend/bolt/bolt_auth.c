@@ -37,7 +37,7 @@ int gj__bolt_auth_check(gj_bolt_auth *a, const char *endpoint, gj_error *err)
         if (!a->credentials)
             a->credentials = "";
     } else {
-        return gj__error_set(err, GJ_ECONFIG, "bolt %s: auth_scheme '%s' is not one of none, basic, bearer",
+        return gj__error_set(err, GJ_ECONFIG, "%s: auth_scheme '%s' is not one of none, basic, bearer",
                              endpoint, a->scheme);
     }
     return 0;
@@ -78,7 +78,7 @@ int gj__bolt_auth_put(gj_value *map, const gj_bolt_auth *a, const char *endpoint
         rc |= gj_value_map_put_str(map, "principal", gj_value_string(a->principal));
     if (a->credentials)
         rc |= gj_value_map_put_str(map, "credentials", gj_value_string(a->credentials));
-    return rc ? gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the credentials", endpoint) : 0;
+    return rc ? gj__error_set(err, GJ_ENOMEM, "%s: out of memory for the credentials", endpoint) : 0;
 }
 
 /* ---- re-authentication (5.1+) ---------------------------------------------------- */
@@ -125,11 +125,11 @@ int gj__bolt_queue_reauth(gj_conn *c, const gj_request *req, uint8_t prev_id[GJ_
         return 0;
     if (!gj__bolt_version_at_least(&c->ps, 5, 1))
         return gj__error_set(err, GJ_EUNSUPPORTED,
-                             "bolt %s: per-request authentication needs Bolt 5.1+ (LOGOFF / LOGON); this "
+                             "%s: per-request authentication needs Bolt 5.1+ (LOGOFF / LOGON); this "
                              "connection speaks Bolt %u.%u", c->endpoint, c->ps.bolt_major, c->ps.bolt_minor);
     gj_value *map = NULL;
     if (gj_value_new_map(&map, 3))
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for LOGON", c->endpoint);
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for LOGON", c->endpoint);
     size_t mark = c->wbuf.len;
     rc = gj__bolt_auth_put(map, &a, c->endpoint, err);
     if (!rc)

@@ -31,21 +31,19 @@
  *                  "max_retries" times (default 3) with exponential backoff
  *                  from 100 ms, unless rows were already given to a row
  *                  callback.
+ *   "begin", "commit", "rollback"   a gj_session's interactive transaction
+ *                  (bolt_tx.c says what a session is): BEGIN, COMMIT,
+ *                  ROLLBACK; a "query" in between runs inside it (RUN with
+ *                  an empty extra).  A RESET or a broken connection during
+ *                  one of its jobs ends the transaction (session_after).
  *
- * Request options (gj_request_set_option):
- *   fetch_size   int > 0 or -1 (all): records per PULL (default 1000)
- *   mode         "r"/"read" or "w"/"write" (default write)
- *   bookmarks    a string or a list of strings
- *   tx_timeout   int, milliseconds
- *   tx_metadata  map
- *   imp_user     string: impersonate this user (4.4+)
- *   discard      bool: DISCARD instead of PULL (no records; summary only)
- *   statements, max_retries   op "transaction" only (above)
+ * The request options and the extra they make: bolt_extra.c.
  */
 #include "backend/bolt/bolt.h"
 
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,6 +66,10 @@ typedef struct exec_state {
     int fail_code;
     bool transient;    /* the FAILURE may be retried */
     size_t rows;       /* rows given to the sink */
+    gj_bolt_session *ss;   /* the session's state (a job of a gj_session), or NULL */
+    bool interactive;  /* a query inside the session's open transaction */
+    gj_value *sent;    /* the bookmarks the request carried, or NULL */
+    gj_value *bookmark;/* the bookmark the server gave (auto-commit, COMMIT), or NULL */
 } exec_state;
 
 void gj__bolt_interrupt(gj_conn *c)
@@ -111,8 +113,10 @@ static int send_reset(gj_conn *c, int64_t deadline_ms, gj_error *err)
 
 /* Read and drop every outstanding response (records, IGNORED, summaries)
  * up to the last one, RESET's SUCCESS, before deadline_ms.  An interrupt
- * ends it.  Any failure leaves the connection broken. */
-static int drain_pending(gj_conn *c, int64_t deadline_ms, gj_error *err)
+ * ends it.  Any failure leaves the connection broken, except an interrupt
+ * when settle_later: nothing was half read, so settle() can finish the
+ * drain and the connection is reused. */
+static int drain_pending_for(gj_conn *c, int64_t deadline_ms, bool settle_later, gj_error *err)
 {
     int rc = 0;
     while (!rc && c->n_pending) {
@@ -123,22 +127,27 @@ static int drain_pending(gj_conn *c, int64_t deadline_ms, gj_error *err)
         if (m.tag != GJ_BOLT_RECORD) {
             uint8_t tag = gj__bolt_pop_pending(c) & ~GJ_BOLT_DELIVER;
             if (tag == GJ_BOLT_RESET && m.tag != GJ_BOLT_SUCCESS)
-                rc = gj__error_set(err, GJ_EPROTOCOL, "bolt %s: RESET answered with %s", c->endpoint,
+                rc = gj__error_set(err, GJ_EPROTOCOL, "%s: RESET answered with %s", c->endpoint,
                                    gj__bolt_msg_name(m.tag, GJ_BOLT_RESPONSE));
         }
         gj__bolt_msg_clear(&m);
     }
     if (rc == GJ_ECANCELLED)
-        gj__error_set(err, GJ_ECANCELLED, "bolt %s: interrupted while waiting for RESET's answer", c->endpoint);
-    if (rc)
+        gj__error_set(err, GJ_ECANCELLED, "%s: interrupted while waiting for RESET's answer", c->endpoint);
+    if (rc && !(rc == GJ_ECANCELLED && settle_later))
         c->broken = true;
     return rc;
+}
+
+static int drain_pending(gj_conn *c, int64_t deadline_ms, gj_error *err)
+{
+    return drain_pending_for(c, deadline_ms, false, err);
 }
 
 int gj__bolt_reset(gj_conn *c, int64_t deadline_ms, gj_error *err)
 {
     if (c->broken || c->tcp.broken)
-        return gj__error_set(err, GJ_EIO, "bolt %s: connection is broken", c->endpoint);
+        return gj__error_set(err, GJ_EIO, "%s: connection is broken", c->endpoint);
     int rc = send_reset(c, deadline_ms, err);
     return rc ? rc : drain_pending(c, deadline_ms, err);
 }
@@ -166,124 +175,6 @@ int gj__bolt_settle(gj_conn *c, int64_t deadline_ms)
     return rc;
 }
 
-/* ---- RUN's extra ---------------------------------------------------------------- */
-
-static int opt_error(gj_conn *c, gj_error *err, const char *key, const char *want)
-{
-    return gj__error_set(err, GJ_EINVAL, "bolt %s: option '%s' must be %s", c->endpoint, key, want);
-}
-
-/* Build RUN's extra map from the request; *fetch gets PULL's n. */
-static int build_extra(gj_conn *c, const gj_request *req, bool tx, gj_value **out, int64_t *fetch,
-                       gj_error *err)
-{
-    gj_value *extra = NULL;
-    if (gj_value_new_map(&extra, 6))
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
-    int rc = 0;
-    *fetch = GJ_BOLT_DEFAULT_FETCH;
-    const gj_value *opts = gj_request_options(req);
-    for (size_t i = 0; !rc && i < gj_value_size(opts); i++) {
-        const char *key = NULL;
-        gj_value_string_get(gj_value_map_key_at(opts, i), &key, NULL);
-        const gj_value *v = gj_value_map_value_at(opts, i);
-        gj_type t = gj_value_type(v);
-        if (!key) {
-            rc = gj__error_set(err, GJ_EINVAL, "bolt %s: option names must be strings", c->endpoint);
-        } else if (strcmp(key, "fetch_size") == 0) {
-            int64_t n = 0;
-            if (gj_value_int_get(v, &n) || !(n > 0 || n == -1))
-                rc = opt_error(c, err, key, "a positive integer or -1 (all)");
-            *fetch = n;
-        } else if (strcmp(key, "mode") == 0) {
-            const char *m = NULL;
-            size_t len = 0;
-            gj_value_string_get(v, &m, &len);
-            if (m && (strcmp(m, "r") == 0 || strcmp(m, "read") == 0))
-                rc = gj_value_map_put_str(extra, "mode", gj_value_string("r"));
-            else if (!m || !(strcmp(m, "w") == 0 || strcmp(m, "write") == 0))
-                rc = opt_error(c, err, key, "\"r\" (read) or \"w\" (write)");
-        } else if (strcmp(key, "bookmarks") == 0) {
-            bool ok = t == GJ_TSTRING || t == GJ_TLIST;
-            for (size_t k = 0; ok && t == GJ_TLIST && k < gj_value_size(v); k++)
-                ok = gj_value_type(gj_value_list_at(v, k)) == GJ_TSTRING;
-            if (!ok) {
-                rc = opt_error(c, err, key, "a string or a list of strings");
-            } else if (t == GJ_TSTRING) {
-                gj_value *l = NULL;
-                rc = gj_value_new_list(&l, 1);
-                if (!rc)
-                    rc = gj_value_list_append(l, gj_value_ref(v));
-                if (!rc)
-                    rc = gj_value_map_put_str(extra, "bookmarks", l);
-                else
-                    gj_value_unref(l);
-            } else if (gj_value_size(v)) {
-                rc = gj_value_map_put_str(extra, "bookmarks", gj_value_ref(v));
-            }
-        } else if (strcmp(key, "tx_timeout") == 0) {
-            int64_t ms = 0;
-            if (gj_value_int_get(v, &ms) || ms < 0)
-                rc = opt_error(c, err, key, "a non-negative integer (milliseconds)");
-            else
-                rc = gj_value_map_put_str(extra, "tx_timeout", gj_value_ref(v));
-        } else if (strcmp(key, "tx_metadata") == 0) {
-            if (t != GJ_TMAP)
-                rc = opt_error(c, err, key, "a map");
-            else if (gj_value_size(v))
-                rc = gj_value_map_put_str(extra, "tx_metadata", gj_value_ref(v));
-        } else if (tx && strcmp(key, "statements") == 0) {
-            /* checked by write_statements */
-        } else if (tx && strcmp(key, "max_retries") == 0) {
-            int64_t n = 0;
-            if (gj_value_int_get(v, &n) || n < 0 || n > 10)
-                rc = opt_error(c, err, key, "an integer from 0 to 10");
-        } else if (strcmp(key, "auth_scheme") == 0 || strcmp(key, "auth_user") == 0 ||
-                   strcmp(key, "auth_password") == 0 || strcmp(key, "auth_token") == 0) {
-            if (t != GJ_TSTRING)
-                rc = opt_error(c, err, key, "a string");
-        } else if (strcmp(key, "notifications_minimum_severity") == 0 ||
-                   strcmp(key, "notifications_disabled_classifications") == 0 ||
-                   strcmp(key, "notifications_disabled_categories") == 0) {
-            /* below */
-        } else if (strcmp(key, "discard") == 0) {
-            if (t != GJ_TBOOL)
-                rc = opt_error(c, err, key, "a boolean");
-        } else if (strcmp(key, "imp_user") == 0) {
-            if (t != GJ_TSTRING)
-                rc = opt_error(c, err, key, "a string");
-            else
-                rc = gj_value_map_put_str(extra, "imp_user", gj_value_ref(v));
-        } else {
-            rc = gj__error_set(err, GJ_EINVAL,
-                               "bolt %s: unknown option '%s' (known: fetch_size, mode, bookmarks, "
-                               "tx_timeout, tx_metadata, imp_user, discard, auth_scheme, auth_user, "
-                               "auth_password, auth_token, notifications_minimum_severity, "
-                               "notifications_disabled_classifications%s)", c->endpoint, key,
-                               tx ? ", statements, max_retries" : "");
-        }
-        if (rc == GJ_ENOMEM)
-            rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
-    }
-    if (!rc)
-        rc = gj__bolt_put_notification_filter(extra, c, gj_request_option(req, "notifications_minimum_severity"),
-                                              gj__bolt_disabled_classes(opts), "option", GJ_EINVAL, err);
-    const char *db = gj_request_database(req);
-    if (!db)
-        db = c->database;
-    if (!rc && db && *db) {
-        rc = gj_value_map_put_str(extra, "db", gj_value_string(db));
-        if (rc)
-            rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
-    }
-    if (rc) {
-        gj_value_unref(extra);
-        return rc;
-    }
-    *out = extra;
-    return 0;
-}
-
 /* ---- responses ------------------------------------------------------------------ */
 
 static void sink_fail(exec_state *st, int rc)
@@ -291,7 +182,7 @@ static void sink_fail(exec_state *st, int rc)
     if (st->failed || st->stopped || st->cancelled)
         return;
     st->failed = true;
-    st->fail_code = gj__error_set(st->err, rc, "bolt %s: cannot keep the result: %s", st->c->endpoint,
+    st->fail_code = gj__error_set(st->err, rc, "%s: cannot keep the result: %s", st->c->endpoint,
                                   gj_strerror(rc));
 }
 
@@ -322,15 +213,17 @@ static int on_record(exec_state *st, gj_bolt_msg *m, bool deliver)
         /* Past max_result_size: the server's work is stopped (RESET). */
         st->failed = true;
         st->fail_code = gj__sink_too_big(st->sink, st->err);
-        gj__error_prefix(st->err, "bolt %s", st->c->endpoint);
+        gj__error_prefix(st->err, "%s", st->c->endpoint);
         return begin_reset(st);
     }
     if (rc == GJ_EABORTED) {
-        /* Batched auto-commit stream: the rest of this batch is dropped and
-         * the next PULL becomes DISCARD (on_success), so no RESET is needed.
-         * A fetch-all stream or a transaction (rolled back) is RESET. */
+        /* Batched stream: the rest of this batch is dropped and the next
+         * PULL becomes DISCARD (on_success), so no RESET is needed.  A
+         * fetch-all auto-commit stream or a managed transaction (rolled
+         * back) is RESET; inside a session's open transaction the rest is
+         * dropped as it arrives, so the transaction stays open. */
         st->stopped = true;
-        return st->fetch == GJ_BOLT_ALL || st->in_tx ? begin_reset(st) : 0;
+        return (st->fetch == GJ_BOLT_ALL && !st->interactive) || st->in_tx ? begin_reset(st) : 0;
     }
     if (rc) {
         sink_fail(st, rc);
@@ -361,7 +254,11 @@ static int on_success(exec_state *st, uint8_t entry, gj_bolt_msg *m)
     uint8_t tag = entry & ~GJ_BOLT_DELIVER;
     if (tag == GJ_BOLT_COMMIT) {
         const gj_value *bm = gj_value_map_get(meta, "bookmark");
-        if (bm && !st->cancelled && gj__sink_meta(st->sink, "bookmark", gj_value_ref(bm)))
+        if (bm && gj_value_type(bm) == GJ_TSTRING && !st->bookmark)
+            st->bookmark = gj_value_ref(bm);
+        if (!st->cancelled && (entry & GJ_BOLT_DELIVER))
+            forward_meta(st, meta, true);   /* a session's commit: bookmark, db */
+        else if (bm && !st->cancelled && gj__sink_meta(st->sink, "bookmark", gj_value_ref(bm)))
             sink_fail(st, GJ_ENOMEM);
         return 0;
     }
@@ -397,6 +294,9 @@ static int on_success(exec_state *st, uint8_t entry, gj_bolt_msg *m)
             c->broken = true;
         return rc;
     }
+    const gj_value *bm = gj_value_map_get(meta, "bookmark");
+    if (bm && gj_value_type(bm) == GJ_TSTRING && !st->bookmark)
+        st->bookmark = gj_value_ref(bm);   /* an auto-commit query committed */
     if (!st->cancelled && !st->stopped)
         forward_meta(st, meta, true);
     return 0;
@@ -422,9 +322,9 @@ static int timeout_error(exec_state *st, gj_error *e)
 {
     gj_conn *c = st->c;
     if (st->deadline != INT64_MAX && gj__now_ms() >= st->deadline)
-        return gj__error_set(e, GJ_ETIMEDOUT, "bolt %s: timed out after %lld ms: no complete response "
+        return gj__error_set(e, GJ_ETIMEDOUT, "%s: timed out after %lld ms: no complete response "
                              "within the request's timeout", c->endpoint, (long long)st->timeout_ms);
-    return gj__error_set(e, GJ_ETIMEDOUT, "bolt %s: the server sent nothing for %lld ms (its "
+    return gj__error_set(e, GJ_ETIMEDOUT, "%s: the server sent nothing for %lld ms (its "
                          "connection.recv_timeout_seconds hint)", c->endpoint,
                          (long long)c->recv_timeout_hint_ms);
 }
@@ -472,7 +372,7 @@ static int read_responses(exec_state *st)
             if ((head & ~GJ_BOLT_DELIVER) != GJ_BOLT_PULL) {
                 gj__bolt_msg_clear(&m);
                 c->broken = true;
-                return gj__error_set(st->err, GJ_EPROTOCOL, "bolt %s: RECORD in answer to %s",
+                return gj__error_set(st->err, GJ_EPROTOCOL, "%s: RECORD in answer to %s",
                                      c->endpoint,
                                      head ? gj__bolt_msg_name(head & ~GJ_BOLT_DELIVER, GJ_BOLT_REQUEST) : "nothing");
             }
@@ -484,7 +384,7 @@ static int read_responses(exec_state *st)
             } else if (m.tag == GJ_BOLT_FAILURE) {
                 if (tag == GJ_BOLT_RESET) {
                     c->broken = true;
-                    rc = gj__error_set(st->err, GJ_EPROTOCOL, "bolt %s: RESET failed", c->endpoint);
+                    rc = gj__error_set(st->err, GJ_EPROTOCOL, "%s: RESET failed", c->endpoint);
                 } else if (tag == GJ_BOLT_LOGON || tag == GJ_BOLT_LOGOFF) {
                     /* Re-authentication refused: the server closes the
                      * connection; what follows was not run. */
@@ -528,16 +428,19 @@ static int finish(exec_state *st, int rc)
     if (st->cancelled && st->reauth)
         c->broken = true;   /* whether LOGON ran before the RESET is unknown */
     if (st->cancelled)
-        return gj__error_set(st->err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+        return gj__error_set(st->err, GJ_ECANCELLED, "%s: cancelled", c->endpoint);
     if (st->stopped)
-        return gj__error_set(st->err, GJ_EABORTED, "bolt %s: the row callback asked to stop", c->endpoint);
+        return gj__error_set(st->err, GJ_EABORTED, "%s: the row callback asked to stop", c->endpoint);
     if (st->failed)
         return st->fail_code;
     if (c->server_agent) {
         gj_value *s = gj_value_string(c->server_agent);
         if (!s || gj__sink_meta(st->sink, "server", s))
-            return gj__error_set(st->err, GJ_ENOMEM, "bolt %s: out of memory for the result", c->endpoint);
+            return gj__error_set(st->err, GJ_ENOMEM, "%s: out of memory for the result", c->endpoint);
     }
+    gj_value *a = gj_value_string(c->endpoint);   /* the server (cluster member) that ran it */
+    if (!a || gj__sink_meta(st->sink, "address", a))
+        return gj__error_set(st->err, GJ_ENOMEM, "%s: out of memory for the result", c->endpoint);
     return 0;
 }
 
@@ -601,19 +504,22 @@ static int run_query(exec_state *st, const gj_request *req)
     gj_conn *c = st->c;
     const char *text = gj_request_text(req);
     if (!text)
-        return gj__error_set(st->err, GJ_EINVAL, "bolt %s: a query needs text", c->endpoint);
+        return gj__error_set(st->err, GJ_EINVAL, "%s: a query needs text", c->endpoint);
     gj_value *extra = NULL;
-    int rc = build_extra(c, req, false, &extra, &st->fetch, st->err);
+    int rc = gj__bolt_build_extra(c, req, st->interactive ? GJ_BOLT_EXTRA_IN_TX : GJ_BOLT_EXTRA_QUERY, st->ss, &extra, &st->fetch,
+                         &st->sent, st->err);
     if (rc)
         return rc;
-    rc = prepare_auth(st, req);
+    if (!st->interactive)
+        rc = prepare_auth(st, req);
     if (!rc) {
-        rc = queue_telemetry(st, GJ_BOLT_API_AUTO_COMMIT);
+        if (!st->interactive)
+            rc = queue_telemetry(st, GJ_BOLT_API_AUTO_COMMIT);
         if (!rc)
             rc = write_statement(st, text, strlen(text), gj_request_params(req), extra, st->fetch,
                                  GJ_BOLT_DELIVER);
         if (rc)
-            gj__error_prefix(st->err, "bolt %s", c->endpoint);
+            gj__error_prefix(st->err, "%s", c->endpoint);
     }
     gj_value_unref(extra);
     if (rc) {
@@ -623,7 +529,84 @@ static int run_query(exec_state *st, const gj_request *req)
     rc = gj__bolt_flush(c, st->deadline, st->err);
     if (!rc)
         rc = read_responses(st);
-    return finish(st, rc);
+    rc = finish(st, rc);
+    if (!rc && !st->interactive)
+        gj__bolt_bookmarks_committed(c, st->ss, st->sent, st->bookmark);
+    return rc;
+}
+
+/* A session's "begin": BEGIN with the transaction's extra. */
+static int run_begin(exec_state *st, const gj_request *req)
+{
+    gj_conn *c = st->c;
+    gj_bolt_session *ss = st->ss;
+    if (gj_request_text(req))
+        return gj__error_set(st->err, GJ_EINVAL, "%s: \"begin\" takes no text: the transaction's statements "
+                             "are the session's later query jobs", c->endpoint);
+    gj_value *extra = NULL;
+    int64_t fetch;
+    int rc = gj__bolt_build_extra(c, req, GJ_BOLT_EXTRA_BEGIN, ss, &extra, &fetch, &st->sent, st->err);
+    if (rc)
+        return rc;
+    const gj_value *db = gj_value_map_get(extra, "db");
+    const char *dbs = NULL;
+    gj_value_string_get(db, &dbs, NULL);
+    char *txdb = gj__strdup(dbs ? dbs : "");
+    rc = txdb ? prepare_auth(st, req) : gj__error_set(st->err, GJ_ENOMEM, "%s: out of memory", c->endpoint);
+    if (!rc && (rc = queue_telemetry(st, GJ_BOLT_API_EXPLICIT_TX)) != 0)
+        gj__error_prefix(st->err, "%s", c->endpoint);
+    if (!rc && (rc = gj__bolt_write_map(&c->wbuf, &c->ps, GJ_BOLT_BEGIN, extra, st->err)) != 0)
+        gj__error_prefix(st->err, "%s: BEGIN", c->endpoint);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, GJ_BOLT_BEGIN, st->err);
+    gj_value_unref(extra);
+    if (rc) {
+        free(txdb);
+        unsend(st);
+        return rc;
+    }
+    rc = gj__bolt_flush(c, st->deadline, st->err);
+    if (!rc)
+        rc = read_responses(st);
+    rc = finish(st, rc);
+    if (rc) {
+        free(txdb);
+        return rc;
+    }
+    ss->in_tx = true;
+    ss->tx_failed = false;
+    ss->why[0] = '\0';
+    ss->tx_job = ss->jobs;
+    free(ss->tx_db);
+    ss->tx_db = txdb;
+    gj_value_unref(ss->tx_sent);
+    ss->tx_sent = st->sent;
+    st->sent = NULL;
+    return 0;
+}
+
+/* A session's "commit" or "rollback". */
+static int run_end(exec_state *st, const gj_request *req, uint8_t tag)
+{
+    gj_conn *c = st->c;
+    gj_bolt_session *ss = st->ss;
+    const char *name = tag == GJ_BOLT_COMMIT ? "commit" : "rollback";
+    if (gj_request_text(req) || gj_value_size(gj_request_options(req)))
+        return gj__error_set(st->err, GJ_EINVAL, "%s: \"%s\" takes no text and no options", c->endpoint, name);
+    int rc = gj__bolt_write_empty(&c->wbuf, tag, st->err);
+    if (!rc)
+        rc = gj__bolt_push_pending(c, tag | GJ_BOLT_DELIVER, st->err);
+    if (rc) {
+        unsend(st);
+        return gj__error_prefix(st->err, "%s", c->endpoint);
+    }
+    rc = gj__bolt_flush(c, st->deadline, st->err);
+    if (!rc)
+        rc = read_responses(st);
+    rc = finish(st, rc);
+    if (rc == 0 && tag == GJ_BOLT_COMMIT)
+        gj__bolt_bookmarks_committed(c, ss, ss->tx_sent, st->bookmark);
+    return rc;
 }
 
 /* The statements of a transaction request, checked before anything is
@@ -634,7 +617,8 @@ static int check_statements(gj_conn *c, const gj_request *req, size_t *count, gj
     size_t n = 0;
     if (list) {
         if (gj_value_type(list) != GJ_TLIST)
-            return opt_error(c, err, "statements", "a list of strings or of maps {query, params}");
+            return gj__error_set(err, GJ_EINVAL, "%s: option 'statements' must be a list of strings or of maps "
+                                 "{query, params}", c->endpoint);
         for (size_t i = 0; i < gj_value_size(list); i++) {
             const gj_value *item = gj_value_list_at(list, i);
             gj_type t = gj_value_type(item);
@@ -642,7 +626,7 @@ static int check_statements(gj_conn *c, const gj_request *req, size_t *count, gj
             const gj_value *p = t == GJ_TMAP ? gj_value_map_get(item, "params") : NULL;
             if (gj_value_type(q) != GJ_TSTRING || (p && gj_value_type(p) != GJ_TMAP && gj_value_type(p) != GJ_TNULL))
                 return gj__error_set(err, GJ_EINVAL,
-                                     "bolt %s: statement %zu of option 'statements' must be a string or a map "
+                                     "%s: statement %zu of option 'statements' must be a string or a map "
                                      "{query: string, params: map}", c->endpoint, i);
         }
         n = gj_value_size(list);
@@ -650,10 +634,10 @@ static int check_statements(gj_conn *c, const gj_request *req, size_t *count, gj
     if (gj_request_text(req))
         n++;
     if (n == 0)
-        return gj__error_set(err, GJ_EINVAL, "bolt %s: a transaction needs statements (option 'statements' "
+        return gj__error_set(err, GJ_EINVAL, "%s: a transaction needs statements (option 'statements' "
                              "or the request's text)", c->endpoint);
     if (n > GJ_BOLT_MAX_TX_STATEMENTS)
-        return gj__error_set(err, GJ_EINVAL, "bolt %s: %zu statements in one transaction (at most %u)",
+        return gj__error_set(err, GJ_EINVAL, "%s: %zu statements in one transaction (at most %u)",
                              c->endpoint, n, GJ_BOLT_MAX_TX_STATEMENTS);
     *count = n;
     return 0;
@@ -689,7 +673,7 @@ static int write_transaction(exec_state *st, const gj_request *req, const gj_val
     if (rc) {
         gj__ps_buf_reset(&c->wbuf);
         c->n_pending = 0;
-        gj__error_prefix(st->err, "bolt %s", c->endpoint);
+        gj__error_prefix(st->err, "%s", c->endpoint);
     }
     return rc;
 }
@@ -725,13 +709,13 @@ static int run_transaction(exec_state *st, const gj_request *req)
     gj_value *extra = NULL;
     int rc = check_statements(c, req, &count, st->err);
     if (!rc)
-        rc = build_extra(c, req, true, &extra, &st->fetch, st->err);
+        rc = gj__bolt_build_extra(c, req, GJ_BOLT_EXTRA_TX, st->ss, &extra, &st->fetch, &st->sent, st->err);
     if (rc)
         return rc;
     for (unsigned attempt = 0;; attempt++) {
         rc = prepare_auth(st, req);
         if (!rc && attempt == 0 && (rc = queue_telemetry(st, GJ_BOLT_API_MANAGED_TX)) != 0)   /* not per retry */
-            gj__error_prefix(st->err, "bolt %s", c->endpoint);
+            gj__error_prefix(st->err, "%s", c->endpoint);
         if (!rc)
             rc = write_transaction(st, req, extra, count);
         if (rc) {
@@ -746,10 +730,11 @@ static int run_transaction(exec_state *st, const gj_request *req)
             break;
         /* The FAILURE's RESET must be answered before the retry. */
         gj_error *tmp = gj_error_new();
-        int drc = tmp ? drain_pending(c, reset_deadline(st->deadline), tmp) : GJ_ENOMEM;
+        /* A cancel meanwhile leaves the rest of RESET's answer to settle(). */
+        int drc = tmp ? drain_pending_for(c, reset_deadline(st->deadline), true, tmp) : GJ_ENOMEM;
         gj_error_free(tmp);
         if (drc == GJ_ECANCELLED && consume_interrupt(c)) {
-            rc = gj__error_set(st->err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+            rc = gj__error_set(st->err, GJ_ECANCELLED, "%s: cancelled", c->endpoint);
             break;
         }
         if (drc)
@@ -758,7 +743,7 @@ static int run_transaction(exec_state *st, const gj_request *req)
                 attempt + 1, (long long)retries, gj_error_message(st->err));
         int brc = backoff(c, attempt, st->deadline);
         if (brc == GJ_ECANCELLED) {
-            rc = gj__error_set(st->err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+            rc = gj__error_set(st->err, GJ_ECANCELLED, "%s: cancelled", c->endpoint);
             break;
         }
         if (brc)
@@ -767,6 +752,9 @@ static int run_transaction(exec_state *st, const gj_request *req)
         gj_error *err = st->err;
         int64_t timeout = st->timeout_ms, deadline = st->deadline;
         bool discard_all = st->discard_all;
+        gj_bolt_session *ss = st->ss;
+        gj_value *sent = st->sent;
+        gj_value_unref(st->bookmark);
         memset(st, 0, sizeof *st);
         st->c = c;
         st->sink = sink;
@@ -775,29 +763,115 @@ static int run_transaction(exec_state *st, const gj_request *req)
         st->deadline = deadline;
         st->in_tx = true;
         st->discard_all = discard_all;
+        st->ss = ss;
+        st->sent = sent;
         gj_error_clear(err);
     }
     gj_value_unref(extra);
+    if (!rc)
+        gj__bolt_bookmarks_committed(c, st->ss, st->sent, st->bookmark);
     return rc;
+}
+
+int gj__bolt_session_gate(gj_conn *c, gj_bolt_session *ss, const char *op, bool *done, gj_error *err)
+{
+    *done = false;
+    bool begin = strcmp(op, GJ_BOLT_OP_BEGIN) == 0, commit = strcmp(op, GJ_BOLT_OP_COMMIT) == 0;
+    bool rollback = strcmp(op, GJ_BOLT_OP_ROLLBACK) == 0;
+    if (begin && ss->in_tx)
+        return gj__error_set(err, GJ_ESTATE, "%s: the session's transaction begun by its job %llu is still open: "
+                             "commit or roll it back before beginning another", c->endpoint,
+                             (unsigned long long)ss->tx_job);
+    if (begin)
+        return 0;
+    if (ss->tx_failed) {
+        if (rollback) {
+            /* Acknowledged: the transaction is gone already. */
+            ss->tx_failed = false;
+            *done = true;
+            return 0;
+        }
+        return gj__error_set(err, GJ_ESTATE, "%s: %s; begin a new transaction (or roll back to go on without "
+                             "one)", c->endpoint, ss->why);
+    }
+    if ((commit || rollback) && !ss->in_tx)
+        return gj__error_set(err, GJ_ESTATE, "%s: \"%s\": the session has no open transaction (\"begin\" "
+                             "opens one)", c->endpoint, op);
+    if (strcmp(op, GJ_BOLT_OP_TRANSACTION) == 0 && ss->in_tx)
+        return gj__error_set(err, GJ_ESTATE, "%s: a \"transaction\" job cannot run inside the session's open "
+                             "transaction (begun by its job %llu)", c->endpoint, (unsigned long long)ss->tx_job);
+    return 0;
+}
+
+/* After a job that ran inside the session's open transaction (a query,
+ * commit or rollback): RESET (a FAILURE, a cancel, a result too large) or a
+ * broken connection ended the transaction on the server. */
+static void session_after(exec_state *st, const char *op, int rc)
+{
+    gj_bolt_session *ss = st->ss;
+    gj_conn *c = st->c;
+    bool commit = strcmp(op, GJ_BOLT_OP_COMMIT) == 0, rollback = strcmp(op, GJ_BOLT_OP_ROLLBACK) == 0;
+    if (!ss->in_tx)
+        return;
+    if (rollback || (commit && rc == 0)) {
+        gj__bolt_tx_lost(ss, "(ended)");
+        ss->tx_failed = false;   /* ended as asked: nothing to report */
+        return;
+    }
+    bool ended = st->reset_sent || c->broken || c->tcp.broken || commit;
+    if (!ended || rc == 0)
+        return;
+    const char *what = gj_error_message(st->err);
+    if (rc == GJ_ECANCELLED)
+        gj__bolt_tx_lost(ss, "the session's transaction (begun by its job %llu) was rolled back when its job %llu "
+                         "was cancelled%s", (unsigned long long)ss->tx_job, (unsigned long long)ss->jobs,
+                         commit ? " while committing (whether it committed is unknown)" : "");
+    else if (c->broken || c->tcp.broken)
+        gj__bolt_tx_lost(ss, "the session's transaction (begun by its job %llu) is lost: its job %llu %s: %s",
+                         (unsigned long long)ss->tx_job, (unsigned long long)ss->jobs,
+                         commit ? "(commit) lost the connection, whether it committed is unknown"
+                                : "lost the connection", what);
+    else
+        gj__bolt_tx_lost(ss, "the session's transaction (begun by its job %llu) was %s when its job %llu failed: %s",
+                         (unsigned long long)ss->tx_job, commit ? "not committed" : "rolled back",
+                         (unsigned long long)ss->jobs, what);
 }
 
 int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
+    gj_bolt_session *ss = gj__sink_session(sink);
+    const char *op = gj_request_op(req);
+    if (!op)
+        op = "(null)";
     if (consume_interrupt(c))
-        return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", c->endpoint);
+        return gj__error_set(err, GJ_ECANCELLED, "%s: cancelled", c->endpoint);
     if (c->broken || c->tcp.broken || c->n_pending)
-        return gj__error_set(err, GJ_EIO, "bolt %s: connection is not usable", c->endpoint);
+        return gj__error_set(err, GJ_EIO, "%s: connection is not usable", c->endpoint);
+    bool session_op = strcmp(op, GJ_BOLT_OP_BEGIN) == 0 || strcmp(op, GJ_BOLT_OP_COMMIT) == 0 ||
+                      strcmp(op, GJ_BOLT_OP_ROLLBACK) == 0;
+    if (session_op && !ss)
+        return gj__error_set(err, GJ_EINVAL, "%s: operation \"%s\" belongs to a session "
+                             "(gj_client_open_session); a single job can use \"transaction\"", c->endpoint, op);
     c->responses = 0;
     c->idle_closed = false;
     int64_t deadline = gj__sink_deadline(sink);
     if (gj__tcp_peer_closed(&c->tcp)) {
+        if (ss && ss->in_tx) {
+            /* The transaction lived on that connection: it is gone. */
+            c->broken = true;
+            gj__error_set(err, GJ_EIO, "%s: the server closed the connection of the session's open transaction "
+                          "(begun by its job %llu); the transaction is lost", c->endpoint,
+                          (unsigned long long)ss->tx_job);
+            gj__bolt_tx_lost(ss, "%s", gj_error_message(err));
+            return GJ_EIO;
+        }
         /* Closed by the server while pooled (idle timeout, restart): nothing
          * was sent, so open the session again and go on. */
         c->idle_closed = true;
         int64_t ms = c->ts->connect_timeout_ms > 0 ? c->ts->connect_timeout_ms : 10000;
         int rc = gj__bolt_session_reopen(c, min64(deadline, gj__now_ms() + ms), err);
         if (rc) {
-            gj__error_prefix(err, "bolt %s: the server closed the idle connection and reconnecting failed",
+            gj__error_prefix(err, "%s: the server closed the idle connection and reconnecting failed",
                              c->endpoint);
             return rc;
         }
@@ -809,17 +883,28 @@ int gj__bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error 
     st.err = err;
     st.deadline = deadline;
     st.timeout_ms = gj__sink_response_timeout(sink);
+    st.ss = ss;
+    st.interactive = ss && ss->in_tx && strcmp(op, GJ_OP_QUERY) == 0;
     const gj_value *discard = gj_request_option(req, "discard");
     if (discard)
-        gj_value_bool_get(discard, &st.discard_all);   /* checked in build_extra */
-    const char *op = gj_request_op(req);
-    if (op && strcmp(op, GJ_OP_QUERY) == 0)
-        return run_query(&st, req);
-    if (op && strcmp(op, "transaction") == 0) {
+        gj_value_bool_get(discard, &st.discard_all);   /* checked in gj__bolt_build_extra */
+    int rc;
+    if (strcmp(op, GJ_OP_QUERY) == 0) {
+        rc = run_query(&st, req);
+    } else if (strcmp(op, GJ_BOLT_OP_TRANSACTION) == 0) {
         st.in_tx = true;
-        return run_transaction(&st, req);
+        rc = run_transaction(&st, req);
+    } else if (strcmp(op, GJ_BOLT_OP_BEGIN) == 0) {
+        rc = run_begin(&st, req);
+    } else if (strcmp(op, GJ_BOLT_OP_COMMIT) == 0 || strcmp(op, GJ_BOLT_OP_ROLLBACK) == 0) {
+        rc = run_end(&st, req, strcmp(op, GJ_BOLT_OP_COMMIT) == 0 ? GJ_BOLT_COMMIT : GJ_BOLT_ROLLBACK);
+    } else {
+        rc = gj__error_set(err, GJ_EUNSUPPORTED, "%s: operation '%s' is not supported (\"query\", \"transaction\"; "
+                           "in a session also \"begin\", \"commit\", \"rollback\")", c->endpoint, op);
     }
-    return gj__error_set(err, GJ_EUNSUPPORTED,
-                         "bolt %s: operation '%s' is not supported (\"query\" or \"transaction\")", c->endpoint,
-                         op ? op : "(null)");
+    if (ss && (st.interactive || strcmp(op, GJ_BOLT_OP_COMMIT) == 0 || strcmp(op, GJ_BOLT_OP_ROLLBACK) == 0))
+        session_after(&st, op, rc);
+    gj_value_unref(st.sent);
+    gj_value_unref(st.bookmark);
+    return rc;
 }

@@ -54,6 +54,7 @@ typedef struct rtable {
 
 struct gj_bolt_router {
     const gj_target_settings *ts;   /* the pool's copy: outlives the connection */
+    gj_bolt_target *target;         /* shared by the target's connections (bookmark manager) */
     const gj_logger *log;
     char seed[ADDR_MAX];            /* the URL's host:port: the first router */
 
@@ -193,10 +194,10 @@ static int member_session(gj_bolt_router *r, const char *addr, int64_t deadline_
     char host[ADDR_MAX];
     int port;
     if (parse_address(addr, host, sizeof host, &port) != 0)
-        return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: the routing table holds a bad address '%s'", r->seed, addr);
+        return gj__error_set(err, GJ_EPROTOCOL, "%s: the routing table holds a bad address '%s'", r->seed, addr);
     if (r->n_members == MAX_MEMBERS)
         close_member(r, 0);
-    gj_endpoint ep = { host, port, 0 };
+    gj_endpoint ep = { host, port, 0, r->target };
     gj_conn *c = NULL;
     int rc = gj__bolt_session_open(&c, &ep, r->ts, r->log, r->seed, r->cur_abort, deadline_ms, err);
     if (rc)
@@ -215,14 +216,14 @@ static int parse_table(rtable *r, const gj_value *rt, const char *from, gj_error
     int64_t ttl = 0;
     const gj_value *servers = gj_value_map_get(rt, "servers");
     if (gj__bolt_meta_int(rt, "ttl", &ttl) != 0 || ttl < 0 || !servers || gj_value_type(servers) != GJ_TLIST)
-        return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: ROUTE answered without rt.ttl and rt.servers", from);
+        return gj__error_set(err, GJ_EPROTOCOL, "%s: ROUTE answered without rt.ttl and rt.servers", from);
     memset(r->n_addrs, 0, sizeof r->n_addrs);
     for (size_t i = 0; i < gj_value_size(servers); i++) {
         const gj_value *srv = gj_value_list_at(servers, i);
         const char *rolename = NULL;
         const gj_value *addrs = gj_value_map_get(srv, "addresses");
         if (gj__bolt_meta_string(srv, "role", &rolename, NULL) != 0 || !addrs || gj_value_type(addrs) != GJ_TLIST)
-            return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: routing table entry %zu lacks role or addresses",
+            return gj__error_set(err, GJ_EPROTOCOL, "%s: routing table entry %zu lacks role or addresses",
                                  from, i);
         int ro = -1;
         for (int k = 0; k < N_ROLES; k++)
@@ -234,7 +235,7 @@ static int parse_table(rtable *r, const gj_value *rt, const char *from, gj_error
             const char *a;
             size_t len;
             if (gj_value_string_get(gj_value_list_at(addrs, k), &a, &len) != 0 || len == 0 || len >= ADDR_MAX)
-                return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: bad address in the routing table", from);
+                return gj__error_set(err, GJ_EPROTOCOL, "%s: bad address in the routing table", from);
             if (r->n_addrs[ro] < MAX_ADDRS) {
                 memcpy(r->addrs[ro][r->n_addrs[ro]], a, len);
                 r->addrs[ro][r->n_addrs[ro]++][len] = '\0';
@@ -242,7 +243,7 @@ static int parse_table(rtable *r, const gj_value *rt, const char *from, gj_error
         }
     }
     if (r->n_addrs[ROLE_ROUTE] == 0)
-        return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: the routing table has no routers", from);
+        return gj__error_set(err, GJ_EPROTOCOL, "%s: the routing table has no routers", from);
     if (ttl > INT64_C(86400) * 365)
         ttl = INT64_C(86400) * 365;
     r->expires_ms = gj__now_ms() + ttl * 1000;
@@ -308,7 +309,7 @@ static int route_on(gj_bolt_router *r, gj_conn *c, const route_req *q, rtable **
         gj_value_unref(routing);
         gj_value_unref(extra);
         gj_value_unref(bookmarks);
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for ROUTE", c->endpoint);
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for ROUTE", c->endpoint);
     }
     rc = gj__bolt_write_route(&c->wbuf, &c->ps, routing, bookmarks, extra, err);
     gj_value_unref(routing);
@@ -331,15 +332,15 @@ static int route_on(gj_bolt_router *r, gj_conn *c, const route_req *q, rtable **
         const gj_value *rt = gj_value_map_get(m.fields[0], "rt");
         rtable *tmp = malloc(sizeof *tmp);
         if (!tmp)
-            rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the routing table", c->endpoint);
+            rc = gj__error_set(err, GJ_ENOMEM, "%s: out of memory for the routing table", c->endpoint);
         else if (!rt || gj_value_type(rt) != GJ_TMAP)
-            rc = gj__error_set(err, GJ_EPROTOCOL, "bolt %s: ROUTE answered without rt", c->endpoint);
+            rc = gj__error_set(err, GJ_EPROTOCOL, "%s: ROUTE answered without rt", c->endpoint);
         else
             rc = parse_table(tmp, rt, c->endpoint, err);
         const char *named = NULL;
         size_t named_len = 0;
         if (!rc && gj__bolt_meta_string(rt, "db", &named, &named_len) == 0 && named_len >= DB_MAX)
-            rc = gj__error_set(err, GJ_EPROTOCOL, "bolt %s: ROUTE named a database of %zu bytes", c->endpoint,
+            rc = gj__error_set(err, GJ_EPROTOCOL, "%s: ROUTE named a database of %zu bytes", c->endpoint,
                                named_len);
         if (!rc) {
             char key[DB_MAX];
@@ -349,7 +350,7 @@ static int route_on(gj_bolt_router *r, gj_conn *c, const route_req *q, rtable **
                 snprintf(key, sizeof key, "%s", q->db);
             rtable *t = table_slot(r, key);
             if (!t) {
-                rc = gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for the routing table", c->endpoint);
+                rc = gj__error_set(err, GJ_ENOMEM, "%s: out of memory for the routing table", c->endpoint);
             } else {
                 memcpy(t->addrs, tmp->addrs, sizeof t->addrs);
                 memcpy(t->n_addrs, tmp->n_addrs, sizeof t->n_addrs);
@@ -368,7 +369,7 @@ static int route_on(gj_bolt_router *r, gj_conn *c, const route_req *q, rtable **
         gj_error_free(tmp);
     } else {
         c->broken = true;
-        rc = gj__error_set(err, GJ_EPROTOCOL, "bolt %s: ROUTE answered with %s", c->endpoint,
+        rc = gj__error_set(err, GJ_EPROTOCOL, "%s: ROUTE answered with %s", c->endpoint,
                            gj__bolt_msg_name(m.tag, GJ_BOLT_RESPONSE));
     }
     gj__bolt_msg_clear(&m);
@@ -407,7 +408,7 @@ static int refresh(gj_bolt_router *r, const route_req *q, const rtable *known, r
                 known = r->tables[i];
     char (*routers)[ADDR_MAX] = malloc((MAX_ADDRS + 1) * sizeof *routers);
     if (!routers)
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", r->seed);
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", r->seed);
     size_t n = 0;
     for (size_t i = 0; known && i < known->n_addrs[ROLE_ROUTE]; i++)
         add_router(routers, &n, known->addrs[ROLE_ROUTE][i]);
@@ -437,7 +438,7 @@ static int refresh(gj_bolt_router *r, const route_req *q, const rtable *known, r
     }
     free(routers);
     if (rc != GJ_ESERVER && rc != GJ_EAUTH && rc != GJ_ENOMEM && rc != GJ_ECANCELLED && rc != GJ_ESHUTDOWN)
-        gj__error_prefix(err, "bolt %s: no router answered ROUTE", r->seed);
+        gj__error_prefix(err, "%s: no router answered ROUTE", r->seed);
     return rc;
 }
 
@@ -467,9 +468,10 @@ int gj__bolt_router_open(gj_conn **out, const gj_endpoint *ep, const gj_target_s
         free(r);
         if (efd >= 0)
             close(efd);
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
+        return gj__error_set(err, GJ_ENOMEM, "%s:%d: out of memory", ep->host, ep->port);
     }
     c->router = r;
+    c->target = r->target = ep->target_ctx;
     c->tcp.fd = c->tcp.wake_fd = -1;
     atomic_init(&r->interrupted, 0);
     r->intr_fd = efd;
@@ -503,13 +505,70 @@ static bool write_refused(const gj_error *err)
                     strcmp(code, "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase") == 0);
 }
 
-static role request_role(const gj_request *req)
+/* Consume the routed connection's own interrupt record. */
+static bool take_interrupt(gj_bolt_router *r)
+{
+    if (atomic_exchange(&r->interrupted, 0) == 0)
+        return false;
+    uint64_t v;
+    if (read(r->intr_fd, &v, sizeof v) < 0) {
+        /* EAGAIN: nothing to drain */
+    }
+    return true;
+}
+
+static role request_role(const gj_request *req, const gj_bolt_session *ss)
 {
     const gj_value *mode = gj_request_option(req, "mode");
     const char *m = NULL;
-    if (mode && gj_value_string_get(mode, &m, NULL) == 0 && (strcmp(m, "r") == 0 || strcmp(m, "read") == 0))
-        return ROLE_READ;
-    return ROLE_WRITE;
+    if (mode && gj_value_string_get(mode, &m, NULL) == 0)
+        return strcmp(m, "r") == 0 || strcmp(m, "read") == 0 ? ROLE_READ : ROLE_WRITE;
+    return ss && ss->read_mode ? ROLE_READ : ROLE_WRITE;
+}
+
+/* A job of a session whose transaction is open: on the member the
+ * transaction began on, whatever the routing table says now; never
+ * elsewhere. */
+static int run_pinned(gj_conn *c, gj_bolt_session *ss, const gj_request *req, gj_sink *sink, int64_t deadline,
+                      gj_error *err)
+{
+    gj_bolt_router *r = c->router;
+    char addr[ADDR_MAX];
+    snprintf(addr, sizeof addr, "%s", ss->member);
+    gj_conn *s = NULL;
+    int rc = member_session(r, addr, deadline, &s, err);
+    if (rc == GJ_ECANCELLED || rc == GJ_ESHUTDOWN)
+        return rc;
+    if (rc) {
+        forget_member(r, addr);
+        gj__error_prefix(err, "%s: the cluster member %s running the session's transaction (begun by its job "
+                         "%llu) cannot be reached; the transaction is lost", r->seed, addr,
+                         (unsigned long long)ss->tx_job);
+        gj__bolt_tx_lost(ss, "%s", gj_error_message(err));
+        return rc == GJ_ECONNECT || rc == GJ_ETIMEDOUT || rc == GJ_ETLS ? GJ_EIO : rc;
+    }
+    pthread_mutex_lock(&r->mu);
+    if (take_interrupt(r))
+        gj__bolt_interrupt(s);
+    r->active = s;
+    pthread_mutex_unlock(&r->mu);
+    rc = gj__bolt_execute(s, req, sink, err);
+    pthread_mutex_lock(&r->mu);
+    r->active = NULL;
+    pthread_mutex_unlock(&r->mu);
+    if (s->broken || s->tcp.broken) {
+        /* Never retried elsewhere: the transaction was on that member.
+         * (gj__bolt_execute recorded that the transaction is lost.) */
+        gj__log(r->log, GJ_LOG_WARN, "%s: member %s failed during the session's transaction (%s), dropped "
+                "from the routing tables", r->seed, addr, gj_error_message(err));
+        forget_member(r, addr);
+        for (size_t i = 0; i < r->n_tables; i++)
+            r->tables[i]->expires_ms = 0;
+        if (rc == 0)
+            rc = gj__error_set(err, GJ_EIO, "%s: the connection to %s broke", r->seed, addr);
+    }
+    prune_members(r);
+    return rc;
 }
 
 /* The table to use for q: the database's, or the home database's; NULL when
@@ -527,38 +586,39 @@ static rtable *usable_table(gj_bolt_router *r, const route_req *q, role ro)
     return t;
 }
 
-/* Consume the routed connection's own interrupt record. */
-static bool take_interrupt(gj_bolt_router *r)
-{
-    if (atomic_exchange(&r->interrupted, 0) == 0)
-        return false;
-    uint64_t v;
-    if (read(r->intr_fd, &v, sizeof v) < 0) {
-        /* EAGAIN: nothing to drain */
-    }
-    return true;
-}
-
 static int router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
 
 int gj__bolt_router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     gj_bolt_router *r = c->router;
     if (take_interrupt(r))
-        return gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", r->seed);
+        return gj__error_set(err, GJ_ECANCELLED, "%s: cancelled", r->seed);
     r->cur_abort = &r->own_abort;
     int rc = router_execute(c, req, sink, err);
     r->cur_abort = NULL;
     if (rc == GJ_ECANCELLED && take_interrupt(r))
-        gj__error_set(err, GJ_ECANCELLED, "bolt %s: cancelled", r->seed);
+        gj__error_set(err, GJ_ECANCELLED, "%s: cancelled", r->seed);
     return rc;
 }
 
 static int router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     gj_bolt_router *r = c->router;
-    role ro = request_role(req);
+    gj_bolt_session *ss = gj__sink_session(sink);
+    if (ss && ss->in_tx && ss->member[0]) {
+        int64_t connect_ms = r->ts->connect_timeout_ms > 0 ? r->ts->connect_timeout_ms : 10000;
+        int64_t dl = gj__now_ms() + connect_ms;
+        if (gj__sink_deadline(sink) < dl)
+            dl = gj__sink_deadline(sink);
+        return run_pinned(c, ss, req, sink, dl, err);
+    }
+    bool begin = ss && strcmp(gj_request_op(req), GJ_BOLT_OP_BEGIN) == 0;
+    role ro = request_role(req, ss);
     route_req q = { gj_request_database(req), NULL, gj_request_option(req, "bookmarks") };
+    if (!q.db && ss && ss->database)
+        q.db = ss->database;
+    if (!q.bookmarks && ss)
+        q.bookmarks = ss->bookmarks;
     if (!q.db)
         q.db = r->ts->database ? r->ts->database : "";
     const gj_value *imp = gj_request_option(req, "imp_user");
@@ -586,7 +646,7 @@ static int router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
             if (rc)
                 return rc;
             if (t->n_addrs[ro] == 0)
-                return gj__error_set(err, GJ_ECONNECT, "bolt %s: the routing table for '%s' has no %s server",
+                return gj__error_set(err, GJ_ECONNECT, "%s: the routing table for '%s' has no %s server",
                                      r->seed, t->db[0] ? t->db : "(default)", ro == ROLE_READ ? "reader" : "writer");
         }
         t->used = ++r->clock;
@@ -615,6 +675,8 @@ static int router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
         pthread_mutex_lock(&r->mu);
         r->active = NULL;
         pthread_mutex_unlock(&r->mu);
+        if (begin && rc == 0)
+            snprintf(ss->member, sizeof ss->member, "%s", addr);   /* the transaction stays there */
         bool broken = s->broken, idle_closed = s->idle_closed, answered = s->responses > 0;
         prune_members(r);   /* s is closed when broken */
         if (broken && idle_closed) {
@@ -654,9 +716,9 @@ static int router_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_e
         return rc;
     }
     if (!rc)
-        rc = gj__error_set(err, GJ_ECONNECT, "bolt %s: no cluster member could run the request", r->seed);
+        rc = gj__error_set(err, GJ_ECONNECT, "%s: no cluster member could run the request", r->seed);
     else
-        gj__error_prefix(err, "bolt %s: no %s could be reached (last tried %s)", r->seed,
+        gj__error_prefix(err, "%s: no %s could be reached (last tried %s)", r->seed,
                          ro == ROLE_READ ? "reader" : "writer", last);
     return rc;
 }
@@ -721,4 +783,10 @@ void gj__bolt_router_close(gj_conn *c)
 {
     router_free(c->router);
     free(c);
+}
+
+gj_conn *gj__bolt_router_member(gj_conn *c, const char *addr)
+{
+    member *m = addr && *addr ? find_member(c->router, addr) : NULL;
+    return m ? m->conn : NULL;
 }

@@ -64,7 +64,7 @@ static int sock_open(gj_conn *c, const char *host, int port, const gj_target_set
 int gj__bolt_broken(gj_conn *c, int rc, gj_error *err)
 {
     c->broken = true;
-    gj__error_prefix(err, "bolt %s", c->endpoint);
+    gj__error_prefix(err, "%s", c->endpoint);
     return rc;
 }
 
@@ -86,7 +86,7 @@ int gj__bolt_flush(gj_conn *c, int64_t deadline_ms, gj_error *err)
 int gj__bolt_push_pending(gj_conn *c, uint8_t tag, gj_error *err)
 {
     if (c->n_pending >= GJ_BOLT_MAX_PENDING)
-        return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: too many requests in flight", c->endpoint);
+        return gj__error_set(err, GJ_EPROTOCOL, "%s: too many requests in flight", c->endpoint);
     c->pending[c->n_pending++] = tag;
     return 0;
 }
@@ -160,7 +160,7 @@ int64_t gj__bolt_read_deadline(const gj_conn *c, int64_t request_deadline)
 
 static bool version_offered(unsigned major, unsigned minor)
 {
-    return (major == 5 && minor <= 8) || (major == 4 && minor == 4);
+    return (major == 6 && minor == 0) || (major == 5 && minor <= 8) || (major == 4 && minor == 4);
 }
 
 /* Read exactly n bytes (handshake only: the dechunker is not involved). */
@@ -194,15 +194,15 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
     uint32_t w = ((uint32_t)word[0] << 24) | ((uint32_t)word[1] << 16) | ((uint32_t)word[2] << 8) | word[3];
     if ((word[0] == 0x15 || word[0] == 0x16) && word[1] == 0x03 && word[2] <= 0x04)
         return gj__error_set(err, GJ_EPROTOCOL,
-                             "bolt %s: the server answered with TLS: use bolt+s:// (or bolt+ssc://)",
+                             "%s: the server answered with TLS: use bolt+s:// (or bolt+ssc://)",
                              c->endpoint);
     if (w == GJ_BOLT_HTTP)
         return gj__error_set(err, GJ_EPROTOCOL,
-                             "bolt %s: this is an HTTP port, not Bolt (Neo4j's Bolt port is usually 7687)",
+                             "%s: this is an HTTP port, not Bolt (Neo4j's Bolt port is usually 7687)",
                              c->endpoint);
     if (w == 0)
         return gj__error_set(err, GJ_EUNSUPPORTED,
-                             "bolt %s: no common Bolt version (offered 5.8..5.0 and 4.4)", c->endpoint);
+                             "%s: no common Bolt version (offered 6.0, 5.8..5.0 and 4.4)", c->endpoint);
     if (w == GJ_BOLT_MANIFEST_V1) {
         uint8_t buf[512];
         size_t have = 0, used = 0, n = 0;
@@ -211,13 +211,13 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
         for (;;) {
             int r = gj__bolt_manifest_parse(buf, have, &used, ranges, 32, &n, &caps, err);
             if (r < 0) {
-                gj__error_prefix(err, "bolt %s: bad Bolt manifest", c->endpoint);
+                gj__error_prefix(err, "%s: bad Bolt manifest", c->endpoint);
                 return r;
             }
             if (r == 1)
                 break;
             if (have == sizeof buf)
-                return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: Bolt manifest longer than %zu bytes",
+                return gj__error_set(err, GJ_EPROTOCOL, "%s: Bolt manifest longer than %zu bytes",
                                      c->endpoint, sizeof buf);
             size_t got = 0;
             rc = gj__bolt_sock_read(c, buf + have, 1, &got, deadline_ms, c->connect_io, err);
@@ -226,12 +226,12 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
             have += got;
         }
         if (used != have)
-            return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: unexpected bytes after the Bolt manifest",
+            return gj__error_set(err, GJ_EPROTOCOL, "%s: unexpected bytes after the Bolt manifest",
                                  c->endpoint);
         /* The highest version in both the server's ranges and ours. */
         unsigned best_major = 0, best_minor = 0;
         for (size_t i = 0; i < n; i++) {
-            for (unsigned major = 4; major <= 5; major++)
+            for (unsigned major = 4; major <= 6; major++)
                 for (unsigned minor = 0; minor <= 8; minor++) {
                     if (!version_offered(major, minor) || !gj__bolt_proposal_covers(ranges[i], major, minor))
                         continue;
@@ -243,8 +243,8 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
         }
         if (!best_major)
             return gj__error_set(err, GJ_EUNSUPPORTED,
-                                 "bolt %s: no common Bolt version (the server's manifest lists %zu ranges, "
-                                 "none in 5.8..5.0 or 4.4)", c->endpoint, n);
+                                 "%s: no common Bolt version (the server's manifest lists %zu ranges, "
+                                 "none in 6.0, 5.8..5.0 or 4.4)", c->endpoint, n);
         uint8_t choice[4 + GJ_VARINT_MAX];
         size_t len = gj__bolt_manifest_choice(choice, best_major, best_minor, 0);
         rc = gj__bolt_sock_write(c, choice, len, deadline_ms, c->connect_io, err);
@@ -257,7 +257,7 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
     gj_bolt_version v = gj__bolt_version_of(w);
     if ((w >> 16) != 0 || !version_offered(v.major, v.minor))
         return gj__error_set(err, GJ_EPROTOCOL,
-                             "bolt %s: the server chose Bolt version word 0x%08x, which was not offered",
+                             "%s: the server chose Bolt version word 0x%08x, which was not offered",
                              c->endpoint, (unsigned)w);
     c->ps.bolt_major = v.major;
     c->ps.bolt_minor = v.minor;
@@ -325,7 +325,7 @@ int gj__bolt_put_notification_filter(gj_value *map, const gj_conn *c, const gj_v
         return 0;
     if (!gj__bolt_version_at_least(&c->ps, 5, 2))
         return gj__error_set(err, GJ_EUNSUPPORTED,
-                             "bolt %s: notification filters (%s notifications_*) need Bolt 5.2+; this connection "
+                             "%s: notification filters (%s notifications_*) need Bolt 5.2+; this connection "
                              "speaks Bolt %u.%u", c->endpoint, where, c->ps.bolt_major, c->ps.bolt_minor);
     if (severity) {
         const char *s = NULL;
@@ -333,15 +333,15 @@ int gj__bolt_put_notification_filter(gj_value *map, const gj_conn *c, const gj_v
         char sev[16];
         if (gj_value_string_get(severity, &s, &len) != 0 || upper_copy(sev, sizeof sev, s, len) != 0 ||
             (strcmp(sev, "OFF") != 0 && strcmp(sev, "WARNING") != 0 && strcmp(sev, "INFORMATION") != 0))
-            return gj__error_set(err, bad_code, "bolt %s: %s notifications_minimum_severity must be \"OFF\", "
+            return gj__error_set(err, bad_code, "%s: %s notifications_minimum_severity must be \"OFF\", "
                                  "\"WARNING\" or \"INFORMATION\"", c->endpoint, where);
         if (gj_value_map_put_str(map, "notifications_minimum_severity", gj_value_string(sev)) != 0)
-            return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+            return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->endpoint);
     }
     if (disabled) {
         gj_value *list = NULL;
         if (gj_value_new_list(&list, 4) != 0)
-            return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+            return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->endpoint);
         int rc = 0;
         const char *s = NULL;
         size_t len = 0;
@@ -369,11 +369,11 @@ int gj__bolt_put_notification_filter(gj_value *map, const gj_conn *c, const gj_v
         else
             gj_value_unref(list);
         if (rc == GJ_EINVAL)
-            return gj__error_set(err, bad_code, "bolt %s: %s notifications_disabled_classifications must be a "
+            return gj__error_set(err, bad_code, "%s: %s notifications_disabled_classifications must be a "
                                  "list of names (or a string \"A,B\") such as UNRECOGNIZED, DEPRECATION, HINT",
                                  c->endpoint, where);
         if (rc)
-            return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory", c->endpoint);
+            return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", c->endpoint);
     }
     return 0;
 }
@@ -443,7 +443,7 @@ static int roundtrip_map(gj_conn *c, uint8_t tag, const gj_value *map, int fail_
         return rc;
     }
     gj__bolt_msg_clear(&m);
-    return gj__error_set(err, GJ_EPROTOCOL, "bolt %s: unexpected %s in answer to %s", c->endpoint,
+    return gj__error_set(err, GJ_EPROTOCOL, "%s: unexpected %s in answer to %s", c->endpoint,
                          gj__bolt_msg_name(m.tag, GJ_BOLT_RESPONSE), gj__bolt_msg_name(tag, GJ_BOLT_REQUEST));
 }
 
@@ -453,7 +453,7 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
     bool logon = gj__bolt_version_at_least(&c->ps, 5, 1);
     gj_value *extra = NULL;
     if (gj_value_new_map(&extra, 8))
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", c->endpoint);
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for HELLO", c->endpoint);
     int rc = gj_value_map_put_str(extra, "user_agent", gj_value_string(USER_AGENT));
     if (routing_address) {
         gj_value *routing = NULL;
@@ -477,7 +477,7 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
     }
     if (rc) {
         gj_value_unref(extra);
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for HELLO", c->endpoint);
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for HELLO", c->endpoint);
     }
     rc = gj__bolt_put_notification_filter(
         extra, c, ts->options ? gj_value_map_get(ts->options, "notifications_minimum_severity") : NULL,
@@ -533,10 +533,10 @@ static int hello(gj_conn *c, const gj_target_settings *ts, const char *routing_a
 
     gj_value *token = NULL;
     if (gj_value_new_map(&token, 3))
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s: out of memory for LOGON", c->endpoint);
+        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory for LOGON", c->endpoint);
     rc = gj__bolt_auth_put(token, &auth, c->endpoint, err);
     if (!rc)
-        rc = roundtrip_map(c, GJ_BOLT_LOGON, token, GJ_EAUTH, &meta, deadline_ms, err);
+        rc = roundtrip_map(c, GJ_BOLT_LOGON, token, GJ_ESERVER, &meta, deadline_ms, err);   /* .Security.: GJ_EAUTH */
     gj_value_unref(token);
     if (c->wbuf.data)
         explicit_bzero(c->wbuf.data, c->wbuf.cap);
@@ -568,16 +568,18 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
     *out = NULL;
     gj_conn *c = calloc(1, sizeof *c);
     if (!c)
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
+        return gj__error_set(err, GJ_ENOMEM, "%s:%d: out of memory", ep->host, ep->port);
     c->tcp.fd = c->tcp.wake_fd = -1;
     c->log = log;
+    c->target = ep->target_ctx;
     if (strchr(ep->host, ':'))
         snprintf(c->endpoint, sizeof c->endpoint, "[%s]:%d", ep->host, ep->port);
     else
         snprintf(c->endpoint, sizeof c->endpoint, "%s:%d", ep->host, ep->port);
-    char name[sizeof c->endpoint + 8];
-    snprintf(name, sizeof name, "bolt %s", c->endpoint);
-    int rc = gj__tcp_init(&c->tcp, name, err);
+    /* Every message starts with the endpoint, as the other backends' do:
+     * "127.0.0.1:7687: connection closed by the server", and a server's
+     * error "127.0.0.1:7687: bolt [Neo.ClientError..., GQL 42001] ...". */
+    int rc = gj__tcp_init(&c->tcp, c->endpoint, err);
     if (rc) {
         free(c);
         return rc;
@@ -587,10 +589,12 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
     gj__ps_buf_init(&c->wbuf, c->max_message_size + gj__chunk_overhead(c->max_message_size) + 64);
     c->rbuf = malloc(GJ_BOLT_RECV_BUF);
     c->ps.bolt_major = 5;
+    c->ps.zone_offset = gj__bolt_zone_offset;   /* zone ids: the system's time-zone database */
+    c->ps.zone_arg = c->target;
     c->ts = ts;
     if (ts->database && !(c->database = gj__strdup(ts->database))) {
         bolt_free(c);
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
+        return gj__error_set(err, GJ_ENOMEM, "%s:%d: out of memory", ep->host, ep->port);
     }
     c->host = gj__strdup(ep->host);
     c->port = ep->port;
@@ -598,7 +602,7 @@ int gj__bolt_session_open(gj_conn **out, const gj_endpoint *ep, const gj_target_
         c->routing_address = gj__strdup(routing_address);
     if (!c->rbuf || !c->host || (routing_address && !c->routing_address)) {
         bolt_free(c);
-        return gj__error_set(err, GJ_ENOMEM, "bolt %s:%d: out of memory", ep->host, ep->port);
+        return gj__error_set(err, GJ_ENOMEM, "%s:%d: out of memory", ep->host, ep->port);
     }
     c->connect_io = 0;
     c->connecting = true;
@@ -634,6 +638,8 @@ int gj__bolt_session_reopen(gj_conn *c, int64_t deadline_ms, gj_error *err)
     c->telemetry = false;
     memset(&c->ps, 0, sizeof c->ps);
     c->ps.bolt_major = 5;
+    c->ps.zone_offset = gj__bolt_zone_offset;
+    c->ps.zone_arg = c->target;
     c->broken = false;
     /* Inside execute(): an interrupt ends the reconnect too. */
     c->connect_io = GJ_TCP_INTERRUPTIBLE;
@@ -698,6 +704,15 @@ static int bolt_connect(gj_conn **out, const gj_endpoint *ep, const gj_target_se
 
 static int bolt_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
+    gj_bolt_session *ss = gj__sink_session(sink);
+    if (ss) {
+        ss->jobs++;   /* numbers the session's jobs in its messages */
+        bool done = false;
+        const char *op = gj_request_op(req);
+        int rc = gj__bolt_session_gate(c, ss, op ? op : "", &done, err);
+        if (rc || done)
+            return rc;
+    }
     return c->router ? gj__bolt_router_execute(c, req, sink, err) : gj__bolt_execute(c, req, sink, err);
 }
 
@@ -751,4 +766,9 @@ const gj_backend gj_bolt_backend = {
     .ping = bolt_ping,
     .close = bolt_close,
     .max_inflight = 1,
+    .target_open = gj__bolt_target_open,
+    .target_close = gj__bolt_target_close,
+    .session_check = gj__bolt_session_check,
+    .session_open = gj__bolt_session_begin,
+    .session_close = gj__bolt_session_end,
 };

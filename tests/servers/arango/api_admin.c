@@ -510,7 +510,7 @@ static void coll_one(rs_request *req, rs_response *res, rs_database *db, rs_coll
         }
         rs_response_json(res, 200, rs_coll_info(c, 1));
     } else if (sub && !strcmp(sub, "count") && req->method == RS_GET) {
-        if (rs_trx_resolve(req, &t, res) != 0)
+        if (rs_trx_resolve(req, &t, res) != 0 || rs_trx_may_read(t, c->name, res) != 0)
             return;
         json_object *o = rs_coll_info(c, 1);
         json_object_object_add(o, "count", json_object_new_int64((int64_t)rs_coll_count(c, t)));

@@ -446,7 +446,7 @@ static void handle(rs_request *req, rs_response *res, rs_database *db)
         return;
     int writes = req->method != RS_GET && req->method != RS_HEAD &&
                  !(req->method == RS_PUT && rs_arg_bool(req, "onlyget", 0));
-    if (writes && rs_trx_may_write(t, c->name, res) != 0)
+    if (writes ? rs_trx_may_write(t, c->name, res) != 0 : rs_trx_may_read(t, c->name, res) != 0)
         return;
     doc_opts o;
     parse_opts(req, c, &o);

@@ -240,7 +240,8 @@ static rs_collection *lock_collection(env *en, const char *name, rs_trx **t, int
         rs_aql_seterr(en->err, 404, 1228, "database not found");
     } else if (!c) {
         rs_aql_seterr(en->err, 404, 1203, "AQL: collection or view not found: %s (while parsing)", name);
-    } else if (rs_trx_resolve(en->req, t, &tmp) != 0 || (write && rs_trx_may_write(*t, name, &tmp) != 0)) {
+    } else if (rs_trx_resolve(en->req, t, &tmp) != 0 ||
+               (write ? rs_trx_may_write(*t, name, &tmp) : rs_trx_may_read(*t, name, &tmp)) != 0) {
         json_object *body = rs_parse_json(tmp.body, tmp.body_len), *v = NULL;
         const char *msg = body && json_object_object_get_ex(body, "errorMessage", &v) ? json_object_get_string(v) : "";
         int errnum = body && json_object_object_get_ex(body, "errorNum", &v) ? json_object_get_int(v) : 1655;

@@ -352,6 +352,9 @@ json_object *rs_coll_info(rs_collection *c, int properties);
  * *out (NULL when there is no header), or fills res with the error. */
 int rs_trx_resolve(rs_request *req, rs_trx **out, rs_response *res);
 int rs_trx_may_write(rs_trx *t, const char *coll, rs_response *res);
+/* A read of coll in t (NULL: fine); an error response and -1 when t was
+ * begun with allowImplicit: false and did not declare coll. */
+int rs_trx_may_read(rs_trx *t, const char *coll, rs_response *res);
 void rs_trx_sweep(rs_server *srv);
 void rs_trx_free_all(rs_server *srv);
 void rs_api_transaction(rs_request *req, rs_response *res);

@@ -136,6 +136,39 @@ int rs_trx_may_write(rs_trx *t, const char *coll, rs_response *res)
     return -1;
 }
 
+/* Reading a collection the transaction did not declare: ArangoDB adds it
+ * implicitly unless the transaction was begun with allowImplicit: false. */
+int rs_trx_may_read(rs_trx *t, const char *coll, rs_response *res)
+{
+    if (!t || t->allow_implicit || name_in(t->write, coll) || name_in(t->read, coll))
+        return 0;
+    rs_response_error(res, 400, 1652, "unregistered collection used in transaction: '%s' was not "
+                      "declared for reading and allowImplicit is false", coll);
+    return -1;
+}
+
+/* The options of a begin: allowImplicit, waitForSync, skipFastLockRound
+ * (booleans), lockTimeout, maxTransactionSize (numbers >= 0). */
+static int check_options(json_object *body, rs_response *res)
+{
+    static const char *const bools[] = { "allowImplicit", "waitForSync", "skipFastLockRound" };
+    static const char *const numbers[] = { "lockTimeout", "maxTransactionSize" };
+    json_object *v = NULL;
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+        if (json_object_object_get_ex(body, bools[i], &v) && !json_object_is_type(v, json_type_boolean)) {
+            rs_response_error(res, 400, 10, "bad value for %s: a boolean expected", bools[i]);
+            return -1;
+        }
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        if (json_object_object_get_ex(body, numbers[i], &v) &&
+            ((!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) ||
+             json_object_get_double(v) < 0)) {
+            rs_response_error(res, 400, 10, "bad value for %s: a number >= 0 expected", numbers[i]);
+            return -1;
+        }
+    return 0;
+}
+
 /* "read", "write", "exclusive": a name or an array of names. */
 static int collect_names(rs_server *srv, rs_database *db, json_object *spec, const char *field,
                          json_object *into, rs_response *res)
@@ -198,6 +231,8 @@ static void begin(rs_request *req, rs_response *res)
         rs_response_error(res, 400, 10, "missing 'collections' attribute");
         goto out;
     }
+    if (check_options(body, res) != 0)
+        goto out;
     pthread_mutex_lock(&srv->store_mu);
     rs_trx_sweep(srv);
     rs_database *db = rs_db_find(srv, req->dbname);

@@ -1,5 +1,5 @@
 /*
- * bolt-refserver: a strict Bolt 4.4 / 5.x server for tests (shared header).
+ * bolt-refserver: a strict Bolt 4.4 / 5.x / 6.0 server for tests (shared header).
  *
  *   main.c     options, listeners, accept loop, signals, shutdown
  *   conn.c     one thread per connection: handshake, TLS, I/O, framing,
@@ -41,7 +41,8 @@ typedef enum bs_fault_kind {
     BS_FAULT_CLOSE_MID_STREAM,  /* during a PULL, close after `after` records */
     BS_FAULT_STALL,             /* before answering `on`, stop for `secs` (0 = until closed) */
     BS_FAULT_GARBAGE,           /* answer `on` with bytes that are not Bolt */
-    BS_FAULT_CLOSE              /* close the connection on receiving `on` */
+    BS_FAULT_CLOSE,             /* close the connection on receiving `on` */
+    BS_FAULT_REFUSE             /* answer `on` with FAILURE `code`/`message`, then close */
 } bs_fault_kind;
 
 typedef struct bs_fault {
@@ -51,6 +52,8 @@ typedef struct bs_fault {
     long after;                 /* records (close-mid-stream) or matching messages to let pass */
     long count;                 /* times it fires (-1 = unlimited) */
     double secs;                /* stall duration */
+    char code[BS_NAME_MAX];     /* refuse: the FAILURE's code */
+    char message[BS_NAME_MAX];  /* refuse: its message */
     int member;                 /* listener index (-1 = all) */
     atomic_long seen;           /* matching messages seen */
     atomic_long fired;
@@ -133,6 +136,7 @@ typedef struct bs_config {
     bool seed;
     bool control;                     /* read commands on stdin (stop-member N, start-member N) */
     bool any_db;                      /* every database name exists (all share the one store) */
+    bool no_utc_patch;                /* 4.4: refuse patch_bolt ["utc"] (legacy datetimes, as old 4.4 servers) */
 } bs_config;
 
 typedef struct bs_server {
@@ -225,6 +229,9 @@ typedef struct bs_failure {
     const char *code;
     const char *gql;
     char message[512];
+    const char *description;          /* 5.7+: the GQL status's description (NULL = the message) */
+    const char *cause_gql;            /* 5.7+: one cause with this GQL status (NULL = none), */
+    char cause_description[600];      /* ... and this description */
 } bs_failure;
 
 /* Parse and run a query: 0 with *out (fields + rows), or -1 with *fail. */

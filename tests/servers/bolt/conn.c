@@ -315,6 +315,15 @@ static int handshake(bs_conn *c)
         return -1;
     uint32_t reply;
     gj__bolt_handshake_choose(in, cfg->versions, cfg->n_versions, cfg->manifest, &reply, NULL);
+    if (reply != GJ_BOLT_MANIFEST_V1 && (reply & 0xFF) >= 6) {
+        /* Bolt 6 is negotiated through the manifest only, as Neo4j does. */
+        gj_bolt_version legacy[BS_MAX_VERSIONS];
+        size_t n = 0;
+        for (size_t i = 0; i < cfg->n_versions; i++)
+            if (cfg->versions[i].major < 6)
+                legacy[n++] = cfg->versions[i];
+        gj__bolt_handshake_choose(in, legacy, n, false, &reply, NULL);
+    }
     uint8_t out[4 + GJ_VARINT_MAX + 4 * BS_MAX_VERSIONS + GJ_VARINT_MAX];
     out[0] = (uint8_t)(reply >> 24);
     out[1] = (uint8_t)(reply >> 16);

@@ -47,8 +47,80 @@ static gj_value *eval_fail(const eval_ctx *c, const char *code, const char *gql,
     return NULL;
 }
 
+/* VECTOR(value, dimension, coordinateType) (Neo4j 2025.10+): value a list
+ * of numbers, coordinateType a name (INTEGER8 ... FLOAT). */
+static gj_value *eval_vector(const eval_ctx *c, const expr *e, const binding *b)
+{
+    static const struct { const char *name; gj_vector_type t; } names[] = {
+        { "INT8", GJ_VECTOR_INT8 }, { "INTEGER8", GJ_VECTOR_INT8 }, { "INT16", GJ_VECTOR_INT16 },
+        { "INTEGER16", GJ_VECTOR_INT16 }, { "INT32", GJ_VECTOR_INT32 }, { "INTEGER32", GJ_VECTOR_INT32 },
+        { "INT64", GJ_VECTOR_INT64 }, { "INTEGER64", GJ_VECTOR_INT64 }, { "INTEGER", GJ_VECTOR_INT64 },
+        { "INT", GJ_VECTOR_INT64 }, { "FLOAT32", GJ_VECTOR_FLOAT32 }, { "FLOAT64", GJ_VECTOR_FLOAT64 },
+        { "FLOAT", GJ_VECTOR_FLOAT64 },
+    };
+    if (e->items[2]->kind != E_VAR)
+        return eval_fail(c, "Neo.ClientError.Statement.SyntaxError", "42001",
+                         "VECTOR() expects a coordinate type such as FLOAT32 as its third argument");
+    gj_vector_type t = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(names[i].name, e->items[2]->name))
+            t = names[i].t;
+    if (!t)
+        return eval_fail(c, "Neo.ClientError.Statement.SyntaxError", "42001", "Unknown vector coordinate type: %s",
+                         e->items[2]->name);
+    gj_value *list = eval(c, e->items[0], b);
+    if (!list)
+        return NULL;
+    gj_value *dimv = eval(c, e->items[1], b);
+    int64_t dims = -1;
+    if (!dimv || gj_value_int_get(dimv, &dims) != 0 || gj_value_type(list) != GJ_TLIST ||
+        (size_t)dims != gj_value_size(list) || dims < 1 || dims > 4096) {
+        gj_value_unref(list);
+        gj_value_unref(dimv);
+        return eval_fail(c, "Neo.ClientError.Statement.ArgumentError", "22N00",
+                         "VECTOR() needs a list of %lld numbers (1 to 4096)", (long long)dims);
+    }
+    gj_value_unref(dimv);
+    size_t n = (size_t)dims;
+    int64_t ints[4096];
+    double floats[4096];
+    int8_t i8[4096];
+    int16_t i16[4096];
+    int32_t i32[4096];
+    float f32[4096];
+    for (size_t i = 0; i < n; i++) {
+        const gj_value *x = gj_value_list_at(list, i);
+        double d = 0;
+        int64_t iv = 0;
+        if (gj_value_int_get(x, &iv) == 0)
+            d = (double)iv;
+        else if (gj_value_float_get(x, &d) == 0)
+            iv = (int64_t)d;
+        else {
+            gj_value_unref(list);
+            return eval_fail(c, "Neo.ClientError.Statement.TypeError", "22G03", "VECTOR() coordinates must be numbers");
+        }
+        ints[i] = iv;
+        floats[i] = d;
+        i8[i] = (int8_t)iv;
+        i16[i] = (int16_t)iv;
+        i32[i] = (int32_t)iv;
+        f32[i] = (float)d;
+    }
+    gj_value_unref(list);
+    const void *src = t == GJ_VECTOR_INT8 ? (const void *)i8 : t == GJ_VECTOR_INT16 ? (const void *)i16
+                    : t == GJ_VECTOR_INT32 ? (const void *)i32 : t == GJ_VECTOR_INT64 ? (const void *)ints
+                    : t == GJ_VECTOR_FLOAT32 ? (const void *)f32 : (const void *)floats;
+    gj_value *v = NULL;
+    if (gj_value_new_vector(&v, t, src, n) != 0)
+        return eval_fail(c, "Neo.DatabaseError.General.UnknownError", "50N42", "out of memory");
+    return v;
+}
+
 static gj_value *eval_func(const eval_ctx *c, const expr *e, const binding *b)
 {
+    if (!strcasecmp(e->name, "vector") && e->n == 3)
+        return eval_vector(c, e, b);
     if (e->n != 1)
         return eval_fail(c, "Neo.ClientError.Statement.SyntaxError", "42001",
                          "Unknown function '%s' (or wrong number of arguments)", e->name);
@@ -187,7 +259,9 @@ static bool node_matches(const eval_ctx *c, const node_pat *np, const bs_entity 
 static bool storable(const gj_value *v)
 {
     switch (gj_value_type(v)) {
-    case GJ_TMAP: case GJ_TNODE: case GJ_TEDGE: case GJ_TPATH: case GJ_TTAGGED: case GJ_TUUID:
+    case GJ_TTAGGED:
+        return gj_value_is_vector(v);   /* Neo4j 2025.10+ stores vectors */
+    case GJ_TMAP: case GJ_TNODE: case GJ_TEDGE: case GJ_TPATH: case GJ_TUUID:
         return false;
     case GJ_TLIST:
         for (size_t i = 0; i < gj_value_size(v); i++) {
@@ -416,6 +490,79 @@ static int run_create(const eval_ctx *c, query *q, bs_result *r)
     return rc;
 }
 
+/* Cypher's comparison of two values: -1, 0, 1, or 2 when they are not
+ * comparable (a null, different types: the result is null and the row is
+ * dropped).  Integers and floats compare as numbers. */
+static int compare_values(const gj_value *a, const gj_value *b)
+{
+    gj_type ta = gj_value_type(a), tb = gj_value_type(b);
+    if (ta == GJ_TNULL || tb == GJ_TNULL)
+        return 2;
+    bool na = ta == GJ_TINT || ta == GJ_TFLOAT, nb = tb == GJ_TINT || tb == GJ_TFLOAT;
+    if (na && nb) {
+        if (ta == GJ_TINT && tb == GJ_TINT) {
+            int64_t x = 0, y = 0;
+            gj_value_int_get(a, &x);
+            gj_value_int_get(b, &y);
+            return x < y ? -1 : x > y;
+        }
+        double x = 0, y = 0;
+        int64_t i = 0;
+        if (ta == GJ_TINT && gj_value_int_get(a, &i) == 0)
+            x = (double)i;
+        else
+            gj_value_float_get(a, &x);
+        if (tb == GJ_TINT && gj_value_int_get(b, &i) == 0)
+            y = (double)i;
+        else
+            gj_value_float_get(b, &y);
+        if (x != x || y != y)
+            return 2;   /* NaN */
+        return x < y ? -1 : x > y;
+    }
+    if (ta != tb)
+        return 2;
+    if (ta == GJ_TSTRING) {
+        const char *x, *y;
+        size_t lx, ly;
+        gj_value_string_get(a, &x, &lx);
+        gj_value_string_get(b, &y, &ly);
+        int c = memcmp(x, y, lx < ly ? lx : ly);
+        if (c == 0)
+            return lx < ly ? -1 : lx > ly;
+        return c < 0 ? -1 : 1;
+    }
+    if (ta == GJ_TBOOL) {
+        bool x = false, y = false;
+        gj_value_bool_get(a, &x);
+        gj_value_bool_get(b, &y);
+        return x < y ? -1 : x > y;
+    }
+    return gj_value_equal(a, b) ? 0 : 2;
+}
+
+/* Does `lhs OP rhs` hold (true, not false or null)? */
+static bool where_holds(const char *op, const gj_value *lhs, const gj_value *rhs)
+{
+    if (!op[0] || !strcmp(op, "=") || !strcmp(op, "<>")) {
+        if (gj_value_type(lhs) == GJ_TNULL || gj_value_type(rhs) == GJ_TNULL)
+            return false;
+        int c = compare_values(lhs, rhs);
+        bool eq = c == 0 || (c == 2 && gj_value_equal(lhs, rhs));
+        return op[0] == '<' ? !eq : eq;
+    }
+    int c = compare_values(lhs, rhs);
+    if (c == 2)
+        return false;
+    if (!strcmp(op, "<"))
+        return c < 0;
+    if (!strcmp(op, "<="))
+        return c <= 0;
+    if (!strcmp(op, ">"))
+        return c > 0;
+    return c >= 0;   /* ">=" */
+}
+
 static gj_value *path_value(gj_value *a, gj_value *rel, gj_value *b)
 {
     gj_value *walk, *path;
@@ -523,7 +670,7 @@ static int run_match(const eval_ctx *c, query *q, bs_result *r)
         rc = -1;
         goto out;
     }
-    /* WHERE v.key = expr */
+    /* WHERE v.key OP expr */
     if (q->where_prop) {
         size_t w = 0;
         for (size_t i = 0; i < n; i++) {
@@ -533,7 +680,7 @@ static int run_match(const eval_ctx *c, query *q, bs_result *r)
                 rc = -1;
                 goto out;
             }
-            if (gj_value_equal(lhs, rhs))
+            if (where_holds(q->where_op, lhs, rhs))
                 rows[w++] = rows[i];
             gj_value_unref(lhs);
             gj_value_unref(rhs);

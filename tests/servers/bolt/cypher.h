@@ -63,6 +63,7 @@ typedef struct query {
     char unwind_var[NAME];
     pattern pat;
     expr *where_prop, *where_value;
+    char where_op[3];               /* "=", "<>", "<", "<=", ">", ">=" */
     bool delete_, detach;
     char delete_var[NAME];
     ret_item items[MAX_ITEMS];

@@ -5,8 +5,8 @@
  *   [EXPLAIN|PROFILE] RETURN item, ... [LIMIT n]
  *   [EXPLAIN|PROFILE] UNWIND expr AS x RETURN item, ... [LIMIT n]     expr: range(a, b[, step]), a list, $param
  *   CREATE pattern [RETURN item, ...]
- *   MATCH pattern [WHERE v.key = expr] RETURN item, ... [LIMIT n]
- *   MATCH pattern [WHERE v.key = expr] [DETACH] DELETE v
+ *   MATCH pattern [WHERE v.key OP expr] RETURN item, ... [LIMIT n]    OP: = <> < <= > >=
+ *   MATCH pattern [WHERE v.key OP expr] [DETACH] DELETE v
  *   CALL apoc.util.sleep(ms)                                          slow; RESET interrupts it
  *
  *   pattern: [p =] (a[:Label...] [{k: expr, ...}]) [-[r[:TYPE] [{...}]]-> (b ...)]   (or <-[...]-)
@@ -83,6 +83,11 @@ static int syntax_error(parser *p, const char *expected)
         snprintf(what, sizeof what, "'%.*s'", (int)(p->t.len > 40 ? 40 : p->t.len), p->text + at);
     bs_fail_set(p->fail, "Neo.ClientError.Statement.SyntaxError", "42001",
              "Invalid input %s: expected %s (line 1, column %zu (offset: %zu))", what, expected, at + 1, at);
+    /* As Neo4j 5.26+ reports it: 42001 caused by 42I06 (invalid input). */
+    p->fail->description = "error: syntax error or access rule violation - invalid syntax";
+    p->fail->cause_gql = "42I06";
+    snprintf(p->fail->cause_description, sizeof p->fail->cause_description,
+             "error: syntax error or access rule violation - invalid input. %s", p->fail->message);
     return -1;
 }
 
@@ -527,6 +532,27 @@ static int parse_return(parser *p, query *q)
     return 0;
 }
 
+/* A comparison operator: =, <>, <, <=, >, >= (two punctuation tokens for
+ * the two-character ones, with nothing between them). */
+static int parse_comparison(parser *p, char op[3])
+{
+    if (!is_punct(p, '=') && !is_punct(p, '<') && !is_punct(p, '>'))
+        return syntax_error(p, "a comparison operator (=, <>, <, <=, >, >=)");
+    char first = p->t.p;
+    size_t end = p->t.at + 1;
+    op[0] = first;
+    op[1] = op[2] = '\0';
+    if (next(p))
+        return -1;
+    if (first != '=' && p->t.kind == T_PUNCT && p->t.at == end &&
+        (p->t.p == '=' || (first == '<' && p->t.p == '>'))) {
+        op[1] = p->t.p;
+        if (next(p))
+            return -1;
+    }
+    return 0;
+}
+
 static int parse_query(parser *p, query *q)
 {
     q->limit = -1;
@@ -562,7 +588,7 @@ static int parse_query(parser *p, query *q)
                 return -1;
             if (q->where_prop->kind != E_PROP)
                 return syntax_error(p, "a property comparison (v.key = expr)");
-            if (expect_punct(p, '=') || !(q->where_value = parse_expr(p, &q->lits)))
+            if (parse_comparison(p, q->where_op) || !(q->where_value = parse_expr(p, &q->lits)))
                 return -1;
         }
         if (is_kw(p, "DETACH") || is_kw(p, "DELETE")) {

@@ -4,7 +4,10 @@
  *   stall             before answering `on` (default PULL), wait `secs` (default: until
  *                     the client closes or sends RESET)
  *   garbage           answer `on` (default RUN) with bytes that are not a Bolt message
- *   close             close the socket on receiving `on` (default RUN)
+ *   close             close the socket on receiving `on` (default RUN; HELLO and LOGON too)
+ *   refuse            answer `on` (default HELLO) with FAILURE {code, message} and close
+ *                     (code=C default Neo.TransientError.General.DatabaseUnavailable,
+ *                     message=TEXT, no commas)
  *
  * `after` (for stall, garbage, close) lets that many matching messages pass
  * first; `count` limits how often it fires (default unlimited); `query`
@@ -61,6 +64,11 @@ int bs_fault_parse(const char *spec, bs_fault *f, char *errbuf, size_t errlen)
     } else if (!strcmp(buf, "close")) {
         f->kind = BS_FAULT_CLOSE;
         f->on = GJ_BOLT_RUN;
+    } else if (!strcmp(buf, "refuse")) {
+        f->kind = BS_FAULT_REFUSE;
+        f->on = GJ_BOLT_HELLO;
+        snprintf(f->code, sizeof f->code, "Neo.TransientError.General.DatabaseUnavailable");
+        snprintf(f->message, sizeof f->message, "The database is not available.");
     } else {
         snprintf(errbuf, errlen, "unknown fault kind '%s'", buf);
         return -1;
@@ -93,6 +101,11 @@ int bs_fault_parse(const char *spec, bs_fault *f, char *errbuf, size_t errlen)
             char *end;
             f->secs = strtod(eq, &end);
             bad = end == eq || *end || f->secs < 0 || f->secs > 86400;
+        } else if (!strcmp(kv, "code") || !strcmp(kv, "message")) {
+            char *dst = !strcmp(kv, "code") ? f->code : f->message;
+            bad = strlen(eq) >= BS_NAME_MAX;
+            if (!bad)
+                strcpy(dst, eq);
         } else if (!strcmp(kv, "query")) {
             bad = strlen(eq) >= sizeof f->query;
             if (!bad)

@@ -10,7 +10,8 @@
  *   --add-user U:P         another user (repeatable, up to 8)
  *   --no-auth              accept any authentication
  *   --bearer TOKEN         also accept scheme "bearer" with this token
- *   --versions LIST        Bolt versions offered, e.g. 4.4 or 5.8,5.7,5.6,5.4,5.3,5.2,5.1,5.0,4.4 (default)
+ *   --versions LIST        Bolt versions offered, e.g. 4.4 or 5.8,5.7,5.6,5.4,5.3,5.2,5.1,5.0,4.4 (default);
+ *                          6.0 (Neo4j 2025.10+: vectors) only through the manifest handshake
  *   --no-manifest          do not answer the manifest v1 handshake
  *   --route LIST --read LIST --write LIST
  *                          explicit routing table (host:port,... ; "self" = this listener)
@@ -23,6 +24,8 @@
  *   --telemetry-hint       send hints.telemetry.enabled (5.4+)
  *   --server-agent S       (default Neo4j/5.26.0)
  *   --seed                 start with a small graph (Alice, Bob, Carol, KNOWS)
+ *   --no-utc-patch         on 4.4, do not agree to patch_bolt ["utc"]: datetimes in the
+ *                          legacy forms (local seconds), as a 4.4 server without the patch
  *   --any-db               every database name exists (default: neo4j and system;
  *                          all databases share the one store)
  *   --control              read commands on stdin, one per line, answered "OK" or
@@ -69,7 +72,7 @@ static void usage(FILE *f)
           "       [--no-auth] [--bearer TOKEN] [--versions LIST] [--no-manifest] [--route LIST] [--read LIST]\n"
           "       [--write LIST] [--ttl SECS] [--read-only] [--tls-cert FILE --tls-key FILE] [--fault SPEC]...\n"
           "       [--max-message-size N] [--recv-timeout-hint S] [--telemetry-hint] [--server-agent S]\n"
-          "       [--seed] [--any-db] [--control] [--verbose]\n"
+          "       [--seed] [--any-db] [--no-utc-patch] [--control] [--verbose]\n"
           "fault SPEC: close-mid-stream|stall|garbage|close[:on=MSG,after=N,count=M,secs=S,query=TEXT,member=I]\n",
           f);
 }
@@ -98,7 +101,7 @@ static int parse_versions(bs_config *cfg, const char *list)
         char extra;
         if (sscanf(v, "%u.%u%c", &major, &minor, &extra) != 2 || cfg->n_versions >= BS_MAX_VERSIONS)
             return -1;
-        bool known = (major == 4 && minor == 4) || (major == 5 && minor <= 8);
+        bool known = (major == 4 && minor == 4) || (major == 5 && minor <= 8) || (major == 6 && minor == 0);
         if (!known)
             return -1;
         cfg->versions[cfg->n_versions].major = major;
@@ -127,7 +130,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
 {
     enum { O_HOST = 256, O_PORT, O_MEMBERS, O_USER, O_PASSWORD, O_ADDUSER, O_NOAUTH, O_BEARER, O_VERSIONS, O_NOMANIFEST,
            O_ROUTE, O_READ, O_WRITE, O_TTL, O_READONLY, O_CERT, O_KEY, O_FAULT, O_MAXMSG, O_RECVHINT,
-           O_TELEMETRY, O_AGENT, O_SEED, O_CONTROL, O_VERBOSE, O_HELP, O_ANYDB };
+           O_TELEMETRY, O_AGENT, O_SEED, O_CONTROL, O_VERBOSE, O_HELP, O_ANYDB, O_NOUTC };
     static const struct option opts[] = {
         { "host", required_argument, NULL, O_HOST },
         { "port", required_argument, NULL, O_PORT },
@@ -156,6 +159,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         { "verbose", no_argument, NULL, O_VERBOSE },
         { "help", no_argument, NULL, O_HELP },
         { "any-db", no_argument, NULL, O_ANYDB },
+        { "no-utc-patch", no_argument, NULL, O_NOUTC },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -206,6 +210,7 @@ static int parse_args(int argc, char **argv, bs_config *cfg)
         case O_VERBOSE: cfg->verbose = true; break;
         case O_HELP: usage(stdout); exit(0);
         case O_ANYDB: cfg->any_db = true; break;
+        case O_NOUTC: cfg->no_utc_patch = true; break;
         default: usage(stderr); return -1;
         }
         if (bad) {

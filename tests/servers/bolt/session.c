@@ -1,4 +1,4 @@
-/* session.c — the Bolt server state machine (4.4, 5.0–5.8) and its message
+/* session.c — the Bolt server state machine (4.4, 5.0–5.8, 6.0) and its message
  * handlers.  Strict: a message the current state does not accept gets
  * FAILURE (Neo.ClientError.Request.Invalid) and the session is FAILED: every
  * later request is IGNORED until RESET.  Failed authentication and
@@ -90,14 +90,25 @@ static void ignored(bs_session *s)
     gj__bolt_write_empty(&s->out, GJ_BOLT_IGNORED, NULL);
 }
 
-static void failure(bs_session *s, const char *code, const char *gql, const char *message)
+static void failure_of(bs_session *s, const bs_failure *f)
 {
-    BS_LOG(s->srv, "conn %ld: FAILURE %s: %s", s->conn_id, code, message);
-    gj__bolt_write_failure(&s->out, &s->ps, code, message, gql, NULL);
+    BS_LOG(s->srv, "conn %ld: FAILURE %s: %s", s->conn_id, f->code, f->message);
+    gj__bolt_write_failure_cause(&s->out, &s->ps, f->code, f->message, f->gql, f->description, f->cause_gql,
+                                 f->cause_description[0] ? f->cause_description : NULL, NULL);
     if (s->state != BS_DEFUNCT)
         s->state = BS_FAILED;
     uint64_t bm;
     end_tx(s, false, &bm);
+}
+
+static void failure(bs_session *s, const char *code, const char *gql, const char *message)
+{
+    bs_failure f;
+    memset(&f, 0, sizeof f);
+    f.code = code;
+    f.gql = gql;
+    snprintf(f.message, sizeof f.message, "%s", message);
+    failure_of(s, &f);
 }
 
 static int wrong_state(bs_session *s, const char *msg)
@@ -228,7 +239,7 @@ static int on_hello(bs_session *s, const gj_value *extra)
     char cid[32];
     snprintf(cid, sizeof cid, "bolt-%ld", s->conn_id);
     gj_value_map_put_str(meta, "connection_id", gj_value_string(cid));
-    if (s->ps.bolt_major == 4) {
+    if (s->ps.bolt_major == 4 && !cfg->no_utc_patch) {
         const gj_value *patches = gj_value_map_get(extra, "patch_bolt");
         for (size_t i = 0; patches && i < gj_value_size(patches); i++) {
             const char *p;
@@ -352,6 +363,19 @@ static int parse_tx_extra(bs_session *s, const gj_value *extra, tx_extra *x)
     }
     if (check_db(s, db) || check_bookmarks(s, gj_value_map_get(extra, "bookmarks")))
         return -1;
+    const gj_value *bms = gj_value_map_get(extra, "bookmarks");
+    if (s->srv->cfg.verbose && bms && gj_value_size(bms)) {
+        char text[512];
+        size_t n = 0;
+        for (size_t i = 0; i < gj_value_size(bms) && n < sizeof text - 1; i++) {
+            const char *b = "";
+            gj_value_string_get(gj_value_list_at(bms, i), &b, NULL);
+            int w = snprintf(text + n, sizeof text - n, "%s%s", i ? " " : "", b);
+            n = w < 0 ? n : n + (size_t)w >= sizeof text ? sizeof text - 1 : n + (size_t)w;
+        }
+        text[n] = '\0';
+        BS_LOG(s->srv, "conn %ld: bookmarks [%s]", s->conn_id, text);
+    }
     x->read_mode = !strcmp(mode, "r");
     int filter = notification_filter(s, extra);
     x->notifications_off = filter < 0 ? s->notifications_off : filter == 1;
@@ -391,7 +415,7 @@ static int on_run(bs_session *s, gj_bolt_msg *m)
     if (bs_query_run(&ctx, text, len, &r, &fail) != 0) {
         if (!in_tx)
             bs_store_rollback(&s->srv->store, tx);
-        failure(s, fail.code, fail.gql, fail.message);
+        failure_of(s, &fail);
         return 0;
     }
     if (x.notifications_off)
@@ -596,6 +620,8 @@ static int on_begin(bs_session *s, gj_bolt_msg *m)
     s->tx_timeout_ms = x.timeout_ms;
     snprintf(s->db, sizeof s->db, "%s", x.db);
     s->state = BS_TX_READY;
+    BS_LOG(s->srv, "conn %ld: BEGIN tx %" PRIu64 " (mode %s, db %s, tx_timeout %" PRId64 ")", s->conn_id, s->tx,
+           x.read_mode ? "r" : "w", x.db, x.timeout_ms);
     success(s, NULL);
     return 0;
 }
@@ -606,6 +632,7 @@ static int on_commit(bs_session *s)
     end_tx(s, true, &bm);
     char text[64];
     bs_bookmark_text(bm, text, sizeof text);
+    BS_LOG(s->srv, "conn %ld: COMMIT -> %s", s->conn_id, text);
     gj_value *meta = new_map();
     gj_value_map_put_str(meta, "bookmark", gj_value_string(text));
     if (gj__bolt_version_at_least(&s->ps, 5, 0))
@@ -617,6 +644,7 @@ static int on_commit(bs_session *s)
 
 static int on_rollback(bs_session *s)
 {
+    BS_LOG(s->srv, "conn %ld: ROLLBACK", s->conn_id);
     uint64_t bm;
     end_tx(s, false, &bm);
     s->state = BS_READY;
@@ -713,6 +741,21 @@ int bs_session_handle(bs_session *s, gj_bolt_msg *m, bool interrupted)
     }
     if (s->state == BS_DEFUNCT)
         return -1;
+    if (tag == GJ_BOLT_HELLO || tag == GJ_BOLT_LOGON) {
+        /* Fault injection at authentication: hang up, or refuse with words. */
+        bs_fault *f = bs_fault_take(s->srv->cfg.faults, s->srv->cfg.n_faults, BS_FAULT_CLOSE, tag, NULL, s->member);
+        if (f) {
+            BS_LOG(s->srv, "conn %ld: fault: close on %s", s->conn_id, name);
+            return -1;
+        }
+        f = bs_fault_take(s->srv->cfg.faults, s->srv->cfg.n_faults, BS_FAULT_REFUSE, tag, NULL, s->member);
+        if (f) {
+            BS_LOG(s->srv, "conn %ld: fault: refuse %s", s->conn_id, name);
+            gj__bolt_write_failure(&s->out, &s->ps, f->code, f->message, "50N42", NULL);
+            s->state = BS_DEFUNCT;   /* the connection closes after the FAILURE */
+            return -1;
+        }
+    }
     if (s->state == BS_CONNECTED) {
         if (tag != GJ_BOLT_HELLO) {
             char text[128];
