@@ -12,7 +12,9 @@
  * e.g. bolt://neo4j:secret@db1:7687,db2:7687?max_conns=8&response_timeout=5s
  * User and password are percent-decoded; an empty user name or password is
  * none, so "bolt://:TOKEN@host" gives a password alone (Bolt: a bearer
- * token).  Query keys are the setting names below.
+ * token).  Query keys are the setting names below.  A GraphQL server on a
+ * unix socket: graphql+unix:///run/app.sock:/graphql (the socket path, ':',
+ * the HTTP path).
  *
  * File form (YAML or JSON, same keys):
  *   workers: 4                   # client-wide

@@ -89,4 +89,14 @@
  * GJ_OP_QUERY. */
 #define GJ_OP_EVAL "eval"
 
+/* ---- GraphQL (docs/graphql.md) ------------------------------------------------ */
+
+/* A subscription as a job: pending while it streams, each event a row,
+ * DONE after the server's complete (GJ_OP_QUERY with a subscription
+ * document does the same). */
+#define GJ_OP_SUBSCRIBE "subscribe"
+
+/* The standard introspection query: the schema as a value. */
+#define GJ_OP_INTROSPECT "introspect"
+
 #endif

@@ -449,7 +449,7 @@ int gj__gql_op_init(gj__gql_op *op, gj__gql_target *t, const gj_request *req, co
         if (!known_options[k])
             return gj__error_set(err, GJ_EINVAL, "op %s: unknown option %.64s", verb, key);
     }
-    op->query = strcmp(verb, "introspect") == 0 ? gj__gql_introspection_query : gj_request_text(req);
+    op->query = strcmp(verb, GJ_OP_INTROSPECT) == 0 ? gj__gql_introspection_query : gj_request_text(req);
     op->variables = gj_request_params(req);
     int rc = opt_string(req, "operationName", &op->operation_name, err);
     if (rc)
@@ -468,7 +468,7 @@ int gj__gql_op_init(gj__gql_op *op, gj__gql_target *t, const gj_request *req, co
                              verb);
     if ((rc = gj__gql_doc_optype(op->query, op->operation_name, &op->type, err)) != 0)
         return rc;
-    if (strcmp(verb, "subscribe") == 0 && op->type != GJ__GQL_SUBSCRIPTION)
+    if (strcmp(verb, GJ_OP_SUBSCRIBE) == 0 && op->type != GJ__GQL_SUBSCRIPTION)
         return gj__error_set(err, GJ_EINVAL, "op subscribe: the operation is not a subscription");
     const char *method = NULL;
     if ((rc = opt_string(req, "method", &method, err)) != 0)

@@ -445,8 +445,8 @@ static int gql_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_erro
         return gj__error_set(err, GJ_ECANCELLED, "%s: cancelled before it started", c->hostport);
     }
     const char *verb = gj_request_op(req);
-    if (strcmp(verb, GJ_OP_QUERY) != 0 && strcmp(verb, "subscribe") != 0 &&
-        strcmp(verb, "introspect") != 0)
+    if (strcmp(verb, GJ_OP_QUERY) != 0 && strcmp(verb, GJ_OP_SUBSCRIBE) != 0 &&
+        strcmp(verb, GJ_OP_INTROSPECT) != 0)
         return gj__error_set(err, GJ_EUNSUPPORTED, "graphql backend has no operation %.64s "
                              "(query, subscribe, introspect)", verb);
     gj__gql_op op;

@@ -338,7 +338,7 @@ static int run_request(gj_conn *c, gj_value *args, const char *op, const char *p
 int gj__gremlin_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
     const char *op = gj_request_op(req);
-    if (!op || (strcmp(op, GJ_OP_QUERY) != 0 && strcmp(op, "eval") != 0))
+    if (!op || (strcmp(op, GJ_OP_QUERY) != 0 && strcmp(op, GJ_OP_EVAL) != 0))
         return gj__error_set(err, GJ_EUNSUPPORTED, "gremlin %s: operation '%s' is not supported "
                              "(\"query\" or \"eval\": a script)", c->endpoint, op ? op : "(null)");
     if (gj__sink_cancel_requested(sink))
