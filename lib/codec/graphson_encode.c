@@ -22,11 +22,16 @@
 /* Most items a GraphSON 2.0 BulkSet is expanded to (2.0 has no BulkSet type:
  * each value is repeated bulk times). */
 #define BULK_EXPANSION_MAX (1u << 20)
+/* Most bytes the expansions of one value may write (nested BulkSets and
+ * large items multiply: the item count alone does not bound the output). */
+#define BULK_EXPANSION_MAX_BYTES ((size_t)64 << 20)
 
 typedef struct {
     gj_ps_buf *b;
     gj_graphson_version version;
     gj_error *err;
+    uint64_t expanded;       /* BulkSet items expanded so far, nested ones included */
+    size_t expanded_bytes;   /* bytes those expansions wrote */
 } gs_w;
 
 static int typed(gs_w *w, const gj_value *v, unsigned depth);
@@ -742,20 +747,25 @@ static int bulk_set_v2(gs_w *w, const gj_value *list, unsigned depth)
         if (gj_value_int_get(gj_value_list_at(list, i), &bulk) != 0 || bulk < 0)
             return enc_fail(w, "a g:BulkSet bulk is not a count");
         total += (uint64_t)bulk;
-        if (total > BULK_EXPANSION_MAX)
+        if (total > BULK_EXPANSION_MAX || w->expanded + total > BULK_EXPANSION_MAX)
             return gj__error_set(w->err, GJ_ETOOBIG, "cannot encode as GraphSON 2.0: a g:BulkSet "
                                  "expands to more than %u items", BULK_EXPANSION_MAX);
     }
+    w->expanded += total;
     bool first = true;
     int rc = raw(w, "[");
     for (size_t i = 0; rc == 0 && i + 1 < n; i += 2) {
         int64_t bulk = 0;
         gj_value_int_get(gj_value_list_at(list, i + 1), &bulk);
         for (int64_t k = 0; rc == 0 && k < bulk; k++) {
+            size_t before = w->b->len;
             rc = first ? 0 : raw(w, ",");
             first = false;
             if (rc == 0)
                 rc = typed(w, gj_value_list_at(list, i), depth + 1);
+            if (rc == 0 && (w->expanded_bytes += w->b->len - before) > BULK_EXPANSION_MAX_BYTES)
+                rc = gj__error_set(w->err, GJ_ETOOBIG, "cannot encode as GraphSON 2.0: g:BulkSet "
+                                   "expansion exceeds %zu bytes", BULK_EXPANSION_MAX_BYTES);
         }
     }
     return rc ? rc : raw(w, "]");
@@ -985,7 +995,7 @@ static int typed(gs_w *w, const gj_value *v, unsigned depth)
 int gj__graphson_put_value(gj_ps_buf *b, gj_graphson_version version, const gj_value *v,
                            gj_error *err)
 {
-    gs_w w = {b, version, err};
+    gs_w w = {b, version, err, 0, 0};
     if (version != GJ_GRAPHSON_V2 && version != GJ_GRAPHSON_V3)
         return gj__error_set(err, GJ_EINVAL, "GraphSON version %d is not 2 or 3", (int)version);
     int rc = typed(&w, v, 0);

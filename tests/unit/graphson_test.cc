@@ -535,6 +535,33 @@ TEST(GraphSONEncode, BulkSetV2IsExpandedWithABound)
     Encode(huge.get(), GJ_GRAPHSON_V2, &rc, err.get());
     EXPECT_EQ(rc, GJ_ETOOBIG);
     EXPECT_NE(Encode(huge.get(), GJ_GRAPHSON_V3, &rc), "");
+
+    // Within the item bound, but a large item repeated (found by the fuzzer:
+    // 10^6 copies of a 3000-byte string would be 3 GB): bounded in bytes.
+    gj_value_new_list(&list, 2);
+    gj_value_list_append(list, gj_value_string(std::string(3000, 'y').c_str()));
+    gj_value_list_append(list, gj_value_int(1000000));
+    gj_value_new_tagged(&v, "g:BulkSet", list);
+    V wide(v);
+    rc = 0;
+    Encode(wide.get(), GJ_GRAPHSON_V2, &rc, err.get());
+    EXPECT_EQ(rc, GJ_ETOOBIG);
+    EXPECT_NE(nullptr, strstr(gj_error_message(err.get()), "bytes")) << gj_error_message(err.get());
+
+    // Nested: 1000 copies of a BulkSet of 1000 items each is 10^6 items in all.
+    gj_value *inner = nullptr;
+    gj_value_new_list(&list, 2);
+    gj_value_list_append(list, gj_value_int(7));
+    gj_value_list_append(list, gj_value_int(1000));
+    gj_value_new_tagged(&inner, "g:BulkSet", list);
+    gj_value_new_list(&list, 2);
+    gj_value_list_append(list, inner);
+    gj_value_list_append(list, gj_value_int(2000));
+    gj_value_new_tagged(&v, "g:BulkSet", list);
+    V nested(v);
+    rc = 0;
+    Encode(nested.get(), GJ_GRAPHSON_V2, &rc, err.get());
+    EXPECT_EQ(rc, GJ_ETOOBIG);
 }
 
 // ---- hostile input -----------------------------------------------------------------------------
