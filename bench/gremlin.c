@@ -6,9 +6,10 @@
  *
  *  (a) messages/s on ONE connection with max_inflight 64: jobs of
  *      "g.V().count()" (one request and one response message each), kept
- *      64 deep by the completion callback resubmitting (64 workers, each
- *      waiting on its request's future while the WebSocket service thread
- *      routes the responses by requestId).  Goal >= 100 k/s.  The client's
+ *      64 deep by the completion callback resubmitting (2 workers that
+ *      send requests and go on; the WebSocket service thread routes the
+ *      responses by requestId and the client's completion thread finishes
+ *      the jobs: docs/internals.md, "Asynchronous requests").  Goal >= 100 k/s.  The client's
  *      CPU time per request (getrusage, every thread of this process; the
  *      server is another process) is printed beside it.  Baseline: the same
  *      requests through the WebSocket transport and the codec alone (64
@@ -22,9 +23,10 @@
  *      name and an age vertex property), GraphBinary 1.0 against GraphSON
  *      3.0 and 2.0, in memory, best of 3: goal GraphBinary >= 3x GraphSON 3.0.
  *
- * Usage: gremlin [--requests N] [--inflight K] [--vertices V] [--no-js]
- *                [--max-seconds S]
- *   defaults 200000 requests, 64 in flight, 100000 vertices, 10 s per loop.
+ * Usage: gremlin [--requests N] [--inflight K] [--workers W] [--vertices V]
+ *                [--no-js] [--max-seconds S]
+ *   defaults 200000 requests, 64 in flight, 2 workers, 100000 vertices,
+ *   10 s per loop.
  * Exit status 2 when a goal is missed, 1 on an error.
  */
 #include <graphjob.h>
@@ -214,6 +216,8 @@ static int lib_once(gj_client *client, long total, int inflight, double max_s, d
     return 0;
 }
 
+static int workers = 2;
+
 static gj_client *lib_client(int port, int inflight)
 {
     char url[128];
@@ -222,7 +226,7 @@ static gj_client *lib_client(int port, int inflight)
     gj_config *cfg = NULL;
     gj_client *c = NULL;
     if (gj_config_from_url(&cfg, url, err) != 0 ||
-        gj_config_set_int(cfg, NULL, "workers", inflight, err) != 0 ||
+        gj_config_set_int(cfg, NULL, "workers", workers, err) != 0 ||
         gj_config_set_int(cfg, NULL, "queue_size", 4 * inflight + 16, err) != 0 ||
         gj_config_set_int(cfg, "default", "max_conns", 1, err) != 0 ||
         gj_config_set_int(cfg, "default", "max_inflight", inflight, err) != 0 ||
@@ -505,6 +509,8 @@ int main(int argc, char **argv)
             requests = atol(argv[++i]);
         else if (strcmp(argv[i], "--inflight") == 0 && i + 1 < argc)
             inflight = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
+            workers = atoi(argv[++i]);
         else if (strcmp(argv[i], "--vertices") == 0 && i + 1 < argc)
             nvertices = atol(argv[++i]);
         else if (strcmp(argv[i], "--max-seconds") == 0 && i + 1 < argc)
@@ -512,13 +518,14 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--no-js") == 0)
             js = false;
         else {
-            fprintf(stderr, "usage: gremlin [--requests N] [--inflight K] [--vertices V] [--no-js] "
-                            "[--max-seconds S]\n");
+            fprintf(stderr, "usage: gremlin [--requests N] [--inflight K] [--workers W] [--vertices V] "
+                            "[--no-js] [--max-seconds S]\n");
             return 1;
         }
     }
-    if (requests < 1 || inflight < 1 || inflight > 64 || nvertices < 1 || !(max_s > 0)) {
-        fprintf(stderr, "gremlin: bad arguments (inflight 1..64)\n");
+    if (requests < 1 || inflight < 1 || inflight > 64 || workers < 1 || workers > 256 || nvertices < 1 ||
+        !(max_s > 0)) {
+        fprintf(stderr, "gremlin: bad arguments (inflight 1..64, workers 1..256)\n");
         return 1;
     }
     signal(SIGINT, on_signal);

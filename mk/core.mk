@@ -14,7 +14,7 @@ libgraphjob_internal_la_SOURCES += \
 	lib/core/request.c lib/core/request_internal.h \
 	lib/core/sink.c lib/core/sink_internal.h \
 	lib/core/job.c lib/core/jobslab.c lib/core/registry.c lib/core/client.c lib/core/executor.c \
-	lib/core/session.c \
+	lib/core/session.c lib/core/async.c lib/core/async.h \
 	lib/core/job_internal.h \
 	lib/backend/registry.c
 

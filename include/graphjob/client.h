@@ -108,7 +108,8 @@ typedef struct gj_client_stats {
     uint64_t failed;      /* of those, with an error */
     uint64_t cancelled;   /* ended CANCELLED */
     uint64_t queued;      /* waiting for a worker now */
-    uint64_t running;     /* on a worker now */
+    uint64_t running;     /* on a worker now, or in flight on a multiplexed
+                             connection (Gremlin) with no thread waiting */
     uint64_t registered;  /* in the registry now (not cleared/consumed) */
     uint64_t job_memory;  /* bytes the client holds for job records, in use or
                              kept for reuse (0 where records are malloc'd) */

@@ -32,7 +32,8 @@
  *
  * Threading: every function may be called from any thread, concurrently,
  * except gj_job_wait(), which returns GJ_EDEADLK when called on one of the
- * client's worker threads (including inside a completion callback).
+ * client's own threads (a worker or the completion thread, including inside
+ * a completion callback).
  */
 #ifndef GRAPHJOB_JOB_H
 #define GRAPHJOB_JOB_H
@@ -53,9 +54,10 @@ GJ_EXTERN const char *gj_job_status_name(gj_job_status status);
 /* Called exactly once per job when it reaches DONE or CANCELLED, on the
  * thread that ran the job — a worker, or a caller that ran it itself
  * (gj_job_wait(job, -1) on the job first in line, see "caller-runs" in
- * client.h) — or, for a job cancelled while queued, on the thread that
- * called cancel/clear/gj_client_free; never inside gj_client_submit, always
- * with no library lock held.  `job` is borrowed for the call; gj_job_ref()
+ * client.h), or the client's completion thread for a request a multiplexing
+ * backend (Gremlin) answered asynchronously — or, for a job cancelled while
+ * queued, on the thread that called cancel/clear/gj_client_free; never
+ * inside gj_client_submit, always with no library lock held.  `job` is borrowed for the call; gj_job_ref()
  * keeps it.  The callback may call any gj_job_* function except gj_job_wait,
  * and may submit new jobs. */
 typedef void (*gj_job_fn)(gj_job *job, void *payload);

@@ -9,6 +9,7 @@
 #include "../core/abort.h"
 #include "../config/settings.h"
 #include "../core/sink.h"
+#include "../core/async.h"
 
 typedef struct gj_conn gj_conn;   /* defined by each backend */
 
@@ -94,6 +95,29 @@ typedef struct gj_backend {
     /* >1 where one connection multiplexes requests (execute is then called
      * concurrently on the same connection, up to min(this, max_inflight)). */
     unsigned max_inflight;
+
+    /* Asynchronous requests (optional, for backends with max_inflight > 1;
+     * lib/core/async.h).  A worker calls start() for a job that has no row
+     * callback and no session, instead of execute(): start sends the
+     * request and returns at once; the worker goes on with other jobs while
+     * the request is in flight, and the connection stays leased to it.  The
+     * backend fills gj__async_sink(a) from any one thread at a time (its I/O
+     * thread) and ends the request with gj__async_done(a, rc) exactly once
+     * (rc 0, or an error code with gj__async_error(a) filled) — possibly
+     * before start() returns; the job is finished on the client's
+     * completion thread.  start() returns 0 when the request is in flight
+     * (or already done), else an error code with err filled, and then never
+     * calls gj__async_done.  A cancel reaches the request through
+     * interrupt() (the job's cancel flag is the sink's); start() looks at it
+     * after registering the request, so that an interrupt() that came first
+     * is not lost.  abandon() ends a started request that is still in
+     * flight with `code` (GJ_ETIMEDOUT at its deadline, GJ_ECANCELLED when
+     * the client shuts down) through gj__async_done; when it has ended
+     * already it does nothing.  Must not block.  There is no settle() after
+     * an asynchronous request: what the server still sends for it is the
+     * backend's to drop.  The caller-runs path and sessions use execute(). */
+    int (*start)(gj_conn *c, const gj_request *req, gj_async *a, gj_error *err);
+    void (*abandon)(gj_conn *c, gj_async *a, int code);
 
     /* Per-target shared state (optional): made by the pool when it is
      * created (any thread, before any connect), handed to every connect()

@@ -157,6 +157,16 @@ int gj__client_new_with_backends(gj_client **out, const gj_config *cfg,
         }
     }
 
+    /* The completion thread of asynchronous requests, when a backend
+     * makes them (before the workers, which read whether it runs). */
+    bool any_async = false;
+    for (size_t i = 0; i < c->n_targets; i++)
+        any_async |= c->targets[i].backend->start != NULL;
+    if (gj__async_init(c, any_async) != 0) {
+        rc = gj__error_set(err, GJ_ENOMEM, "could not start the completion thread");
+        goto fail;
+    }
+
     c->workers = calloc(cfg->workers, sizeof *c->workers);
     if (!c->workers)
         goto fail_nomem;
@@ -257,6 +267,10 @@ static void client_destroy(gj_client *c)
         pthread_mutex_unlock(&c->kmu);
         pthread_join(c->keeper, NULL);
     }
+    /* Asynchronous requests still in flight end (their connections go
+     * back to the pools), then the completion thread stops. */
+    if (c->a_init)
+        gj__async_shutdown(c);
     /* Sessions the program did not close give their connections back
      * before the pools go. */
     gj__client_close_sessions(c);
@@ -295,6 +309,10 @@ static void client_destroy(gj_client *c)
     pthread_mutex_destroy(&c->smu);
     pthread_mutex_destroy(&c->kmu);
     pthread_cond_destroy(&c->kcv);
+    if (c->a_init) {
+        pthread_mutex_destroy(&c->amu);
+        pthread_cond_destroy(&c->acv);
+    }
     if (c->event_fd >= 0)
         close(c->event_fd);
     free(c);
@@ -541,7 +559,10 @@ static int client_stats(gj_client *c, gj_client_stats *stats)
     stats->cancelled = atomic_load(&c->cancelled_queued) + atomic_load(&c->caller.cancelled);
     stats->done = atomic_load(&c->caller.done);
     stats->failed = atomic_load(&c->caller.failed);
-    stats->running = atomic_load(&c->caller.running);
+    stats->running = atomic_load(&c->caller.running) + atomic_load(&c->a_worker.running);
+    stats->done += atomic_load(&c->a_worker.done);
+    stats->failed += atomic_load(&c->a_worker.failed);
+    stats->cancelled += atomic_load(&c->a_worker.cancelled);
     for (unsigned i = 0; i < c->n_workers; i++) {
         stats->done += atomic_load(&c->workers[i].done);
         stats->failed += atomic_load(&c->workers[i].failed);

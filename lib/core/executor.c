@@ -116,6 +116,8 @@ static void wake_one(gj_client *c)
 
 bool gj__client_on_worker(const gj_client *c)
 {
+    if (gj__async_on_thread(c))
+        return true;
     pthread_t self = pthread_self();
     for (unsigned i = 0; i < c->n_workers; i++)
         if (pthread_equal(c->workers[i].thread, self))
@@ -139,7 +141,7 @@ static void drop_conn(worker_conn *wc)
 }
 
 /* Finish a job that failed with `code` (detail in err). */
-static void finish_failed(gj_worker *w, gj_job *job, int code, gj_error *err)
+void gj__executor_finish_failed(gj_worker *w, gj_job *job, int code, gj_error *err)
 {
     gj_error *e = gj_error_new();
     if (!e) {
@@ -172,7 +174,7 @@ static bool publish_conn(gj_client *c, gj_job *job, gj_conn *conn)
     return false;
 }
 
-static void unpublish_conn(gj_client *c, gj_job *job)
+void gj__executor_unpublish_conn(gj_client *c, gj_job *job)
 {
     unsigned old = atomic_fetch_and(&job->state, ~GJ__ST_HASCONN);
     if (old & GJ__ST_CANCEL_REQ) {
@@ -235,7 +237,7 @@ static void run_job(gj_worker *w, int wake_fd, gj_job *job, worker_conn *wc, int
                 return;
             }
             gj__error_prefix(err, "job %llu", (unsigned long long)job->id);
-            finish_failed(w, job, rc, err);
+            gj__executor_finish_failed(w, job, rc, err);
             return;
         }
         wc->target = t;
@@ -243,6 +245,13 @@ static void run_job(gj_worker *w, int wake_fd, gj_job *job, worker_conn *wc, int
 
     if (!publish_conn(c, job, wc->conn)) {
         gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+        return;
+    }
+    /* A multiplexing backend takes the request and answers later: this
+     * worker goes on meanwhile (the caller-runs path waits with execute). */
+    if (t->backend->start && w != &c->caller && gj__async_run(w, job, &wc->conn, deadline_cap, err)) {
+        if (!wc->conn)
+            wc->target = NULL;
         return;
     }
     gj_request *req = job->req;
@@ -263,7 +272,7 @@ static void run_job(gj_worker *w, int wake_fd, gj_job *job, worker_conn *wc, int
         atomic_fetch_sub_explicit(&w->running, 1, memory_order_relaxed);
     else
         atomic_store_explicit(&w->running, 0, memory_order_relaxed);
-    unpublish_conn(c, job); /* no interrupt after this point */
+    gj__executor_unpublish_conn(c, job); /* no interrupt after this point */
 
     gj_result *res = NULL;
     if (rc == 0 && !gj__sink_empty(&sink) && gj__sink_take_result(&sink, &res) != 0)
@@ -274,7 +283,7 @@ static void run_job(gj_worker *w, int wake_fd, gj_job *job, worker_conn *wc, int
     if (rc == GJ_ECANCELLED)
         gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
     else if (rc)
-        finish_failed(w, job, rc, err);
+        gj__executor_finish_failed(w, job, rc, err);
     else
         gj__job_finish(job, w, GJ__PH_DONE, res, NULL);
     /* ... and what the server still owes (a RESET's answer, a cursor to
@@ -318,7 +327,7 @@ static void run_session_job(gj_worker *w, int wake_fd, gj_job *job, int64_t dead
             gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
         else {
             gj__error_prefix(err, "job %llu", (unsigned long long)id);
-            finish_failed(w, job, rc, err);
+            gj__executor_finish_failed(w, job, rc, err);
         }
         gj__session_next(s);
         return;
@@ -337,7 +346,7 @@ static void run_session_job(gj_worker *w, int wake_fd, gj_job *job, int64_t dead
     sink.session = state;
     gj_error_clear(err);
     rc = t->backend->execute(conn, req, &sink, err);
-    unpublish_conn(c, job);
+    gj__executor_unpublish_conn(c, job);
     gj_result *res = NULL;
     if (rc == 0 && !gj__sink_empty(&sink) && gj__sink_take_result(&sink, &res) != 0)
         rc = gj__error_set(err, GJ_ENOMEM, "job %llu: out of memory for its result",
@@ -350,7 +359,7 @@ static void run_session_job(gj_worker *w, int wake_fd, gj_job *job, int64_t dead
     if (rc == GJ_ECANCELLED)
         gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
     else if (rc)
-        finish_failed(w, job, rc, err);
+        gj__executor_finish_failed(w, job, rc, err);
     else
         gj__job_finish(job, w, GJ__PH_DONE, res, NULL);
     if (t->backend->settle && !atomic_load_explicit(&c->shutting_down, memory_order_acquire))
@@ -461,7 +470,8 @@ void *gj__worker_main(void *arg)
 size_t gj__executor_dequeued(gj_client *c)
 {
     size_t n = atomic_load_explicit(&c->deq, memory_order_acquire) +
-               atomic_load_explicit(&c->caller.taken, memory_order_acquire);
+               atomic_load_explicit(&c->caller.taken, memory_order_acquire) +
+               atomic_load_explicit(&c->a_worker.taken, memory_order_acquire);
     for (unsigned i = 0; i < c->n_workers; i++)
         n += atomic_load_explicit(&c->workers[i].taken, memory_order_acquire);
     return n;
@@ -523,6 +533,83 @@ gj_job *gj__executor_stop(gj_client *c)
     pthread_cond_broadcast(&c->qcv);
     pthread_mutex_unlock(&c->qmu);
     return queued;
+}
+
+/* ---- the completion thread: starting asynchronous requests ------------------- */
+
+/* Can the completion thread start this queued job (never blocking)? */
+static bool startable(const gj_client *c, const gj_job *job)
+{
+    return c->a_started && job->target && job->target->backend->start && !job->req->row_fn &&
+           !job->session;
+}
+
+size_t gj__executor_start_async(gj_client *c, gj_worker *w, gj_error *err)
+{
+    size_t started = 0;
+    for (;;) {
+        pthread_mutex_lock(&c->qmu);
+        if (!c->qhead)
+            drain_inbox(c);
+        gj_job *job = c->qhead;
+        if (!job || c->stopping || !startable(c, job)) {
+            pthread_mutex_unlock(&c->qmu);
+            break;
+        }
+        gj_target *t = job->target;
+        pthread_mutex_unlock(&c->qmu);
+        /* A connection that takes it at once, or leave it to a worker. */
+        gj_conn *conn = NULL;
+        if (gj__pool_try_acquire(t->pool, &conn) != 0)
+            break;
+        pthread_mutex_lock(&c->qmu);
+        job = c->qhead;   /* (the head may have changed meanwhile) */
+        if (!job || c->stopping || job->target != t || !startable(c, job)) {
+            pthread_mutex_unlock(&c->qmu);
+            gj__pool_release(t->pool, conn);
+            continue;
+        }
+        queue_unlink_only(c, job);
+        atomic_store_explicit(&job->runner_fd, -1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&job->state, GJ__PH_RUNNING - GJ__ST_INQUEUE, memory_order_acq_rel);
+        atomic_fetch_add_explicit(&w->taken, 1, memory_order_release);
+        pthread_mutex_unlock(&c->qmu);
+        if (!publish_conn(c, job, conn)) {
+            gj__job_finish(job, w, GJ__PH_CANCELLED, NULL, NULL);
+            gj__pool_release(t->pool, conn);
+            continue;
+        }
+        if (!gj__async_run(w, job, &conn, INT64_MAX, err)) {
+            /* No memory for the request's record: it fails here rather
+             * than block this thread. */
+            gj__executor_unpublish_conn(c, job);
+            gj__error_set(err, GJ_ENOMEM, "job %llu: out of memory", (unsigned long long)job->id);
+            gj__executor_finish_failed(w, job, GJ_ENOMEM, err);
+            gj__pool_release(t->pool, conn);
+            continue;
+        }
+        started++;
+    }
+    return started;
+}
+
+bool gj__executor_claim_spin(gj_client *c)
+{
+    return !atomic_load_explicit(&c->spinning, memory_order_relaxed) &&
+           !atomic_exchange_explicit(&c->spinning, true, memory_order_acquire);
+}
+
+void gj__executor_release_spin(gj_client *c)
+{
+    /* Sequentially consistent, as a spinning worker's: a submitter that saw
+     * the flag and woke nobody pushed before this store, so the look below
+     * sees its job. */
+    atomic_store(&c->spinning, false);
+    if (atomic_load(&c->inbox) || atomic_load(&c->qlisted)) {
+        pthread_mutex_lock(&c->qmu);
+        wake_one(c);
+        pthread_mutex_unlock(&c->qmu);
+    }
 }
 
 /* ---- caller-runs ------------------------------------------------------------ */

@@ -204,6 +204,23 @@ struct gj_client {
     pthread_mutex_t smu;
     gj_session *sessions;
 
+    /* Asynchronous requests (async.c): in flight (a doubly linked list),
+     * ended and not yet finished (a stack, finished as a batch), and the
+     * completion thread that finishes them and ends them at their deadline.
+     * Started only when a target's backend has start(). */
+    pthread_mutex_t amu;
+    pthread_cond_t acv;
+    struct gj_async *a_inflight;
+    size_t a_count;
+    struct gj_async *a_done;
+    bool a_sleeping;             /* the completion thread waits on acv ... */
+    int64_t a_wake_at;           /* ... until then (INT64_MAX = until signalled) */
+    bool a_stop;                 /* gj_client_free: end what is in flight, then exit */
+    bool a_init;                 /* amu and acv exist */
+    bool a_started;
+    pthread_t a_thread;
+    gj_worker a_worker;          /* the counters of the jobs it finishes */
+
     /* Housekeeping (pool reaping and filling). */
     pthread_t keeper;
     bool keeper_started;
@@ -216,6 +233,34 @@ static inline gj_stripe *gj__job_stripe(gj_client *c, const gj_job *job)
 {
     return &c->stripes[job->id & (GJ__STRIPES - 1)];
 }
+
+/* executor.c, for async.c */
+/* Start queued jobs of targets with start() on connections that take them
+ * without waiting (the completion thread, as worker w); stops at the first
+ * job that cannot.  Returns how many it started. */
+size_t gj__executor_start_async(gj_client *c, gj_worker *w, gj_error *err);
+/* Take the spinning role (submitters then wake no worker: the caller will
+ * look at the queue), if nobody has it; release it, waking a worker when
+ * work is queued. */
+bool gj__executor_claim_spin(gj_client *c);
+void gj__executor_release_spin(gj_client *c);
+void gj__executor_unpublish_conn(gj_client *c, gj_job *job);
+void gj__executor_finish_failed(gj_worker *w, gj_job *job, int code, gj_error *err);
+
+/* async.c */
+/* Hand job (running on worker w, its connection *connp leased and published)
+ * to its backend's start().  Returns true when the job was handed over (the
+ * lease moved to the request: *connp is NULL) or finished here (start
+ * failed: the lease was given back); false when it must run with execute()
+ * (no row callback, session or memory for the request's record). */
+bool gj__async_run(gj_worker *w, gj_job *job, gj_conn **connp, int64_t deadline_cap, gj_error *err);
+/* Create the completion thread's state and start it (client creation). */
+int gj__async_init(gj_client *c, bool start_thread);
+/* End every request in flight (GJ_ECANCELLED), finish them, stop and join
+ * the thread (client free, after the workers were joined). */
+void gj__async_shutdown(gj_client *c);
+/* Is the calling thread the completion thread? */
+bool gj__async_on_thread(const gj_client *c);
 
 /* job.c */
 /* Fill a record from the slab as a new queued job holding req (a reference

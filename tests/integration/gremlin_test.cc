@@ -61,7 +61,8 @@ gj_client *make_client(const std::string &url, const Settings &settings = {}, in
     EXPECT_EQ(0, gj_config_set_int(cfg, nullptr, "workers", workers, err.e)) << err.msg();
     EXPECT_EQ(0, gj_config_set_int(cfg, "default", "max_conns", max_conns, err.e)) << err.msg();
     for (const auto &kv : settings)
-        EXPECT_EQ(0, gj_config_set_string(cfg, "default", kv.first.c_str(), kv.second.c_str(), err.e))
+        EXPECT_EQ(0, gj_config_set_string(cfg, kv.first == "caller_runs" ? nullptr : "default",
+                                          kv.first.c_str(), kv.second.c_str(), err.e))
             << kv.first << ": " << err.msg();
     gj_client *c = nullptr;
     int rc = gj_client_new(&c, cfg, err.e);
@@ -313,7 +314,9 @@ TEST_P(GremlinFormat, ScriptErrorKeepsTheServersIdentity)
 {
     Err err;
     gj_result *res = nullptr;
-    int rc = gj_client_execute(client, script("throw new Exception('boom')"), 30000, &res, err.e);
+    gj_request *r = script("throw new Exception('boom')");
+    int rc = gj_client_execute(client, r, 30000, &res, err.e);
+    gj_request_unref(r);
     EXPECT_EQ(GJ_ESERVER, rc);
     EXPECT_STREQ("597", gj_error_server_code(err.e));
     EXPECT_EQ(597, gj_error_server_number(err.e));
@@ -836,6 +839,218 @@ TEST_F(GremlinTest, NoCredentialsForA407)
     run(client, script("g.V().count()"), o, 10000);
     EXPECT_EQ(GJ_EAUTH, o.code) << o.msg;
     EXPECT_NE(std::string::npos, o.msg.find("no username and password")) << o.msg;
+}
+
+// ---- the asynchronous path ------------------------------------------------------------------
+// A worker sends a job's request and hands it to the client's completion
+// thread (docs/internals.md), which finishes it when its answer comes.  With
+// caller_runs off every job takes that path.
+
+// Every serializer, every kind of answer (200, 206 partials, 204, a script
+// error), many jobs at once on one connection.
+TEST_F(GremlinTest, AsyncPathEveryAnswerEverySerializer)
+{
+    start();
+    std::string doc = "[";
+    for (int i = 0; i < 300; i++)
+        doc += (i ? "," : "") + std::to_string(i);
+    doc += "]";
+    for (const char *ser : { "graphbinary", "graphson3", "graphson2" }) {
+        gj_client *c = make_client(url(), { { "message_serializer", ser },
+                                            { "max_inflight", "64" },
+                                            { "max_times_acquired", "64" },
+                                            { "caller_runs", "false" } },
+                                   2, 1);
+        ASSERT_TRUE(c);
+        const int n = 200;
+        std::vector<gj_job *> jobs(n, nullptr);
+        Err err;
+        for (int i = 0; i < n; i++) {
+            gj_request *r;
+            switch (i % 4) {
+            case 0: r = script("g.V().count()"); break;
+            case 1:
+                r = script("g.inject(v).unfold()");
+                gj_request_set_param(r, "v", json(doc));
+                gj_request_set_option(r, "batchSize", gj_value_int(64));
+                break;
+            case 2: r = script("g.V().hasLabel('nothing')"); break;
+            default: r = script("g.V().outE().inV().path()"); break;
+            }
+            ASSERT_EQ(0, gj_client_submit(c, r, nullptr, &jobs[i], err.e)) << err.msg();
+            gj_request_unref(r);
+        }
+        for (int i = 0; i < n; i++) {
+            ASSERT_EQ(0, gj_job_wait(jobs[i], 60000, err.e)) << err.msg();
+            gj_result *res = nullptr;
+            int rc = gj_job_result(jobs[i], &res, err.e);
+            switch (i % 4) {
+            case 0:
+                ASSERT_EQ(0, rc) << ser << " " << i << ": " << err.msg();
+                ASSERT_EQ(1u, gj_result_row_count(res));
+                EXPECT_EQ(6, int_of(gj_result_row(res, 0)));
+                break;
+            case 1:
+                ASSERT_EQ(0, rc) << ser << " " << i << ": " << err.msg();
+                ASSERT_EQ(300u, gj_result_row_count(res));
+                for (size_t k = 0; k < 300; k += 37)
+                    EXPECT_EQ((int64_t)k, int_of(gj_result_row(res, k)));
+                break;
+            case 2:
+                ASSERT_EQ(0, rc) << ser << " " << i << ": " << err.msg();
+                EXPECT_EQ(0u, gj_result_row_count(res));
+                break;
+            default:
+                EXPECT_EQ(GJ_ESERVER, rc) << ser << " " << i << ": " << err.msg();
+                EXPECT_TRUE(gj_error_server_code(err.e)) << err.msg();
+                break;
+            }
+            gj_result_free(res);
+            gj_job_unref(jobs[i]);
+        }
+        gj_client_free(c);
+    }
+    EXPECT_EQ(3u, connections());
+}
+
+// Cancel of jobs the server holds, while the others on the same connection
+// finish: each cancelled job ends CANCELLED at once; what the server sends
+// for it later is dropped.
+TEST_F(GremlinTest, AsyncCancelWhileOthersFinish)
+{
+    start({ "--fault", "stall:secs=0,script=sleep" });
+    client = make_client(url(), { { "max_inflight", "64" }, { "max_times_acquired", "64" }, { "caller_runs", "false" } }, 2, 1);
+    ASSERT_TRUE(client);
+    Err err;
+    std::vector<gj_job *> held, fast;
+    for (int i = 0; i < 40; i++) {
+        gj_request *r = script(i % 4 == 0 ? "Thread.sleep(1)" : "g.V().count()");
+        gj_job *j = nullptr;
+        ASSERT_EQ(0, gj_client_submit(client, r, nullptr, &j, err.e)) << err.msg();
+        gj_request_unref(r);
+        (i % 4 == 0 ? held : fast).push_back(j);
+    }
+    for (gj_job *j : fast) {
+        ASSERT_EQ(0, gj_job_wait(j, 30000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, gj_job_result(j, &res, err.e)) << err.msg();
+        EXPECT_EQ(6, int_of(gj_result_row(res, 0)));
+        gj_result_free(res);
+        gj_job_unref(j);
+    }
+    ASSERT_GE(await_log(*server, "stall fault", held.size()), held.size());
+    int64_t worst = 0;
+    for (gj_job *j : held) {
+        gj_job_status st;
+        ASSERT_EQ(0, gj_job_get_status(j, &st, err.e));
+        EXPECT_EQ(GJ_JOB_PENDING, st);
+        auto t0 = Clock::now();
+        ASSERT_EQ(0, gj_job_cancel(j, err.e)) << err.msg();
+        ASSERT_EQ(0, gj_job_wait(j, 10000, err.e)) << err.msg();
+        worst = std::max(worst, ms_since(t0));
+        ASSERT_EQ(0, gj_job_get_status(j, &st, err.e));
+        EXPECT_EQ(GJ_JOB_CANCELLED, st);
+        gj_job_unref(j);
+    }
+    std::printf("[ measure ] cancel of %zu held jobs on the asynchronous path: slowest %lld ms\n",
+                held.size(), (long long)worst);
+    EXPECT_LT(worst, 5000);
+    Outcome o;
+    run(client, script("g.V(1).values('name')"), o);
+    EXPECT_EQ(0, o.code) << o.msg;
+    EXPECT_EQ(1u, connections());
+}
+
+// A request deadline ends a held job with GJ_ETIMEDOUT from the completion
+// thread while the connection goes on serving.
+TEST_F(GremlinTest, AsyncDeadlineEndsOnlyThatJob)
+{
+    start({ "--fault", "stall:secs=0,script=sleep" });
+    client = make_client(url(), { { "max_inflight", "64" }, { "max_times_acquired", "64" }, { "caller_runs", "false" } }, 2, 1);
+    ASSERT_TRUE(client);
+    Err err;
+    std::vector<gj_job *> held;
+    for (int i = 0; i < 5; i++) {
+        gj_request *r = script("Thread.sleep(1)");
+        gj_request_set_timeout(r, 300 + 100 * i);
+        gj_job *j = nullptr;
+        ASSERT_EQ(0, gj_client_submit(client, r, nullptr, &j, err.e)) << err.msg();
+        gj_request_unref(r);
+        held.push_back(j);
+    }
+    for (int i = 0; i < 20; i++) {
+        Outcome o;
+        run(client, script("g.V().count()"), o);
+        ASSERT_EQ(0, o.code) << o.msg;
+    }
+    for (gj_job *j : held) {
+        ASSERT_EQ(0, gj_job_wait(j, 30000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        EXPECT_EQ(GJ_ETIMEDOUT, gj_job_result(j, &res, err.e)) << err.msg();
+        gj_job_unref(j);
+    }
+    EXPECT_EQ(1u, connections());
+}
+
+// A connection that drops with many requests outstanding ends every one of
+// them, exactly once, with the connection's error; the next job reconnects.
+TEST_F(GremlinTest, AsyncDropEndsEveryOutstandingJob)
+{
+    start({ "--fault", "stall:secs=0,script=sleep" });
+    client = make_client(url(), { { "max_inflight", "64" }, { "max_times_acquired", "64" }, { "caller_runs", "false" } }, 2, 1);
+    ASSERT_TRUE(client);
+    struct Count {
+        std::atomic<int> calls{ 0 };
+    } cb;
+    Err err;
+    std::vector<gj_job *> held;
+    for (int i = 0; i < 30; i++) {
+        gj_request *r = script("Thread.sleep(1)");
+        gj_submit_options so = GJ_SUBMIT_OPTIONS_INIT;
+        so.on_done = [](gj_job *, void *p) { static_cast<Count *>(p)->calls++; };
+        so.payload = &cb;
+        gj_job *j = nullptr;
+        ASSERT_EQ(0, gj_client_submit(client, r, &so, &j, err.e)) << err.msg();
+        gj_request_unref(r);
+        held.push_back(j);
+    }
+    ASSERT_GE(await_log(*server, "stall fault", held.size()), held.size());
+    server->kill_now();
+    for (gj_job *j : held) {
+        ASSERT_EQ(0, gj_job_wait(j, 30000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        EXPECT_EQ(GJ_EIO, gj_job_result(j, &res, err.e)) << err.msg();
+        gj_job_unref(j);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(30, cb.calls.load());
+}
+
+// A server that asks for SASL on each new connection while twenty jobs are
+// submitted at once: one negotiation, every job answered.
+TEST_F(GremlinTest, AsyncSaslWithManyJobsAtOnce)
+{
+    start({ "--user", "stephen", "--password", "secret" });
+    client = make_client(url("stephen:secret"), { { "max_inflight", "64" }, { "max_times_acquired", "64" }, { "caller_runs", "false" } }, 4, 1);
+    ASSERT_TRUE(client);
+    Err err;
+    std::vector<gj_job *> jobs;
+    for (int i = 0; i < 20; i++) {
+        gj_request *r = script("g.V().count()");
+        gj_job *j = nullptr;
+        ASSERT_EQ(0, gj_client_submit(client, r, nullptr, &j, err.e)) << err.msg();
+        gj_request_unref(r);
+        jobs.push_back(j);
+    }
+    for (gj_job *j : jobs) {
+        ASSERT_EQ(0, gj_job_wait(j, 30000, err.e)) << err.msg();
+        gj_result *res = nullptr;
+        ASSERT_EQ(0, gj_job_result(j, &res, err.e)) << err.msg();
+        EXPECT_EQ(6, int_of(gj_result_row(res, 0)));
+        gj_result_free(res);
+        gj_job_unref(j);
+    }
+    EXPECT_EQ(1u, connections());
 }
 
 // ---- sessions -------------------------------------------------------------------------------------

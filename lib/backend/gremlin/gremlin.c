@@ -128,7 +128,7 @@ void gj__gremlin_random_id(uint8_t id[16])
     id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
 }
 
-int gj__gremlin_pending_new(gj_conn *c, gremlin_pending **out, gj_error *err)
+int gj__gremlin_pending_new(gj_conn *c, gj_async *a, gremlin_pending **out, gj_error *err)
 {
     gremlin_pending *p = calloc(1, sizeof *p);
     if (!p)
@@ -145,6 +145,9 @@ int gj__gremlin_pending_new(gj_conn *c, gremlin_pending **out, gj_error *err)
         free(p);
         return gj__error_set(err, GJ_ENOMEM, "gremlin %s: out of memory", c->endpoint);
     }
+    p->a = a;
+    p->starting = a != NULL;
+    p->started_ms = gj__now_ms();
     pthread_mutex_lock(&c->mu);
     /* A requestId unique on the connection (and, from a random base,
      * across connections) without asking the kernel for entropy each
@@ -206,22 +209,46 @@ gremlin_msg *gj__gremlin_take_locked(gj_conn *c, gremlin_pending *p)
     return m;
 }
 
+void gj__gremlin_unlink_locked(gj_conn *c, gremlin_pending *p)
+{
+    for (gremlin_pending **pp = &c->pending; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            p->next = NULL;
+            c->n_pending--;
+            break;
+        }
+    c->queued -= p->queued;
+    p->queued = 0;
+    maybe_resume_locked(c);
+}
+
+void gj__gremlin_pending_destroy(gremlin_pending *p)
+{
+    gj__gremlin_msg_free(p->head);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
 void gj__gremlin_pending_free(gj_conn *c, gremlin_pending *p)
 {
     if (!p)
         return;
     pthread_mutex_lock(&c->mu);
-    for (gremlin_pending **pp = &c->pending; *pp; pp = &(*pp)->next)
-        if (*pp == p) {
-            *pp = p->next;
-            c->n_pending--;
-            break;
-        }
-    gremlin_msg *m = gj__gremlin_take_locked(c, p);
+    gj__gremlin_unlink_locked(c, p);
     pthread_mutex_unlock(&c->mu);
-    gj__gremlin_msg_free(m);
-    pthread_cond_destroy(&p->cv);
-    free(p);
+    gj__gremlin_pending_destroy(p);
+}
+
+void gj__gremlin_complete_locked(gj_conn *c, gremlin_pending *p, int rc)
+{
+    gj__gremlin_unlink_locked(c, p);
+    gj__async_done(p->a, rc);   /* p->a is not touched again */
+    p->a = NULL;
+    if (p->starting)
+        p->finished = true;     /* start() frees it */
+    else
+        gj__gremlin_pending_destroy(p);
 }
 
 int gj__gremlin_send(gj_conn *c, const gj_gremlin_request *req, int64_t deadline_ms, gj_error *err)
@@ -242,10 +269,39 @@ int gj__gremlin_send(gj_conn *c, const gj_gremlin_request *req, int64_t deadline
 
 /* ---- the service thread's side ---------------------------------------------------- */
 
+/* Under c->mu, once c cannot go on (closed, a protocol error, shut):
+ * waiting jobs are woken, asynchronous requests end with why. */
 static void fail_all_locked(gj_conn *c)
 {
-    for (gremlin_pending *p = c->pending; p; p = p->next)
-        pthread_cond_broadcast(&p->cv);
+    gremlin_pending *p = c->pending;
+    while (p) {
+        gremlin_pending *next = p->next;
+        if (p->a) {
+            int rc = gj__gremlin_conn_error_locked(c, gj__async_error(p->a));
+            gj__gremlin_complete_locked(c, p, rc ? rc : GJ_EIO);
+        } else {
+            pthread_cond_broadcast(&p->cv);
+        }
+        p = next;
+    }
+}
+
+/* Under c->mu: one response for the asynchronous request p (on the
+ * service thread, as it arrives). */
+static void async_message_locked(gj_conn *c, gremlin_pending *p, gremlin_msg *m)
+{
+    gj_sink *sink = gj__async_sink(p->a);
+    gj_error *err = gj__async_error(p->a);
+    bool final = false, drop = false;
+    int rc;
+    if (gj__sink_cancel_requested(sink))
+        rc = gj__error_set(err, GJ_ECANCELLED, "gremlin %s: cancelled", c->endpoint);
+    else
+        rc = gj__gremlin_handle(c, p, m, sink, gj__sink_deadline(sink), &final, &drop, err);
+    if (drop)
+        c->broken = true;
+    if (rc || final)
+        gj__gremlin_complete_locked(c, p, rc);
 }
 
 static void on_message(void *arg, const uint8_t *data, size_t len, bool binary)
@@ -299,6 +355,12 @@ static void on_message(void *arg, const uint8_t *data, size_t len, bool binary)
         gj__gremlin_msg_free(m);
         return;
     }
+    if (p->a) {
+        async_message_locked(c, p, m);
+        pthread_mutex_unlock(&c->mu);
+        gj__gremlin_msg_free(m);
+        return;
+    }
     if (p->tail)
         p->tail->next = m;
     else
@@ -332,6 +394,14 @@ static void conn_free(gj_conn *c)
 {
     if (c->ws)
         gj__ws_close(c->ws, 1000, "");   /* no handler runs after it */
+    pthread_mutex_lock(&c->mu);
+    /* (None is left: a request in flight holds its connection.) */
+    while (c->pending && c->pending->a) {
+        gj__error_set(gj__async_error(c->pending->a), GJ_EIO, "gremlin %s: the connection was closed",
+                      c->endpoint);
+        gj__gremlin_complete_locked(c, c->pending, GJ_EIO);
+    }
+    pthread_mutex_unlock(&c->mu);
     while (c->pending)
         gj__gremlin_pending_free(c, c->pending);
     pthread_mutex_destroy(&c->mu);
@@ -405,9 +475,21 @@ static int gremlin_connect(gj_conn **out, const gj_endpoint *ep, const gj_target
 
 static void gremlin_interrupt(gj_conn *c)
 {
-    /* Every waiter looks at its own job's cancel flag. */
+    /* Every waiting job looks at its own cancel flag; an asynchronous
+     * request whose job asked to be cancelled ends here.  Other jobs'
+     * requests on the connection go on. */
     pthread_mutex_lock(&c->mu);
-    fail_all_locked(c);
+    gremlin_pending *p = c->pending;
+    while (p) {
+        gremlin_pending *next = p->next;
+        if (!p->a) {
+            pthread_cond_broadcast(&p->cv);
+        } else if (gj__sink_cancel_requested(gj__async_sink(p->a))) {
+            gj__error_set(gj__async_error(p->a), GJ_ECANCELLED, "gremlin %s: cancelled", c->endpoint);
+            gj__gremlin_complete_locked(c, p, GJ_ECANCELLED);
+        }
+        p = next;
+    }
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -459,6 +541,8 @@ const gj_backend gj_gremlin_backend = {
     .execute = gj__gremlin_execute,
     .interrupt = gremlin_interrupt,
     .shutdown = gremlin_shutdown,
+    .start = gj__gremlin_start,
+    .abandon = gj__gremlin_abandon,
     .usable = gremlin_usable,
     .ping = gremlin_ping,
     .close = gremlin_close,

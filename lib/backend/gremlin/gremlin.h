@@ -44,13 +44,22 @@ typedef struct gremlin_msg {
     size_t bytes;               /* its size on the wire */
 } gremlin_msg;
 
-/* One request in flight on a connection. */
+/* One request in flight on a connection: either a job's thread waits for
+ * it (execute: responses queued on it, cv signalled), or it is
+ * asynchronous (start: `a` set, its responses handled on the service
+ * thread as they arrive, ended by gj__gremlin_complete_locked). */
 typedef struct gremlin_pending {
     struct gremlin_pending *next;
     uint8_t id[16];
     pthread_cond_t cv;          /* CLOCK_MONOTONIC */
     gremlin_msg *head, *tail;   /* responses not taken yet */
     size_t queued;              /* their bytes */
+    gj_async *a;                /* asynchronous: the core's record */
+    bool starting;              /* start() still uses it: whoever ends it leaves it to start() */
+    bool finished;              /* ended while starting */
+    bool sasl_sent;
+    size_t rows;
+    int64_t started_ms;
 } gremlin_pending;
 
 struct gj_conn {
@@ -90,11 +99,19 @@ extern const gj_backend gj_gremlin_backend;
 void gj__gremlin_random_id(uint8_t id[16]);
 /* Is c open and readable (not closed, no protocol error)? */
 bool gj__gremlin_is_open(gj_conn *c);
-/* A new pending entry with a fresh random requestId, registered on c
- * (GJ_EIO when c is closed, GJ_EBUSY past GJ_GREMLIN_MAX_INFLIGHT). */
-int gj__gremlin_pending_new(gj_conn *c, gremlin_pending **out, gj_error *err);
+/* A new pending entry with a fresh requestId, registered on c (GJ_EIO
+ * when c is closed, GJ_ECANCELLED when it shuts down, GJ_EBUSY past
+ * GJ_GREMLIN_MAX_INFLIGHT); asynchronous when a is not NULL. */
+int gj__gremlin_pending_new(gj_conn *c, gj_async *a, gremlin_pending **out, gj_error *err);
 /* Unregister and free an entry (its unread responses too). */
 void gj__gremlin_pending_free(gj_conn *c, gremlin_pending *p);
+/* Under c->mu: take p off c's list (its queued bytes too). */
+void gj__gremlin_unlink_locked(gj_conn *c, gremlin_pending *p);
+/* Free an entry that is off the list. */
+void gj__gremlin_pending_destroy(gremlin_pending *p);
+/* Under c->mu: end the asynchronous request p with rc (its error filled):
+ * off the list, gj__async_done, freed (or left to start() while it runs). */
+void gj__gremlin_complete_locked(gj_conn *c, gremlin_pending *p, int rc);
 /* Under c->mu: take the entry's queued responses (oldest first); resumes
  * reading once the connection's queue drained. */
 gremlin_msg *gj__gremlin_take_locked(gj_conn *c, gremlin_pending *p);
@@ -106,6 +123,11 @@ int gj__gremlin_format_of(const char *name, gj_gremlin_format *out);
 
 /* ---- gremlin_exec.c ---- */
 int gj__gremlin_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err);
+int gj__gremlin_start(gj_conn *c, const gj_request *req, gj_async *a, gj_error *err);
+void gj__gremlin_abandon(gj_conn *c, gj_async *a, int code);
+int gj__gremlin_handle(gj_conn *c, gremlin_pending *p, gremlin_msg *m, gj_sink *sink,
+                       int64_t deadline, bool *final, bool *drop, gj_error *err);
+int gj__gremlin_conn_error_locked(gj_conn *c, gj_error *err);
 int gj__gremlin_session_check(const gj_value *options, gj_error *err);
 int gj__gremlin_session_open(gj_conn *c, const gj_value *options, void **state, int64_t deadline_ms,
                              gj_error *err);

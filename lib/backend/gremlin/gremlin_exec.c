@@ -238,14 +238,58 @@ static int take_meta(gj_conn *c, gremlin_msg *m, gj_sink *sink, gj_error *err)
     return 0;
 }
 
+/* One response message for request p into sink (NULL: only the outcome).
+ * Sets *final once the request's last message was read; *drop when the
+ * connection must go (the server keeps it in its SASL negotiation after a
+ * 401).  Any thread; for an asynchronous request the service thread,
+ * holding c->mu (nothing here takes it). */
+int gj__gremlin_handle(gj_conn *c, gremlin_pending *p, gremlin_msg *m, gj_sink *sink,
+                       int64_t deadline, bool *final, bool *drop, gj_error *err)
+{
+    int rc = 0, code = m->resp.status_code;
+    if (code == GJ_GREMLIN_PARTIAL_CONTENT) {
+        if (sink)
+            rc = take_rows(c, m, sink, &p->rows, err);
+    } else if (code == GJ_GREMLIN_SUCCESS || code == GJ_GREMLIN_NO_CONTENT) {
+        if (sink && code == GJ_GREMLIN_SUCCESS)
+            rc = take_rows(c, m, sink, &p->rows, err);
+        if (sink && !rc)
+            rc = take_meta(c, m, sink, err);
+        *final = true;
+    } else if (code == GJ_GREMLIN_AUTHENTICATE && !p->sasl_sent) {
+        p->sasl_sent = true;
+        rc = send_sasl(c, p->id, deadline, err);
+    } else {
+        rc = status_error(c, &m->resp, err);
+    }
+    if (rc && (code == GJ_GREMLIN_AUTHENTICATE || code == GJ_GREMLIN_UNAUTHORIZED))
+        *drop = true;
+    return rc;
+}
+
+/* Why a request on c cannot go on, under c->mu (c closed, a protocol
+ * error, the client shutting down), as err; 0 when it can. */
+int gj__gremlin_conn_error_locked(gj_conn *c, gj_error *err)
+{
+    if (c->shut)
+        return gj__error_set(err, GJ_ECANCELLED, "gremlin %s: the client is shutting down", c->endpoint);
+    if (c->protocol_error)
+        return gj__error_set(err, GJ_EPROTOCOL, "gremlin %s: %s", c->endpoint, c->protocol_msg);
+    if (c->closed)
+        return gj__error_set(err, c->close_code == 1009 ? GJ_ETOOBIG : GJ_EIO,
+                             "gremlin %s: the connection closed: %d %s", c->endpoint, c->close_code,
+                             c->close_reason);
+    return 0;
+}
+
 /* Send r and read its responses into the sink (sink NULL: only the
- * outcome, for the session's close).  Returns 0 once the final response
- * was read. */
+ * outcome, for the session's close), blocking.  Returns 0 once the final
+ * response was read. */
 static int run_request(gj_conn *c, gj_value *args, const char *op, const char *processor,
                        gj_sink *sink, int64_t deadline, gj_error *err)
 {
     gremlin_pending *p = NULL;
-    int rc = gj__gremlin_pending_new(c, &p, err);
+    int rc = gj__gremlin_pending_new(c, NULL, &p, err);
     if (rc)
         return rc;
     gj_gremlin_request r;
@@ -255,21 +299,16 @@ static int run_request(gj_conn *c, gj_value *args, const char *op, const char *p
     r.processor = processor;
     r.args = args;
     rc = gj__gremlin_send(c, &r, deadline, err);
-    bool sasl_sent = false, final = false;
-    size_t rows = 0;
-    int64_t started = gj__now_ms();
+    bool final = false, drop = false;
     while (!rc && !final) {
         pthread_mutex_lock(&c->mu);
         /* Cancel and the deadline first, on every pass: a server that never
          * stops sending must not hold the job. */
-        bool stop = false;
+        bool cancelled = false, late = false;
         for (;;) {
-            if (c->shut || (sink && gj__sink_cancel_requested(sink)) ||
-                (deadline != INT64_MAX && gj__now_ms() >= deadline)) {
-                stop = true;
-                break;
-            }
-            if (p->head || c->closed || c->protocol_error)
+            cancelled = sink && gj__sink_cancel_requested(sink);
+            late = deadline != INT64_MAX && gj__now_ms() >= deadline;
+            if (cancelled || late || c->shut || p->head || c->closed || c->protocol_error)
                 break;
             if (deadline == INT64_MAX) {
                 pthread_cond_wait(&p->cv, &c->mu);
@@ -279,68 +318,45 @@ static int run_request(gj_conn *c, gj_value *args, const char *op, const char *p
                 pthread_cond_timedwait(&p->cv, &c->mu, &ts);
             }
         }
-        gremlin_msg *msgs = stop ? NULL : gj__gremlin_take_locked(c, p);
-        bool closed = c->closed, proto = c->protocol_error, shut = c->shut;
-        int ccode = c->close_code;
-        char why[256];
-        snprintf(why, sizeof why, "%s", proto ? c->protocol_msg : c->close_reason);
+        gremlin_msg *msgs = NULL;
+        if (cancelled)
+            rc = gj__error_set(err, GJ_ECANCELLED, "gremlin %s: cancelled", c->endpoint);
+        else if (late)
+            rc = gj__error_set(err, GJ_ETIMEDOUT, "gremlin %s: timed out after %lld ms: no "
+                               "complete response within the request's timeout", c->endpoint,
+                               (long long)(gj__now_ms() - p->started_ms));
+        else if (p->head)
+            msgs = gj__gremlin_take_locked(c, p);
+        else
+            rc = gj__gremlin_conn_error_locked(c, err);
         pthread_mutex_unlock(&c->mu);
-        if (!msgs) {
-            if (sink && gj__sink_cancel_requested(sink))
-                rc = gj__error_set(err, GJ_ECANCELLED, "gremlin %s: cancelled", c->endpoint);
-            else if (shut)
-                rc = gj__error_set(err, GJ_ECANCELLED, "gremlin %s: the client is shutting down",
-                                   c->endpoint);
-            else if (stop)
-                rc = gj__error_set(err, GJ_ETIMEDOUT, "gremlin %s: timed out after %lld ms: no "
-                                   "complete response within the request's timeout", c->endpoint,
-                                   (long long)(gj__now_ms() - started));
-            else if (proto)
-                rc = gj__error_set(err, GJ_EPROTOCOL, "gremlin %s: %s", c->endpoint, why);
-            else if (closed)
-                rc = gj__error_set(err, ccode == 1009 ? GJ_ETOOBIG : GJ_EIO,
-                                   "gremlin %s: the connection closed: %d %s", c->endpoint, ccode, why);
-            else
-                rc = gj__error_set(err, GJ_EIO, "gremlin %s: woken without a response", c->endpoint);
-            break;
-        }
-        for (gremlin_msg *m = msgs; m && !rc && !final; m = m->next) {
-            int code = m->resp.status_code;
-            if (code == GJ_GREMLIN_PARTIAL_CONTENT) {
-                if (sink)
-                    rc = take_rows(c, m, sink, &rows, err);
-            } else if (code == GJ_GREMLIN_SUCCESS || code == GJ_GREMLIN_NO_CONTENT) {
-                if (sink && code == GJ_GREMLIN_SUCCESS)
-                    rc = take_rows(c, m, sink, &rows, err);
-                if (sink && !rc)
-                    rc = take_meta(c, m, sink, err);
-                final = true;
-            } else if (code == GJ_GREMLIN_AUTHENTICATE && !sasl_sent) {
-                sasl_sent = true;
-                rc = send_sasl(c, p->id, deadline, err);
-            } else {
-                rc = status_error(c, &m->resp, err);
-            }
-            if (rc && (code == GJ_GREMLIN_AUTHENTICATE || code == GJ_GREMLIN_UNAUTHORIZED)) {
-                /* The server keeps the connection in its negotiation (it
-                 * answers nothing more there): the connection goes. */
-                pthread_mutex_lock(&c->mu);
-                c->broken = true;
-                pthread_mutex_unlock(&c->mu);
-            }
-        }
+        for (gremlin_msg *m = msgs; m && !rc && !final; m = m->next)
+            rc = gj__gremlin_handle(c, p, m, sink, deadline, &final, &drop, err);
         gj__gremlin_msg_free(msgs);
+    }
+    if (drop) {
+        pthread_mutex_lock(&c->mu);
+        c->broken = true;
+        pthread_mutex_unlock(&c->mu);
     }
     gj__gremlin_pending_free(c, p);   /* later responses for it are dropped */
     return rc;
 }
 
-int gj__gremlin_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+static int check_op(gj_conn *c, const gj_request *req, gj_error *err)
 {
     const char *op = gj_request_op(req);
     if (!op || (strcmp(op, GJ_OP_QUERY) != 0 && strcmp(op, GJ_OP_EVAL) != 0))
         return gj__error_set(err, GJ_EUNSUPPORTED, "gremlin %s: operation '%s' is not supported "
                              "(\"query\" or \"eval\": a script)", c->endpoint, op ? op : "(null)");
+    return 0;
+}
+
+int gj__gremlin_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
+{
+    int rc0 = check_op(c, req, err);
+    if (rc0)
+        return rc0;
     if (gj__sink_cancel_requested(sink))
         return gj__error_set(err, GJ_ECANCELLED, "gremlin %s: cancelled", c->endpoint);
     gremlin_session *ss = gj__sink_session(sink);
@@ -358,6 +374,78 @@ int gj__gremlin_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_err
         pthread_mutex_unlock(&c->mu);
     }
     return rc;
+}
+
+/* ---- asynchronous requests (backend.h: start, abandon) ----------------------------------- */
+
+/* The request is in flight when this returns 0: its responses are handled
+ * on the service thread as they arrive (gremlin.c, on_message), and it
+ * ends there, in interrupt(), shutdown(), on_close or abandon(), through
+ * gj__gremlin_complete_locked. */
+int gj__gremlin_start(gj_conn *c, const gj_request *req, gj_async *a, gj_error *err)
+{
+    int rc = check_op(c, req, err);
+    if (rc)
+        return rc;
+    gj_sink *sink = gj__async_sink(a);
+    gj_value *args = NULL;
+    rc = build_args(c, req, NULL, &args, err);
+    if (rc)
+        return rc;
+    gremlin_pending *p = NULL;
+    rc = gj__gremlin_pending_new(c, a, &p, err);   /* registered, p->starting */
+    if (rc) {
+        gj_value_unref(args);
+        return rc;
+    }
+    /* A cancel whose interrupt() came before the registration is seen
+     * here (its flag was set before interrupt() looked). */
+    if (gj__sink_cancel_requested(sink))
+        rc = gj__error_set(err, GJ_ECANCELLED, "gremlin %s: cancelled", c->endpoint);
+    if (!rc) {
+        gj_gremlin_request r;
+        memset(&r, 0, sizeof r);
+        memcpy(r.request_id, p->id, 16);
+        r.op = "eval";
+        r.processor = "";
+        r.args = args;
+        rc = gj__gremlin_send(c, &r, gj__sink_deadline(sink), err);
+    }
+    gj_value_unref(args);
+    pthread_mutex_lock(&c->mu);
+    bool finished = p->finished;
+    if (finished) {
+        /* Ended already (answered, cancelled, the connection closed): its
+         * outcome went through gj__async_done. */
+        rc = 0;
+    } else if (rc) {
+        gj__gremlin_unlink_locked(c, p);
+    } else {
+        p->starting = false;   /* whoever ends it frees it */
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (finished || rc)
+        gj__gremlin_pending_destroy(p);
+    return rc;
+}
+
+void gj__gremlin_abandon(gj_conn *c, gj_async *a, int code)
+{
+    pthread_mutex_lock(&c->mu);
+    gremlin_pending *p = c->pending;
+    while (p && p->a != a)
+        p = p->next;
+    if (p) {
+        gj_error *err = gj__async_error(a);
+        if (code == GJ_ETIMEDOUT)
+            gj__error_set(err, GJ_ETIMEDOUT, "gremlin %s: timed out after %lld ms: no complete "
+                          "response within the request's timeout", c->endpoint,
+                          (long long)(gj__now_ms() - p->started_ms));
+        else
+            gj__error_set(err, code, "gremlin %s: the client is shutting down", c->endpoint);
+        gj__gremlin_complete_locked(c, p, code);
+    }
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* ---- sessions ---------------------------------------------------------------------- */
