@@ -20,6 +20,7 @@ check_PROGRAMS += tests/integration/graphql_test
 TESTS += tests/integration/graphql_test
 tests_integration_graphql_test_SOURCES = tests/integration/graphql_test.cc \
 	tests/integration/server_process.cc tests/integration/server_process.h \
+	tests/integration/arango_server.h tests/integration/arango_server.cc \
 	tests/common/server_spawn.h
 tests_integration_graphql_test_CPPFLAGS = $(GJ_TEST_CPPFLAGS)
 tests_integration_graphql_test_LDADD = $(GJ_TEST_LIBS)

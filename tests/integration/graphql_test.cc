@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "arango_server.h"   // make_self_signed_cert
 #include "server_process.h"
 
 namespace {
@@ -1166,6 +1167,123 @@ TEST(GraphqlSubscription, ServerSentEvents)
     ASSERT_EQ(gj_job_cancel(j, nullptr), 0);
     Outcome cancelled = finish(j, 20000);
     EXPECT_EQ(cancelled.rc, GJ_ECANCELLED) << cancelled.message();
+}
+
+// ---- TLS: https and wss against the same npm servers with a self-signed certificate ----
+
+struct TlsFiles {
+    std::string dir, cert, key;
+    bool ok = false;
+    TlsFiles()
+    {
+        char tmpl[] = "/tmp/gj-gql-tls-XXXXXX";
+        if (!mkdtemp(tmpl))
+            return;
+        dir = tmpl;
+        cert = dir + "/cert.pem";
+        key = dir + "/key.pem";
+        ok = make_self_signed_cert(cert, key);   // for 127.0.0.1
+    }
+    ~TlsFiles()
+    {
+        unlink(cert.c_str());
+        unlink(key.c_str());
+        rmdir(dir.c_str());
+    }
+};
+
+TlsFiles &tls_files()
+{
+    static TlsFiles f;
+    return f;
+}
+
+Node &https_server()
+{
+    static Node n = [] {
+        Node x;
+        x.proc = start_node("graphql_http_server.js",
+                            { "--tls-cert=" + tls_files().cert, "--tls-key=" + tls_files().key });
+        return x;
+    }();
+    return n;
+}
+
+Node &wss_server()
+{
+    static Node n = [] {
+        Node x;
+        x.proc = start_node("graphql_ws_server.js",
+                            { "--tls-cert=" + tls_files().cert, "--tls-key=" + tls_files().key });
+        return x;
+    }();
+    return n;
+}
+
+#define NEED_TLS_PEERS()                               \
+    do {                                               \
+        NEED_PEERS();                                  \
+        ASSERT_TRUE(tls_files().ok);                   \
+    } while (0)
+
+std::string https_url(const std::string &host = "127.0.0.1")
+{
+    return "graphql+https://" + host + ":" + std::to_string(https_server().port()) + "/graphql";
+}
+
+TEST(GraphqlTls, HttpsVerifiesByDefault)
+{
+    NEED_TLS_PEERS();
+    Client c = make_client(https_url());
+    Outcome o = run(c.get(), request("{ hello }"));
+    EXPECT_EQ(o.rc, GJ_ETLS) << o.message();
+    EXPECT_NE(o.message().find("certificate"), std::string::npos) << o.message();
+}
+
+TEST(GraphqlTls, HttpsTrustsItsCaFile)
+{
+    NEED_TLS_PEERS();
+    Client c = make_client(https_url(), "", { { "ssl_cafile", tls_files().cert } });
+    Outcome o = run(c.get(), request("{ hello }"));
+    ASSERT_EQ(o.rc, 0) << o.message();
+    EXPECT_EQ(str(gj_value_map_get(o.row(), "hello")), "Hello, world!");
+}
+
+TEST(GraphqlTls, HttpsHostNameIsChecked)
+{
+    NEED_TLS_PEERS();
+    // The certificate names 127.0.0.1, not localhost.
+    Client c = make_client(https_url("localhost"), "", { { "ssl_cafile", tls_files().cert } });
+    Outcome o = run(c.get(), request("{ hello }"));
+    EXPECT_EQ(o.rc, GJ_ETLS) << o.message();
+}
+
+TEST(GraphqlTls, HttpsInsecureIsAnExplicitChoice)
+{
+    NEED_TLS_PEERS();
+    Client c = make_client(https_url(), "", { { "ssl_verify", "false" } });
+    Outcome o = run(c.get(), request("{ hello }"));
+    EXPECT_EQ(o.rc, 0) << o.message();
+}
+
+TEST(GraphqlTls, WssSubscriptionVerifiesAndStreams)
+{
+    NEED_TLS_PEERS();
+    std::string url = "graphql+wss://127.0.0.1:" + std::to_string(wss_server().port()) + "/graphql";
+    Client untrusted = make_client(url);
+    Outcome bad = run(untrusted.get(), request("subscription { count(to: 3) }"));
+    EXPECT_EQ(bad.rc, GJ_ETLS) << bad.message();
+    Client c = make_client(url, "", { { "ssl_cafile", tls_files().cert } });
+    Outcome o = run(c.get(), request("subscription { count(to: 3) }"));
+    ASSERT_EQ(o.rc, 0) << o.message();
+    ASSERT_EQ(gj_result_row_count(o.res.get()), 3u);
+    EXPECT_EQ(to_json(o.row(2)), R"({"data":{"count":3}})");
+    // A subscription from an https URL goes over wss to the same host.
+    std::string https = "graphql+https://127.0.0.1:" + std::to_string(wss_server().port()) + "/graphql";
+    Client h = make_client(https, "", { { "ssl_cafile", tls_files().cert } });
+    Outcome sub = run(h.get(), request("subscription { count(to: 2) }"));
+    ASSERT_EQ(sub.rc, 0) << sub.message();
+    EXPECT_EQ(gj_result_row_count(sub.res.get()), 2u);
 }
 
 }  // namespace

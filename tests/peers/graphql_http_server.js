@@ -2,7 +2,8 @@
 // graphql-http (the reference implementation of GraphQL over HTTP) serving
 // tests/peers/graphql_schema.js on 127.0.0.1, a port chosen by the system
 // ("PORT n" on stdout), and with --socket=PATH on a unix socket as well
-// ("SOCKET path").  Stops when its parent goes away.
+// ("SOCKET path").  With --tls-cert=PEM --tls-key=PEM the TCP port speaks
+// HTTPS instead.  Stops when its parent goes away.
 //
 // Paths:
 //   /graphql          graphql-http, strict (400, 405, 406, 415 as it decides)
@@ -20,6 +21,7 @@
 //   /hang             never answers
 //   /gzip             {"data":{"hello":"gzip"}} gzip-encoded when accepted
 const http = require('http');
+const https = require('https');
 const zlib = require('zlib');
 const fs = require('fs');
 const { createHandler } = require('graphql-http/lib/use/http');
@@ -141,16 +143,20 @@ async function route(req, res) {
   return send(res, 404, 'text/plain', 'not found');
 }
 
-function serve() {
-  return http.createServer((req, res) => {
+function serve(tls) {
+  const handler = (req, res) => {
     route(req, res).catch((e) => {
       if (!res.headersSent) send(res, 500, 'text/plain', String(e && e.stack));
     });
-  });
+  };
+  if (tls)
+    return https.createServer({ cert: fs.readFileSync(opts['tls-cert']), key: fs.readFileSync(opts['tls-key']) },
+      handler);
+  return http.createServer(handler);
 }
 
 watchParent();
-const tcp = serve();
+const tcp = serve(Boolean(opts['tls-cert'] && opts['tls-key']));
 tcp.keepAliveTimeout = 60000;
 tcp.listen(0, '127.0.0.1', () => {
   process.stdout.write(`PORT ${tcp.address().port}\n`);

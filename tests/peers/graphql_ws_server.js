@@ -13,12 +13,17 @@
 //   /legacy    the legacy subscriptions-transport-ws protocol (subprotocol
 //              graphql-ws: connection_init / connection_ack / start / data /
 //              error / complete / stop / ka), written here over graphql-js
+// With --tls-cert=PEM --tls-key=PEM it speaks wss (TLS) instead.
 // Stops when its parent goes away.
+const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const { WebSocketServer } = require('ws');
 const { useServer } = require('graphql-ws/use/ws');
 const { parse, validate, subscribe, execute, getOperationAST } = require('graphql');
-const { schema, watchParent, parseCookies } = require('./graphql_schema');
+const { schema, watchParent, parseCookies, args } = require('./graphql_schema');
+
+const opts = args();
 
 const theSchema = schema();
 const dropped = new Set();
@@ -141,10 +146,14 @@ function serveLegacy(wss) {
 }
 
 watchParent();
-const server = http.createServer((req, res) => {
+const notFound = (req, res) => {
   res.writeHead(404);
   res.end();
-});
+};
+const server = opts['tls-cert'] && opts['tls-key']
+  ? https.createServer({ cert: fs.readFileSync(opts['tls-cert']), key: fs.readFileSync(opts['tls-key']) },
+    notFound)
+  : http.createServer(notFound);
 const main = new WebSocketServer({ noServer: true });
 const auth = new WebSocketServer({ noServer: true });
 const legacy = new WebSocketServer({
