@@ -254,6 +254,77 @@ int gj__gql_sse_execute(gj_conn *c, gj__gql_op *op, gj_sink *sink, gj_error *err
 /* The target's WebSocket service, made at the first call. */
 int gj__gql_ws_service(gj__gql_target *t, gj_ws_service **out, gj_error *err);
 
+/* ---- subscription streams: the parsing side (no I/O; fuzzed) ------------------ */
+
+/* A graphql-sse (distinct connections) text/event-stream body as it
+ * arrives (gql_sse.c): lines (LF or CRLF), comments, event and data fields;
+ * at each blank line the event ends: "next" (or no event name) with data
+ * must be a JSON object, a subscription's ExecutionResult becomes a row
+ * (data's length counted against max_result_size), a query's becomes its
+ * data row and meta (gj__gql_reply_parsed); "complete" ends the stream;
+ * other events are ignored.  Set c, sink, err, max and as_query, the rest
+ * zero; gj__gql_sse_clear frees the buffers. */
+typedef struct gj__gql_sse {
+    gj_conn *c;                  /* hostport for messages; the reply's connection */
+    gj_sink *sink;
+    gj_error *err;
+    size_t max;                  /* longest line, and longest event data */
+    bool as_query;               /* a query or mutation: the data is the row */
+    gj__gql_buf line;            /* the line being read */
+    gj__gql_buf data;            /* the event's data lines */
+    char event[32];
+    size_t events;               /* next events taken */
+    bool complete;               /* the complete event came */
+} gj__gql_sse;
+
+/* Feed bytes of the body.  Returns at the complete event (nothing after
+ * it is read, in this call or a later one) or at the first error: GJ_EPROTOCOL (data not a JSON object,
+ * a query's data not a GraphQL response), GJ_ETOOBIG (a line or an event
+ * past max), GJ_EABORTED (the row callback stopped), GJ_ENOMEM, or a
+ * failed query's error. */
+int gj__gql_sse_feed(gj__gql_sse *s, const char *data, size_t len);
+/* The body ended: a last line without its newline is taken, and its
+ * event dispatched when that line added data. */
+int gj__gql_sse_end(gj__gql_sse *s);
+void gj__gql_sse_clear(gj__gql_sse *s);
+
+/* A graphql-transport-ws / graphql-ws message: the JSON object (the
+ * caller puts it), its type (borrowed from it) and payload (borrowed, or
+ * NULL); NULL when data is not an object with a string "type". */
+json_object *gj__gql_ws_parse(const char *data, size_t len, const char **type,
+                              json_object **payload);
+
+/* What a message asks of the job's thread (besides what went to the sink). */
+typedef enum gj__gql_ws_action {
+    GJ__GQL_WS_NOTHING = 0,      /* taken (a next), or ignored (ka, pong, another id) */
+    GJ__GQL_WS_PONG,             /* a ping (graphql-transport-ws): send pong */
+    GJ__GQL_WS_ACKED,            /* connection_ack: subscribe now */
+    GJ__GQL_WS_COMPLETE          /* complete: the operation ended */
+} gj__gql_ws_action;
+
+/* A WebSocket operation's messages as the job reads them (gql_ws.c).  Set
+ * c, sink, err, type and legacy (the subprotocol the server chose); events
+ * and got_data start at zero and last across reconnects. */
+typedef struct gj__gql_ws_reader {
+    gj_conn *c;                  /* hostport for messages; the reply's connection */
+    gj_sink *sink;
+    gj_error *err;
+    gj__gql_optype type;         /* a query or mutation answers once, like HTTP */
+    bool legacy;                 /* graphql-ws (subscriptions-transport-ws) */
+    size_t events;               /* next / data messages taken */
+    bool got_data;               /* a query's answer came */
+} gj__gql_ws_reader;
+
+/* A message before connection_ack: ACKED, PONG or NOTHING; GJ_EAUTH at
+ * connection_error, GJ_EPROTOCOL when it is not a message. */
+int gj__gql_ws_handshake_message(gj__gql_ws_reader *rd, const char *data, size_t len,
+                                 gj__gql_ws_action *out);
+/* A message of the operation (id "1", or none): next (data) to the sink,
+ * complete (COMPLETE; GJ_EPROTOCOL for a query without its answer), error
+ * (the errors as the job's error), ping (PONG); the rest NOTHING. */
+int gj__gql_ws_stream_message(gj__gql_ws_reader *rd, const char *data, size_t len,
+                              gj__gql_ws_action *out);
+
 /* Wait on c->cv until woken or deadline_ms (mu held).  Returns
  * GJ_ECANCELLED when the job was cancelled (the sink's flag; the
  * interrupt record consumed), GJ_ETIMEDOUT past the deadline, else 0. */

@@ -197,6 +197,17 @@ static int put_meta(gj_sink *sink, const char *key, gj_value *v, gj_error *err)
     return 0;
 }
 
+/* The same with a server's JSON: GJ_EPROTOCOL when it is no value (invalid
+ * UTF-8, too deep). */
+static int put_meta_json(gj_conn *c, gj_sink *sink, const char *key, json_object *j,
+                         gj_error *err)
+{
+    gj_value *v = NULL;
+    if (gj__json_to_value(j, &v, err) != 0)
+        return gj__error_prefix(err, "%s: the reply's %s", c->hostport, key);
+    return put_meta(sink, key, v, err);
+}
+
 /* The data as a row and the meta of a response that succeeded. */
 static int emit(gj_conn *c, long status, json_object *data, json_object *errors,
                 json_object *extensions, size_t bytes, gj_sink *sink, gj_error *err)
@@ -216,9 +227,9 @@ static int emit(gj_conn *c, long status, json_object *data, json_object *errors,
         return gj__error_set(err, rc, "out of memory for the result");
     if ((rc = put_meta(sink, "http_status", gj_value_int(status), err)) != 0)
         return rc;
-    if (errors && (rc = put_meta(sink, "errors", gj__gql_to_value(errors), err)) != 0)
+    if (errors && (rc = put_meta_json(c, sink, "errors", errors, err)) != 0)
         return rc;
-    if (extensions && (rc = put_meta(sink, "extensions", gj__gql_to_value(extensions), err)) != 0)
+    if (extensions && (rc = put_meta_json(c, sink, "extensions", extensions, err)) != 0)
         return rc;
     return 0;
 }
@@ -468,7 +479,10 @@ static int take_part(gj__gql_multipart *m, const char *part, size_t len, gj_erro
         return gj__sink_too_big(m->sink, err);
     }
     json_object *data = NULL, *errors = NULL, *inc = NULL, *ext = NULL;
-    if (m->nparts == 1 || !m->data) {
+    /* A part before any data may bring it (taken as it is, never merged
+     * into itself: that made a cycle). */
+    bool had_data = m->data != NULL;
+    if (m->nparts == 1 || !had_data) {
         if (json_object_object_get_ex(j, "data", &data) && data &&
             json_object_is_type(data, json_type_object) && !m->data)
             m->data = json_object_get(data);
@@ -478,7 +492,7 @@ static int take_part(gj__gql_multipart *m, const char *part, size_t len, gj_erro
     if (json_object_object_get_ex(j, "incremental", &inc) && json_object_is_type(inc, json_type_array))
         for (size_t i = 0; i < json_object_array_length(inc); i++)
             merge_one(m, json_object_array_get_idx(inc, i));
-    else if (m->nparts > 1 && json_object_object_get_ex(j, "path", &inc))
+    else if (had_data && json_object_object_get_ex(j, "path", &inc))
         merge_one(m, j);   /* the 2020 form: one payload per part */
     if (json_object_object_get_ex(j, "extensions", &ext) && ext &&
         json_object_is_type(ext, json_type_object)) {

@@ -15,22 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct sse_state {
-    gj_conn *c;
-    gj_sink *sink;
-    gj_error *err;
-    bool decided, stream;
-    gj__gql_buf line;            /* the line being read */
-    gj__gql_buf data;            /* the event's data lines */
-    char event[32];
-    gj__gql_buf plain;           /* a reply that is not an event stream */
-    size_t max;
-    size_t events;
-    bool complete;
-    bool as_query;               /* a query or mutation: the data is the row */
-} sse_state;
-
-static int dispatch(sse_state *st)
+static int dispatch(gj__gql_sse *st)
 {
     gj_conn *c = st->c;
     if (strcmp(st->event, "complete") == 0) {
@@ -76,7 +61,7 @@ static int dispatch(sse_state *st)
 }
 
 /* One line of the stream (without its end). */
-static int take_line(sse_state *st, const char *s, size_t n)
+static int take_line(gj__gql_sse *st, const char *s, size_t n)
 {
     if (n == 0) {
         int rc = dispatch(st);
@@ -109,23 +94,10 @@ static int take_line(sse_state *st, const char *s, size_t n)
     return 0;
 }
 
-static int on_body(void *arg, const char *data, size_t len)
+int gj__gql_sse_feed(gj__gql_sse *st, const char *data, size_t len)
 {
-    sse_state *st = arg;
-    if (!st->decided) {
-        const char *ct = NULL;
-        long status = gj__http_status(st->c->http, &ct);
-        st->decided = true;
-        st->stream = status >= 200 && status < 300 && ct &&
-                     strncasecmp(ct, "text/event-stream", 17) == 0;
-    }
-    if (!st->stream) {
-        if (len > st->max - st->plain.len)
-            return gj__error_set(st->err, GJ_ETOOBIG, "%s: response larger than "
-                                 "max_message_size (%zu bytes)", st->c->hostport, st->max);
-        gj__gql_buf_put(&st->plain, data, len);
-        return st->plain.nomem ? gj__error_set(st->err, GJ_ENOMEM, "out of memory") : 0;
-    }
+    if (st->complete)
+        return 0;   /* the stream ended: what follows is not read */
     for (size_t i = 0; i < len; i++) {
         char ch = data[i];
         if (ch == '\n') {
@@ -150,6 +122,51 @@ static int on_body(void *arg, const char *data, size_t len)
     return 0;
 }
 
+int gj__gql_sse_end(gj__gql_sse *st)
+{
+    int rc = 0;
+    if (st->line.len && !st->complete) {
+        /* A last line without its newline. */
+        size_t n = st->line.len;
+        rc = take_line(st, st->line.p, n);
+        if (!rc && st->data.len)
+            rc = take_line(st, "", 0);
+    }
+    return rc;
+}
+
+void gj__gql_sse_clear(gj__gql_sse *st)
+{
+    gj__gql_buf_free(&st->line);
+    gj__gql_buf_free(&st->data);
+}
+
+typedef struct sse_state {
+    gj__gql_sse ev;              /* the event stream */
+    bool decided, stream;
+    gj__gql_buf plain;           /* a reply that is not an event stream */
+} sse_state;
+
+static int on_body(void *arg, const char *data, size_t len)
+{
+    sse_state *st = arg;
+    if (!st->decided) {
+        const char *ct = NULL;
+        long status = gj__http_status(st->ev.c->http, &ct);
+        st->decided = true;
+        st->stream = status >= 200 && status < 300 && ct &&
+                     strncasecmp(ct, "text/event-stream", 17) == 0;
+    }
+    if (!st->stream) {
+        if (len > st->ev.max - st->plain.len)
+            return gj__error_set(st->ev.err, GJ_ETOOBIG, "%s: response larger than "
+                                 "max_message_size (%zu bytes)", st->ev.c->hostport, st->ev.max);
+        gj__gql_buf_put(&st->plain, data, len);
+        return st->plain.nomem ? gj__error_set(st->ev.err, GJ_ENOMEM, "out of memory") : 0;
+    }
+    return gj__gql_sse_feed(&st->ev, data, len);
+}
+
 int gj__gql_sse_execute(gj_conn *c, gj__gql_op *op, gj_sink *sink, gj_error *err)
 {
     gj__gql_buf body = { 0 }, path = { 0 };
@@ -160,10 +177,10 @@ int gj__gql_sse_execute(gj_conn *c, gj__gql_op *op, gj_sink *sink, gj_error *err
         gj__gql_buf_puts(&path, gj__gql_path(c));
         gj__gql_buf_puts(&path, "/stream");
     }
-    sse_state st = { .c = c, .sink = sink, .err = err,
-                     .max = c->t->ts->max_message_size ? c->t->ts->max_message_size
-                                                       : (size_t)64 << 20,
-                     .as_query = op->type != GJ__GQL_SUBSCRIPTION };
+    sse_state st = { .ev = { .c = c, .sink = sink, .err = err,
+                             .max = c->t->ts->max_message_size ? c->t->ts->max_message_size
+                                                               : (size_t)64 << 20,
+                             .as_query = op->type != GJ__GQL_SUBSCRIPTION } };
     int rc = 0;
     if (body.nomem || path.nomem)
         rc = gj__error_set(err, GJ_ENOMEM, "out of memory for the request");
@@ -196,21 +213,15 @@ int gj__gql_sse_execute(gj_conn *c, gj__gql_op *op, gj_sink *sink, gj_error *err
         rc = gj__gql_reply(c, resp.status, resp.content_type, st.plain.p ? st.plain.p : "",
                            st.plain.len, sink, err);
     } else if (!rc) {
-        if (st.line.len && !st.complete) {
-            /* A last line without its newline. */
-            size_t n = st.line.len;
-            rc = take_line(&st, st.line.p, n);
-            if (!rc && st.data.len)
-                rc = take_line(&st, "", 0);
-        }
-        if (!rc && !st.complete) {
+        rc = gj__gql_sse_end(&st.ev);
+        if (!rc && !st.ev.complete) {
             c->broken = true;
             rc = gj__error_set(err, GJ_EIO, "%s: the server ended the event stream after %zu "
-                               "event%s, without complete", c->hostport, st.events,
-                               st.events == 1 ? "" : "s");
+                               "event%s, without complete", c->hostport, st.ev.events,
+                               st.ev.events == 1 ? "" : "s");
         }
-        if (!rc && !st.as_query) {
-            gj_value *n = gj_value_int((int64_t)st.events);
+        if (!rc && !st.ev.as_query) {
+            gj_value *n = gj_value_int((int64_t)st.ev.events);
             gj_value *s = gj_value_string("sse");
             if (gj__sink_meta(sink, "events", n) != 0 || gj__sink_meta(sink, "transport", s) != 0)
                 rc = gj__error_set(err, GJ_ENOMEM, "out of memory");
@@ -218,8 +229,7 @@ int gj__gql_sse_execute(gj_conn *c, gj__gql_op *op, gj_sink *sink, gj_error *err
     }
     gj__gql_buf_free(&body);
     gj__gql_buf_free(&path);
-    gj__gql_buf_free(&st.line);
-    gj__gql_buf_free(&st.data);
+    gj__gql_sse_clear(&st.ev);
     gj__gql_buf_free(&st.plain);
     return rc;
 }

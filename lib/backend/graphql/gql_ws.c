@@ -158,10 +158,8 @@ typedef struct ws_run {
     gj_error *err;
     ws_sub sub;
     gj_ws *ws;
-    bool legacy;
-    size_t events;
+    gj__gql_ws_reader rd;        /* the messages (legacy, events, got_data) */
     int reconnects;
-    bool got_data;               /* a query's answer came */
 } ws_run;
 
 static int send_text(ws_run *r, const char *text, size_t len)
@@ -267,7 +265,7 @@ static int open_socket(ws_run *r)
         return rc;
     }
     const char *chosen = gj__ws_protocol(r->ws);
-    r->legacy = chosen && strcmp(chosen, "graphql-ws") == 0;
+    r->rd.legacy = chosen && strcmp(chosen, "graphql-ws") == 0;
     return 0;
 }
 
@@ -337,11 +335,11 @@ static int next_message(ws_run *r, int64_t deadline, ws_msg **out, bool *closed)
     return rc;
 }
 
-/* A message's type and payload. */
-static json_object *parse_message(const ws_msg *m, const char **type, json_object **payload)
+json_object *gj__gql_ws_parse(const char *data, size_t len, const char **type,
+                              json_object **payload)
 {
     json_tokener *tok = json_tokener_new_ex(GJ__JSON_MAX_DEPTH);
-    json_object *j = tok && m->len < INT32_MAX ? json_tokener_parse_ex(tok, m->data, (int)m->len) : NULL;
+    json_object *j = tok && len < INT32_MAX ? json_tokener_parse_ex(tok, data, (int)len) : NULL;
     if (tok)
         json_tokener_free(tok);
     json_object *t = NULL;
@@ -355,6 +353,32 @@ static json_object *parse_message(const ws_msg *m, const char **type, json_objec
     *payload = NULL;
     json_object_object_get_ex(j, "payload", payload);
     return j;
+}
+
+int gj__gql_ws_handshake_message(gj__gql_ws_reader *rd, const char *data, size_t len,
+                                 gj__gql_ws_action *out)
+{
+    gj_conn *c = rd->c;
+    const char *type = NULL;
+    json_object *payload = NULL;
+    *out = GJ__GQL_WS_NOTHING;
+    json_object *j = gj__gql_ws_parse(data, len, &type, &payload);
+    if (!j)
+        return gj__error_set(rd->err, GJ_EPROTOCOL, "%s: a WebSocket message that is not a "
+                             "GraphQL over WebSocket message", c->hostport);
+    int rc = 0;
+    if (strcmp(type, "connection_ack") == 0) {
+        *out = GJ__GQL_WS_ACKED;
+    } else if (strcmp(type, "ping") == 0 && !rd->legacy) {
+        *out = GJ__GQL_WS_PONG;
+    } else if (strcmp(type, "connection_error") == 0) {
+        const char *msg = payload ? json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN)
+                                  : "no payload";
+        rc = gj__error_set(rd->err, GJ_EAUTH, "%s: the server refused the connection "
+                           "(connection_error: %.300s)", c->hostport, msg);
+    }
+    json_object_put(j);   /* ka, pong, ...: ignored */
+    return rc;
 }
 
 /* Open, initialise and wait for the acknowledgement. */
@@ -393,39 +417,22 @@ static int handshake(ws_run *r)
             bool final;
             return close_error(c, r->sub.close_code, r->sub.close_reason, &final, r->err);
         }
-        const char *type = NULL;
-        json_object *payload = NULL;
-        json_object *j = parse_message(m, &type, &payload);
+        gj__gql_ws_action action;
+        rc = gj__gql_ws_handshake_message(&r->rd, m->data, m->len, &action);
         free(m);
-        if (!j)
-            return gj__error_set(r->err, GJ_EPROTOCOL, "%s: a WebSocket message that is not a "
-                                 "GraphQL over WebSocket message", c->hostport);
-        if (strcmp(type, "connection_ack") == 0) {
-            json_object_put(j);
-            return 0;
-        }
-        if (strcmp(type, "ping") == 0 && !r->legacy) {
-            json_object_put(j);
-            if ((rc = send_typed(r, "pong", false)) != 0)
-                return rc;
-            continue;
-        }
-        if (strcmp(type, "connection_error") == 0) {
-            const char *msg = payload ? json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN)
-                                      : "no payload";
-            rc = gj__error_set(r->err, GJ_EAUTH, "%s: the server refused the connection "
-                               "(connection_error: %.300s)", c->hostport, msg);
-            json_object_put(j);
+        if (rc)
             return rc;
-        }
-        json_object_put(j);   /* ka, pong, ...: ignored */
+        if (action == GJ__GQL_WS_ACKED)
+            return 0;
+        if (action == GJ__GQL_WS_PONG && (rc = send_typed(r, "pong", false)) != 0)
+            return rc;
     }
 }
 
 static int subscribe(ws_run *r)
 {
     gj__gql_buf msg = { 0 };
-    gj__gql_buf_puts(&msg, r->legacy ? "{\"type\":\"start\",\"id\":\"1\",\"payload\":"
+    gj__gql_buf_puts(&msg, r->rd.legacy ? "{\"type\":\"start\",\"id\":\"1\",\"payload\":"
                                      : "{\"type\":\"subscribe\",\"id\":\"1\",\"payload\":");
     gj__gql_body(&msg, r->op, true, false, NULL);
     gj__gql_buf_puts(&msg, "}");
@@ -436,36 +443,85 @@ static int subscribe(ws_run *r)
 }
 
 /* A next / data payload. */
-static int take_next(ws_run *r, json_object *payload, size_t bytes)
+static int take_next(gj__gql_ws_reader *rd, json_object *payload, size_t bytes)
 {
-    gj_conn *c = r->c;
+    gj_conn *c = rd->c;
     if (!payload || !json_object_is_type(payload, json_type_object))
-        return gj__error_set(r->err, GJ_EPROTOCOL, "%s: a next message without a payload",
+        return gj__error_set(rd->err, GJ_EPROTOCOL, "%s: a next message without a payload",
                              c->hostport);
-    r->events++;
-    if (r->op->type != GJ__GQL_SUBSCRIPTION) {
-        if (r->got_data)
+    rd->events++;
+    if (rd->type != GJ__GQL_SUBSCRIPTION) {
+        if (rd->got_data)
             return 0;   /* a query answers once */
         gj__gql_response resp;
         json_object *root = json_object_get(payload);
         if (!gj__gql_take(root, &resp)) {
             json_object_put(root);
-            return gj__error_set(r->err, GJ_EPROTOCOL, "%s: a next payload that is not a "
+            return gj__error_set(rd->err, GJ_EPROTOCOL, "%s: a next payload that is not a "
                                  "GraphQL response", c->hostport);
         }
-        r->got_data = true;
-        return gj__gql_reply_parsed(c, 200, &resp, r->sink, r->err);
+        rd->got_data = true;
+        return gj__gql_reply_parsed(c, 200, &resp, rd->sink, rd->err);
     }
     gj_value *row = NULL;
-    int rc = gj__json_to_value(payload, &row, r->err);
+    int rc = gj__json_to_value(payload, &row, rd->err);
     if (rc)
         return rc;
-    rc = gj__sink_row_sized(r->sink, row, bytes);
+    rc = gj__sink_row_sized(rd->sink, row, bytes);
     if (rc == GJ_EABORTED)
-        return gj__error_set(r->err, GJ_EABORTED, "the row callback stopped");
+        return gj__error_set(rd->err, GJ_EABORTED, "the row callback stopped");
     if (rc == GJ_ETOOBIG)
-        return gj__sink_too_big(r->sink, r->err);
-    return rc ? gj__error_set(r->err, rc, "out of memory for the result") : 0;
+        return gj__sink_too_big(rd->sink, rd->err);
+    return rc ? gj__error_set(rd->err, rc, "out of memory for the result") : 0;
+}
+
+int gj__gql_ws_stream_message(gj__gql_ws_reader *rd, const char *data, size_t len,
+                              gj__gql_ws_action *out)
+{
+    gj_conn *c = rd->c;
+    const char *type = NULL;
+    json_object *payload = NULL;
+    *out = GJ__GQL_WS_NOTHING;
+    json_object *j = gj__gql_ws_parse(data, len, &type, &payload);
+    if (!j)
+        return gj__error_set(rd->err, GJ_EPROTOCOL, "%s: a WebSocket message that is not a "
+                             "GraphQL over WebSocket message", c->hostport);
+    int rc = 0;
+    json_object *id = NULL;
+    bool ours = !json_object_object_get_ex(j, "id", &id) ||
+                (json_object_is_type(id, json_type_string) &&
+                 strcmp(json_object_get_string(id), "1") == 0);
+    if ((strcmp(type, "next") == 0 || (rd->legacy && strcmp(type, "data") == 0)) && ours) {
+        rc = take_next(rd, payload, len);
+    } else if (strcmp(type, "complete") == 0 && ours) {
+        if (rd->type != GJ__GQL_SUBSCRIPTION && !rd->got_data)
+            rc = gj__error_set(rd->err, GJ_EPROTOCOL, "%s: complete without a result",
+                               c->hostport);
+        else
+            *out = GJ__GQL_WS_COMPLETE;
+    } else if (strcmp(type, "error") == 0 && ours) {
+        json_object *errors = payload;
+        json_object *wrapped = NULL;
+        if (errors && json_object_is_type(errors, json_type_object)) {
+            /* The legacy protocol's error payload is one error. */
+            wrapped = json_object_new_array();
+            if (wrapped)
+                json_object_array_add(wrapped, json_object_get(errors));
+            errors = wrapped;
+        } else if (errors && !json_object_is_type(errors, json_type_array)) {
+            errors = NULL;   /* neither errors nor one error: none */
+        }
+        rc = gj__gql_fail(c, 200, errors && json_object_array_length(errors) ? errors : NULL,
+                          "the server answered error without errors", rd->err);
+        gj__error_prefix(rd->err, "after %zu event%s", rd->events, rd->events == 1 ? "" : "s");
+        if (wrapped)
+            json_object_put(wrapped);
+    } else if (strcmp(type, "ping") == 0 && !rd->legacy) {
+        *out = GJ__GQL_WS_PONG;
+    }
+    /* pong, ka, another id: nothing to do. */
+    json_object_put(j);
+    return rc;
 }
 
 /* Stop the operation (cancel, a row callback that stopped, a limit). */
@@ -476,7 +532,7 @@ static void stop_operation(ws_run *r)
     gj_error *e = gj_error_new();
     gj_error *keep = r->err;
     r->err = e;
-    if (r->legacy) {
+    if (r->rd.legacy) {
         send_typed(r, "stop", true);
         send_typed(r, "connection_terminate", false);
     } else {
@@ -504,8 +560,8 @@ static int stream(ws_run *r, bool *lost)
                                  c->hostport);
         if (rc == GJ_ETIMEDOUT)
             return gj__error_set(r->err, GJ_ETIMEDOUT, "%s: not complete within the timeout "
-                                 "(%zu event%s)", c->hostport, r->events,
-                                 r->events == 1 ? "" : "s");
+                                 "(%zu event%s)", c->hostport, r->rd.events,
+                                 r->rd.events == 1 ? "" : "s");
         if (rc)
             return rc;
         if (closed) {
@@ -514,56 +570,22 @@ static int stream(ws_run *r, bool *lost)
             *lost = !final;
             return rc;
         }
-        const char *type = NULL;
-        json_object *payload = NULL;
-        json_object *j = parse_message(m, &type, &payload);
-        size_t bytes = m->len;
+        gj__gql_ws_action action;
+        rc = gj__gql_ws_stream_message(&r->rd, m->data, m->len, &action);
         free(m);
-        if (!j)
-            return gj__error_set(r->err, GJ_EPROTOCOL, "%s: a WebSocket message that is not a "
-                                 "GraphQL over WebSocket message", c->hostport);
-        json_object *id = NULL;
-        bool ours = !json_object_object_get_ex(j, "id", &id) ||
-                    (json_object_is_type(id, json_type_string) &&
-                     strcmp(json_object_get_string(id), "1") == 0);
-        if ((strcmp(type, "next") == 0 || (r->legacy && strcmp(type, "data") == 0)) && ours) {
-            rc = take_next(r, payload, bytes);
-        } else if (strcmp(type, "complete") == 0 && ours) {
-            json_object_put(j);
-            if (r->op->type != GJ__GQL_SUBSCRIPTION && !r->got_data)
-                return gj__error_set(r->err, GJ_EPROTOCOL, "%s: complete without a result",
-                                     c->hostport);
-            return 0;
-        } else if (strcmp(type, "error") == 0 && ours) {
-            json_object *errors = payload;
-            json_object *wrapped = NULL;
-            if (errors && json_object_is_type(errors, json_type_object)) {
-                /* The legacy protocol's error payload is one error. */
-                wrapped = json_object_new_array();
-                if (wrapped)
-                    json_object_array_add(wrapped, json_object_get(errors));
-                errors = wrapped;
-            }
-            rc = gj__gql_fail(c, 200, errors && json_object_array_length(errors) ? errors : NULL,
-                              "the server answered error without errors", r->err);
-            gj__error_prefix(r->err, "after %zu event%s", r->events, r->events == 1 ? "" : "s");
-            if (wrapped)
-                json_object_put(wrapped);
-            json_object_put(j);
-            return rc;
-        } else if (strcmp(type, "ping") == 0 && !r->legacy) {
-            rc = send_typed(r, "pong", false);
-        }
-        /* pong, ka, another id: nothing to do. */
-        json_object_put(j);
         if (rc)
+            return rc;
+        if (action == GJ__GQL_WS_COMPLETE)
+            return 0;
+        if (action == GJ__GQL_WS_PONG && (rc = send_typed(r, "pong", false)) != 0)
             return rc;
     }
 }
 
 int gj__gql_ws_execute(gj_conn *c, gj__gql_op *op, gj_sink *sink, gj_error *err)
 {
-    ws_run r = { .c = c, .op = op, .sink = sink, .err = err };
+    ws_run r = { .c = c, .op = op, .sink = sink, .err = err,
+                 .rd = { .c = c, .sink = sink, .err = err, .type = op->type } };
     r.sub.c = c;
     int rc;
     for (;;) {
@@ -601,8 +623,8 @@ int gj__gql_ws_execute(gj_conn *c, gj__gql_op *op, gj_sink *sink, gj_error *err)
         gj_error_clear(err);
     }
     if (!rc && op->type == GJ__GQL_SUBSCRIPTION) {
-        gj_value *n = gj_value_int((int64_t)r.events);
-        gj_value *t = gj_value_string(r.legacy ? "graphql-ws" : "graphql-transport-ws");
+        gj_value *n = gj_value_int((int64_t)r.rd.events);
+        gj_value *t = gj_value_string(r.rd.legacy ? "graphql-ws" : "graphql-transport-ws");
         gj_value *k = gj_value_int(r.reconnects);
         if (gj__sink_meta(sink, "events", n) != 0 || gj__sink_meta(sink, "transport", t) != 0 ||
             gj__sink_meta(sink, "reconnects", k) != 0)

@@ -440,7 +440,10 @@ int gj__gql_wait(gj_conn *c, gj_sink *sink, int64_t deadline_ms)
 
 static int gql_execute(gj_conn *c, const gj_request *req, gj_sink *sink, gj_error *err)
 {
-    if (atomic_exchange(&c->interrupted, false) | gj__http_take_interrupt(c->http)) {
+    /* Both records are taken (and so reset), whichever was set. */
+    bool flagged = atomic_exchange(&c->interrupted, false);
+    bool taken = gj__http_take_interrupt(c->http);
+    if (flagged || taken) {
         c->broken = true;
         return gj__error_set(err, GJ_ECANCELLED, "%s: cancelled before it started", c->hostport);
     }
