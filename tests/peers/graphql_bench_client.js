@@ -33,14 +33,15 @@ async function http() {
 }
 
 function ws() {
+  // Timed from the connect, as the C side's gj_client_execute is (connect,
+  // upgrade, connection_init/ack, subscribe, the events, complete).
+  const t0 = process.hrtime.bigint();
   const sock = new WebSocket(url, 'graphql-transport-ws');
   let seen = 0;
-  let t0 = 0n;
   sock.on('open', () => sock.send(JSON.stringify({ type: 'connection_init' })));
   sock.on('message', (raw) => {
     const m = JSON.parse(String(raw));
     if (m.type === 'connection_ack') {
-      t0 = process.hrtime.bigint();
       sock.send(JSON.stringify({
         type: 'subscribe',
         id: '1',
