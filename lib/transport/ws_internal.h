@@ -26,6 +26,7 @@
 #include "transport/ws.h"
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 
 /* lws's read buffer per connection (and, as lws sets it, the socket's send
@@ -74,11 +75,14 @@ typedef enum gj__ws_state {
     GJ__WS_CLOSED                  /* it was open and is closed or closing */
 } gj__ws_state;
 
-/* A client vhost: one per distinct set of TLS files (lws keeps the client
- * SSL_CTX per vhost). */
+/* A client vhost: one per distinct set of TLS files, with the client
+ * SSL_CTX this library makes and frees for it (lws_create_vhost's own
+ * client contexts are shared between lws contexts alike and one leaked per
+ * extra client alive at once: libwebsockets 4.1.6). */
 typedef struct gj__ws_vhost {
     struct gj__ws_vhost *next;
     struct lws_vhost *vh;
+    SSL_CTX *ssl_ctx;              /* freed after the lws context */
     char *ca, *certfile, *keyfile, *key_password;
 } gj__ws_vhost;
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -102,6 +103,8 @@ static bool same_str(const char *a, const char *b)
 
 static void free_vhost_entry(gj__ws_vhost *v)
 {
+    if (v->ssl_ctx)
+        SSL_CTX_free(v->ssl_ctx);
     free(v->ca);
     free(v->certfile);
     free(v->keyfile);
@@ -110,6 +113,72 @@ static void free_vhost_entry(gj__ws_vhost *v)
         free(v->key_password);
     }
     free(v);
+}
+
+static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
+{
+    (void)rwflag;
+    const char *pw = userdata;
+    if (!pw || size <= 0)
+        return 0;
+    size_t n = strlen(pw);
+    if (n > (size_t)size)
+        n = (size_t)size;
+    memcpy(buf, pw, n);
+    return (int)n;
+}
+
+static const char *ssl_why(char *buf, size_t n)
+{
+    unsigned long e = ERR_peek_last_error();
+    buf[0] = '\0';
+    if (e)
+        ERR_error_string_n(e, buf, n);
+    ERR_clear_error();
+    return buf[0] ? buf : "unknown reason";
+}
+
+/* The client SSL_CTX of c's TLS files (CA file or directory, else the
+ * system's trust store; the client certificate and key), or NULL with c
+ * failed.  Verification itself is per connection (ws_conn.c). */
+static SSL_CTX *client_ctx(gj_ws *c)
+{
+    char why[200];
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        gj__ws_fail_connect(c, GJ_ENOMEM, "cannot create a TLS context: %s", ssl_why(why, sizeof why));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    struct stat st;
+    int ok = !c->ca                                                ? SSL_CTX_set_default_verify_paths(ctx)
+             : stat(c->ca, &st) == 0 && S_ISDIR(st.st_mode) ? SSL_CTX_load_verify_locations(ctx, NULL, c->ca)
+                                                            : SSL_CTX_load_verify_locations(ctx, c->ca, NULL);
+    if (ok != 1) {
+        gj__ws_fail_connect(c, GJ_ETLS, "cannot load CA certificates%s%s: %s", c->ca ? " from " : "",
+                            c->ca ? c->ca : "", ssl_why(why, sizeof why));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (c->certfile) {
+        if (c->key_password) {
+            SSL_CTX_set_default_passwd_cb(ctx, key_password_cb);
+            SSL_CTX_set_default_passwd_cb_userdata(ctx, c->key_password);
+        }
+        const char *key = c->keyfile ? c->keyfile : c->certfile;
+        bool bad_cert = SSL_CTX_use_certificate_chain_file(ctx, c->certfile) != 1;
+        bool bad_key = !bad_cert && (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+                                     SSL_CTX_check_private_key(ctx) != 1);
+        SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);   /* only needed while loading */
+        if (bad_cert || bad_key) {
+            gj__ws_fail_connect(c, GJ_ETLS, "cannot load client %s %s: %s", bad_cert ? "certificate" : "key",
+                                bad_cert ? c->certfile : key, ssl_why(why, sizeof why));
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+    }
+    return ctx;
 }
 
 /* The vhost whose client SSL_CTX has c's CA and client certificate (made
@@ -130,6 +199,10 @@ struct lws_vhost *gj__ws_tls_vhost(gj_ws_service *s, gj_ws *c)
         gj__ws_fail_connect(c, GJ_ENOMEM, "out of memory setting up TLS");
         return NULL;
     }
+    if (!(v->ssl_ctx = client_ctx(c))) {
+        free_vhost_entry(v);
+        return NULL;
+    }
     char vname[32];
     snprintf(vname, sizeof vname, "gj-tls-%p", (void *)v);
     struct lws_context_creation_info info;
@@ -138,11 +211,7 @@ struct lws_vhost *gj__ws_tls_vhost(gj_ws_service *s, gj_ws *c)
     info.protocols = protocols;
     info.vhost_name = vname;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    info.client_ssl_ca_filepath = c->ca;
-    info.client_ssl_cert_filepath = c->certfile;
-    info.client_ssl_private_key_filepath = c->certfile ? (c->keyfile ? c->keyfile : c->certfile)
-                                                       : NULL;
-    info.client_ssl_private_key_password = c->key_password;
+    info.provided_client_ssl_ctx = v->ssl_ctx;
     s->vhost_for = c;
     ERR_clear_error();
     v->vh = lws_create_vhost(s->ctx, &info);
