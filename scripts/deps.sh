@@ -3,10 +3,16 @@
 # or with sudo available).  Idempotent: installs only what is missing.
 set -euo pipefail
 
-pkgs=(build-essential autoconf automake libtool pkg-config
+# build: the compiler, autotools, perl (man3 pages; automake needs it too),
+# the libraries; tests: GoogleTest, libmicrohttpd (the ArangoDB reference
+# server, examples/http_service), clang (libFuzzer), valgrind, node + npm (the
+# official-driver cross-checks and the GraphQL servers); packages: dpkg-dev,
+# debhelper, lintian (scripts/test.sh's deb stage).
+pkgs=(build-essential autoconf automake libtool pkg-config perl
       libcurl4-openssl-dev libwebsockets-dev libjson-c-dev libyaml-dev libssl-dev
       libgtest-dev libgmock-dev googletest libmicrohttpd-dev
-      clang libclang-rt-dev valgrind openssl ca-certificates nodejs npm)
+      clang libclang-rt-dev valgrind openssl ca-certificates nodejs npm
+      dpkg-dev debhelper lintian)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,6 +17,8 @@
 
 GJ_BEGIN_DECLS
 
+/* Free a result and every value it holds (values the program took a
+ * reference to with gj_value_ref stay valid).  NULL is fine. */
 GJ_EXTERN void gj_result_free(gj_result *res);
 
 /* Field names: a list of strings, or NULL when the backend has none.

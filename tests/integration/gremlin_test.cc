@@ -1252,7 +1252,7 @@ TEST_F(GremlinTest, AiogremlinClusterKeysFromFiles)
     {
         std::ofstream y(yaml);
         y << "scheme: ws\nhosts: [127.0.0.1]\nport: " << port
-          << "\nusername: u\npassword: pw\nresponse_timeout: 20\nmax_conns: 2\nmin_conns: 1\n"
+          << "\nusername: u\npassword: pw\nresponse_timeout: 20s\nmax_conns: 2\nmin_conns: 1\n"
              "max_times_acquired: 8\nmax_inflight: 32\nmessage_serializer: "
              "gremlin_python.driver.serializer.GraphSONMessageSerializer\n";
     }
