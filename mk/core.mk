@@ -7,6 +7,7 @@ libgraphjob_internal_la_SOURCES += lib/core/abort.h lib/core/abort.c
 # The transports (used by the backends, never by lib/core).
 EXTRA_DIST += docs/jobs.md docs/config.md docs/errors.md docs/internals.md
 libgraphjob_internal_la_SOURCES += lib/transport/tcp.h lib/transport/tcp.c \
+	lib/transport/resolve.h lib/transport/resolve.c \
 	lib/transport/http.h lib/transport/http.c
 libgraphjob_internal_la_SOURCES += lib/core/error.c lib/core/log.c lib/core/clock.c lib/core/version.c \
 	lib/core/json_in.c lib/core/json_in.h

@@ -5,6 +5,7 @@
  * record, the abort and the deadline on every pass.
  */
 #include "transport/tcp.h"
+#include "transport/resolve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +26,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#define MAX_HOST_LEN 1024
 
 static int poll_timeout(int64_t deadline_ms, int64_t now)
 {
@@ -181,105 +181,17 @@ static int stop_error(gj_tcp *t, int code, const char *what, gj_error *err)
 
 /* ---- name resolution ---------------------------------------------------------- */
 
-/* One lookup, shared by the caller and the resolver thread (refs); the
- * last one to let go frees it, so a caller that gave up (deadline, abort)
- * leaves the thread to finish alone. */
-typedef struct resolve_job {
-    atomic_int refs;
-    atomic_bool done;
-    int efd;
-    int gai_rc;
-    int gai_errno;
-    struct addrinfo *res;
-    char port[16];
-    char host[];
-} resolve_job;
-
-static void resolve_release(resolve_job *j)
-{
-    if (atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    if (j->res)
-        freeaddrinfo(j->res);
-    close(j->efd);
-    free(j);
-}
-
-static void *resolve_main(void *arg)
-{
-    resolve_job *j = arg;
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
-    j->gai_rc = getaddrinfo(j->host, j->port, &hints, &j->res);
-    j->gai_errno = errno;
-    atomic_store_explicit(&j->done, true, memory_order_release);
-    uint64_t one = 1;
-    if (write(j->efd, &one, sizeof one) < 0) {
-        /* cannot fail for a fresh eventfd */
-    }
-    resolve_release(j);
-    return NULL;
-}
-
-static bool is_ip_literal(const char *host)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
-static int resolve_error(gj_tcp *t, int rc, int saved_errno, gj_error *err)
-{
-    const char *why = rc == EAI_SYSTEM ? strerror(saved_errno) : gai_strerror(rc);
-    return gj__error_set(err, rc == EAI_MEMORY ? GJ_ENOMEM : GJ_ECONNECT,
-                         "%s: cannot resolve host: %s", t->name, why);
-}
-
+/* resolve.h's lookup, waited for with this connection's deadline, abort
+ * and interrupt. */
 static int resolve(gj_tcp *t, const char *host, int port, int64_t deadline_ms,
                    struct addrinfo **out, gj_error *err)
 {
-    char portbuf[16];
-    snprintf(portbuf, sizeof portbuf, "%d", port);
-    *out = NULL;
-    if (is_ip_literal(host)) {
-        struct addrinfo hints;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-        int rc = getaddrinfo(host, portbuf, &hints, out);
-        return rc ? resolve_error(t, rc, errno, err) : 0;
-    }
-    size_t hl = strlen(host);
-    if (hl == 0 || hl > MAX_HOST_LEN)
-        return gj__error_set(err, GJ_ECONNECT, "%s: cannot resolve host: bad host name", t->name);
-    resolve_job *j = calloc(1, sizeof *j + hl + 1);
-    if (!j)
-        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory resolving the host", t->name);
-    memcpy(j->host, host, hl + 1);
-    memcpy(j->port, portbuf, sizeof portbuf);
-    atomic_init(&j->refs, 2);
-    atomic_init(&j->done, false);
-    j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    pthread_attr_t attr;
-    bool attr_ok = j->efd >= 0 && pthread_attr_init(&attr) == 0;
-    pthread_t th;
-    bool started = attr_ok && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-                   pthread_create(&th, &attr, resolve_main, j) == 0;
-    if (attr_ok)
-        pthread_attr_destroy(&attr);
-    if (!started) {
-        if (j->efd >= 0)
-            close(j->efd);
-        free(j);
-        return gj__error_set(err, GJ_ENOMEM, "%s: cannot start a thread to resolve the host",
-                             t->name);
-    }
-    int rc = 0;
-    while (!atomic_load_explicit(&j->done, memory_order_acquire)) {
-        int w = wait_fd(t, j->efd, POLLIN, deadline_ms, 0);
+    gj_resolve *j = NULL;
+    int rc = gj__resolve_start(t->name, host, port, &j, out, err);
+    if (rc || !j)
+        return rc;
+    while (!gj__resolve_done(j)) {
+        int w = wait_fd(t, gj__resolve_fd(j), POLLIN, deadline_ms, 0);
         if (w < 0 && w != GJ_EIO) {
             rc = stop_error(t, w, "resolving the host name", err);
             break;
@@ -290,15 +202,9 @@ static int resolve(gj_tcp *t, const char *host, int port, int64_t deadline_ms,
             break;
         }
     }
-    if (rc == 0) {
-        if (j->gai_rc)
-            rc = resolve_error(t, j->gai_rc, j->gai_errno, err);
-        else {
-            *out = j->res;
-            j->res = NULL;
-        }
-    }
-    resolve_release(j);
+    if (rc == 0)
+        rc = gj__resolve_take(j, t->name, out, err);
+    gj__resolve_release(j);
     return rc;
 }
 
@@ -362,14 +268,9 @@ static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
     return (int)n;
 }
 
-static int tls_setup(gj_tcp *t, const char *host, const gj_tcp_tls *tls, gj_error *err)
+int gj__tcp_tls_ctx_load(gj_tcp_ssl_ctx *ctx, const gj_tcp_tls *tls, char *why, size_t n)
 {
-    char why[256];
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx)
-        return gj__error_set(err, GJ_ENOMEM, "%s: cannot create a TLS context: %s", t->name,
-                             ssl_reason(why, sizeof why));
-    t->ssl_ctx = ctx;
+    char reason[256];
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (tls->verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -381,10 +282,11 @@ static int tls_setup(gj_tcp *t, const char *host, const gj_tcp_tls *tls, gj_erro
             ok = SSL_CTX_load_verify_locations(ctx, NULL, tls->ca);
         else
             ok = SSL_CTX_load_verify_locations(ctx, tls->ca, NULL);
-        if (ok != 1)
-            return gj__error_set(err, GJ_ETLS, "%s: cannot load CA certificates%s%s: %s", t->name,
-                                 tls->ca ? " from " : "", tls->ca ? tls->ca : "",
-                                 ssl_reason(why, sizeof why));
+        if (ok != 1) {
+            snprintf(why, n, "cannot load CA certificates%s%s: %s", tls->ca ? " from " : "",
+                     tls->ca ? tls->ca : "", ssl_reason(reason, sizeof reason));
+            return GJ_ETLS;
+        }
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     }
@@ -395,23 +297,39 @@ static int tls_setup(gj_tcp *t, const char *host, const gj_tcp_tls *tls, gj_erro
         }
         const char *key = tls->keyfile ? tls->keyfile : tls->certfile;
         int rc = 0;
-        if (SSL_CTX_use_certificate_chain_file(ctx, tls->certfile) != 1)
-            rc = gj__error_set(err, GJ_ETLS, "%s: cannot load client certificate %s: %s", t->name,
-                               tls->certfile, ssl_reason(why, sizeof why));
-        else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-                 SSL_CTX_check_private_key(ctx) != 1)
-            rc = gj__error_set(err, GJ_ETLS, "%s: cannot load client key %s: %s", t->name, key,
-                               ssl_reason(why, sizeof why));
+        if (SSL_CTX_use_certificate_chain_file(ctx, tls->certfile) != 1) {
+            snprintf(why, n, "cannot load client certificate %s: %s", tls->certfile,
+                     ssl_reason(reason, sizeof reason));
+            rc = GJ_ETLS;
+        } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+                   SSL_CTX_check_private_key(ctx) != 1) {
+            snprintf(why, n, "cannot load client key %s: %s", key, ssl_reason(reason, sizeof reason));
+            rc = GJ_ETLS;
+        }
         /* The password is only needed while loading. */
         SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
         if (rc)
             return rc;
     }
+    return 0;
+}
+
+static int tls_setup(gj_tcp *t, const char *host, const gj_tcp_tls *tls, gj_error *err)
+{
+    char why[600];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return gj__error_set(err, GJ_ENOMEM, "%s: cannot create a TLS context: %s", t->name,
+                             ssl_reason(why, sizeof why));
+    t->ssl_ctx = ctx;
+    int rc = gj__tcp_tls_ctx_load(ctx, tls, why, sizeof why);
+    if (rc)
+        return gj__error_set(err, rc, "%s: %s", t->name, why);
     t->ssl = SSL_new(ctx);
     if (!t->ssl || SSL_set_fd(t->ssl, t->fd) != 1)
         return gj__error_set(err, GJ_ENOMEM, "%s: cannot create a TLS session: %s", t->name,
                              ssl_reason(why, sizeof why));
-    bool ip = is_ip_literal(host);
+    bool ip = gj__resolve_is_ip(host, NULL);
     if (!ip)
         SSL_set_tlsext_host_name(t->ssl, host);
     if (tls->verify) {

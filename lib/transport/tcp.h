@@ -45,6 +45,13 @@ typedef struct gj_tcp_tls {
     const char *key_password;  /* the key's password, or NULL */
 } gj_tcp_tls;
 
+/* Set up a client SSL_CTX from tls: TLS >= 1.2; with verify, peer
+ * verification and the trust anchors (tls->ca a file or a directory, else
+ * the system's); the client certificate and key (with its password, used
+ * only while loading).  GJ_ETLS with what failed in why (no prefix).  Used
+ * by this transport and by ws (lib/transport/ws_service.c). */
+int gj__tcp_tls_ctx_load(gj_tcp_ssl_ctx *ctx, const gj_tcp_tls *tls, char *why, size_t n);
+
 typedef struct gj_tcp {
     int fd;                    /* -1 when not connected */
     int wake_fd;               /* eventfd written by gj__tcp_interrupt */

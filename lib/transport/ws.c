@@ -11,6 +11,7 @@
  * the abort's fds until the service thread says how it went.
  */
 #include "transport/ws_internal.h"
+#include "transport/resolve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,7 +29,6 @@
 #include <openssl/crypto.h>
 
 #define MAX_ADDRS 16
-#define MAX_HOST_LEN 1024
 
 /* ---- the connection's memory --------------------------------------------------- */
 
@@ -67,13 +67,6 @@ void gj__ws_free_conn(gj_ws *c)
         gj__ws_service_unref(s);
 }
 
-static bool is_ip_literal(const char *host, bool *v6)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-    *v6 = inet_pton(AF_INET6, host, buf) == 1;
-    return *v6 || inet_pton(AF_INET, host, buf) == 1;
-}
-
 static bool dup_opt(char **dst, const char *src)
 {
     *dst = NULL;
@@ -90,7 +83,7 @@ static int conn_new(gj_ws **out, const char *name, const gj_ws_config *cfg,
         return gj__error_set(err, GJ_ENOMEM, "%s: out of memory", name);
     c->done_fd = -1;
     bool v6 = false;
-    c->host_is_ip = is_ip_literal(cfg->host, &v6);
+    c->host_is_ip = gj__resolve_is_ip(cfg->host, &v6);
     size_t hl = strlen(cfg->host) + 16;
     bool ok = (c->name = gj__strdup(name)) && (c->host = gj__strdup(cfg->host)) &&
               (c->host_header = malloc(hl)) &&
@@ -168,53 +161,6 @@ static int wait_readable(int fd, const gj_abort *abort, int64_t deadline_ms)
     }
 }
 
-typedef struct resolve_job {
-    atomic_int refs;
-    atomic_bool done;
-    int efd;
-    int gai_rc;
-    int gai_errno;
-    struct addrinfo *res;
-    char port[16];
-    char host[];
-} resolve_job;
-
-static void resolve_release(resolve_job *j)
-{
-    if (atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    if (j->res)
-        freeaddrinfo(j->res);
-    close(j->efd);
-    free(j);
-}
-
-static void *resolve_main(void *arg)
-{
-    resolve_job *j = arg;
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
-    j->gai_rc = getaddrinfo(j->host, j->port, &hints, &j->res);
-    j->gai_errno = errno;
-    atomic_store_explicit(&j->done, true, memory_order_release);
-    uint64_t one = 1;
-    if (write(j->efd, &one, sizeof one) < 0) {
-        /* cannot fail for a fresh eventfd */
-    }
-    resolve_release(j);
-    return NULL;
-}
-
-static int resolve_error(const char *name, int rc, int saved_errno, gj_error *err)
-{
-    const char *why = rc == EAI_SYSTEM ? strerror(saved_errno) : gai_strerror(rc);
-    return gj__error_set(err, rc == EAI_MEMORY ? GJ_ENOMEM : GJ_ECONNECT,
-                         "%s: cannot resolve host: %s", name, why);
-}
-
 static int resolve_wait_error(const char *name, int w, gj_error *err)
 {
     if (w == 0)
@@ -226,65 +172,24 @@ static int resolve_wait_error(const char *name, int w, gj_error *err)
                          gj__abort_reason(w));
 }
 
-/* getaddrinfo on a short-lived thread, given up at the deadline or abort. */
+/* resolve.h's lookup, given up at the deadline or abort. */
 static int resolve(const char *name, const char *host, int port, const gj_abort *abort,
                    int64_t deadline_ms, struct addrinfo **out, gj_error *err)
 {
-    char portbuf[16];
-    snprintf(portbuf, sizeof portbuf, "%d", port);
-    *out = NULL;
-    bool v6;
-    if (is_ip_literal(host, &v6)) {
-        struct addrinfo hints;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-        int rc = getaddrinfo(host, portbuf, &hints, out);
-        return rc ? resolve_error(name, rc, errno, err) : 0;
-    }
-    size_t hl = strlen(host);
-    if (hl > MAX_HOST_LEN)
-        return gj__error_set(err, GJ_ECONNECT, "%s: cannot resolve host: name too long", name);
-    resolve_job *j = calloc(1, sizeof *j + hl + 1);
-    if (!j)
-        return gj__error_set(err, GJ_ENOMEM, "%s: out of memory resolving the host", name);
-    memcpy(j->host, host, hl + 1);
-    memcpy(j->port, portbuf, sizeof portbuf);
-    atomic_init(&j->refs, 2);
-    atomic_init(&j->done, false);
-    j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    pthread_attr_t attr;
-    bool attr_ok = j->efd >= 0 && pthread_attr_init(&attr) == 0;
-    pthread_t th;
-    bool started = attr_ok && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-                   pthread_create(&th, &attr, resolve_main, j) == 0;
-    if (attr_ok)
-        pthread_attr_destroy(&attr);
-    if (!started) {
-        if (j->efd >= 0)
-            close(j->efd);
-        free(j);
-        return gj__error_set(err, GJ_ENOMEM, "%s: cannot start a thread to resolve the host",
-                             name);
-    }
-    int rc = 0;
-    while (!atomic_load_explicit(&j->done, memory_order_acquire)) {
-        int w = wait_readable(j->efd, abort, deadline_ms);
+    gj_resolve *j = NULL;
+    int rc = gj__resolve_start(name, host, port, &j, out, err);
+    if (rc || !j)
+        return rc;
+    while (!gj__resolve_done(j)) {
+        int w = wait_readable(gj__resolve_fd(j), abort, deadline_ms);
         if (w != 1) {
             rc = resolve_wait_error(name, w, err);
             break;
         }
     }
-    if (rc == 0) {
-        if (j->gai_rc)
-            rc = resolve_error(name, j->gai_rc, j->gai_errno, err);
-        else {
-            *out = j->res;
-            j->res = NULL;
-        }
-    }
-    resolve_release(j);
+    if (rc == 0)
+        rc = gj__resolve_take(j, name, out, err);
+    gj__resolve_release(j);
     return rc;
 }
 

@@ -11,13 +11,13 @@
  * fail with GJ_ESHUTDOWN, and the context is destroyed on this thread.
  */
 #include "transport/ws_internal.h"
+#include "transport/tcp.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -115,68 +115,28 @@ static void free_vhost_entry(gj__ws_vhost *v)
     free(v);
 }
 
-static int key_password_cb(char *buf, int size, int rwflag, void *userdata)
-{
-    (void)rwflag;
-    const char *pw = userdata;
-    if (!pw || size <= 0)
-        return 0;
-    size_t n = strlen(pw);
-    if (n > (size_t)size)
-        n = (size_t)size;
-    memcpy(buf, pw, n);
-    return (int)n;
-}
-
-static const char *ssl_why(char *buf, size_t n)
-{
-    unsigned long e = ERR_peek_last_error();
-    buf[0] = '\0';
-    if (e)
-        ERR_error_string_n(e, buf, n);
-    ERR_clear_error();
-    return buf[0] ? buf : "unknown reason";
-}
-
 /* The client SSL_CTX of c's TLS files (CA file or directory, else the
  * system's trust store; the client certificate and key), or NULL with c
- * failed.  Verification itself is per connection (ws_conn.c). */
+ * failed.  It always has the trust anchors (the vhost serves connections
+ * with and without verification); verification itself is per connection
+ * (ws_conn.c). */
 static SSL_CTX *client_ctx(gj_ws *c)
 {
-    char why[200];
-    ERR_clear_error();
+    char why[600];
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) {
-        gj__ws_fail_connect(c, GJ_ENOMEM, "cannot create a TLS context: %s", ssl_why(why, sizeof why));
+        unsigned long e = ERR_get_error();
+        ERR_error_string_n(e, why, sizeof why);
+        ERR_clear_error();
+        gj__ws_fail_connect(c, GJ_ENOMEM, "cannot create a TLS context: %s", why);
         return NULL;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    struct stat st;
-    int ok = !c->ca                                                ? SSL_CTX_set_default_verify_paths(ctx)
-             : stat(c->ca, &st) == 0 && S_ISDIR(st.st_mode) ? SSL_CTX_load_verify_locations(ctx, NULL, c->ca)
-                                                            : SSL_CTX_load_verify_locations(ctx, c->ca, NULL);
-    if (ok != 1) {
-        gj__ws_fail_connect(c, GJ_ETLS, "cannot load CA certificates%s%s: %s", c->ca ? " from " : "",
-                            c->ca ? c->ca : "", ssl_why(why, sizeof why));
+    gj_tcp_tls tls = { true, c->ca, c->certfile, c->keyfile, c->key_password };
+    int rc = gj__tcp_tls_ctx_load(ctx, &tls, why, sizeof why);
+    if (rc) {
+        gj__ws_fail_connect(c, rc, "%s", why);
         SSL_CTX_free(ctx);
         return NULL;
-    }
-    if (c->certfile) {
-        if (c->key_password) {
-            SSL_CTX_set_default_passwd_cb(ctx, key_password_cb);
-            SSL_CTX_set_default_passwd_cb_userdata(ctx, c->key_password);
-        }
-        const char *key = c->keyfile ? c->keyfile : c->certfile;
-        bool bad_cert = SSL_CTX_use_certificate_chain_file(ctx, c->certfile) != 1;
-        bool bad_key = !bad_cert && (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-                                     SSL_CTX_check_private_key(ctx) != 1);
-        SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);   /* only needed while loading */
-        if (bad_cert || bad_key) {
-            gj__ws_fail_connect(c, GJ_ETLS, "cannot load client %s %s: %s", bad_cert ? "certificate" : "key",
-                                bad_cert ? c->certfile : key, ssl_why(why, sizeof why));
-            SSL_CTX_free(ctx);
-            return NULL;
-        }
     }
     return ctx;
 }
