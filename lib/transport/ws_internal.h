@@ -137,6 +137,9 @@ struct gj_ws {
     unsigned pending;              /* GJ__WS_DO_* */
     bool on_work;
     gj_ws *work_next;
+    gj_ws *pass_next;              /* the service thread's own list of one pass
+                                      (work_next may be rewritten meanwhile by a
+                                      thread that pushes the connection again) */
     gj_ws *prev, *next;            /* in s->conns while the service holds it */
     bool in_conns;
     bool handlers_off;             /* no handler runs any more */

@@ -247,7 +247,8 @@ static void process_work(gj_ws_service *s)
         gj_ws *ordered = NULL;
         while (list) {
             gj_ws *next = list->work_next;
-            list->work_next = ordered;
+            list->work_next = NULL;
+            list->pass_next = ordered;
             ordered = list;
             list->on_work = false;
             list->refs++;   /* this pass's reference */
@@ -258,7 +259,7 @@ static void process_work(gj_ws_service *s)
             return;
         while (ordered) {
             gj_ws *c = ordered;
-            ordered = c->work_next;
+            ordered = c->pass_next;
             pthread_mutex_lock(&s->mu);
             unsigned what = c->pending;
             c->pending = 0;
