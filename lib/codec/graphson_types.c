@@ -689,9 +689,16 @@ void gj__gt_ms_split(int64_t ms, int64_t *seconds, int32_t *nanos)
 
 int gj__gt_ms_join(int64_t seconds, int32_t nanos, int64_t *ms)
 {
-    int64_t r;
-    if (nanos < 0 || nanos % 1000000 || __builtin_mul_overflow(seconds, (int64_t)1000, &r) ||
-        __builtin_add_overflow(r, (int64_t)(nanos / 1000000), &r))
+    if (nanos < 0 || nanos >= 1000000000 || nanos % 1000000)
+        return GJ_EINVAL;
+    /* A negative time near INT64_MIN ms: seconds * 1000 alone would
+     * overflow where the sum does not (gj__gt_ms_split's floor). */
+    int64_t r, part = nanos / 1000000;
+    if (seconds < 0 && part > 0) {
+        seconds += 1;
+        part -= 1000;
+    }
+    if (__builtin_mul_overflow(seconds, (int64_t)1000, &r) || __builtin_add_overflow(r, part, &r))
         return GJ_EINVAL;
     *ms = r;
     return 0;
