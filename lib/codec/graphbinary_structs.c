@@ -540,7 +540,7 @@ int gj__gbd_read_tree(gj_gb_reader *r, size_t at, unsigned depth, gj_value **out
 }
 
 /* A duration in nanoseconds as GraphSON's milliseconds (a double), which
- * keeps every nanosecond up to GJ__GT_METRICS_NANOS_MAX (52 days). */
+ * keeps every nanosecond up to GJ__GT_METRICS_NANOS_MAX (13 days). */
 static int millis(const gj_gb_reader *r, int64_t nanos, gj_value **out, gj_error *err)
 {
     if (nanos > GJ__GT_METRICS_NANOS_MAX || nanos < -GJ__GT_METRICS_NANOS_MAX)

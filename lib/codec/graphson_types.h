@@ -30,8 +30,10 @@
 #define GJ__GT_BIG_MAX_DIGITS 9900u
 
 /* Longest Metrics duration, in nanoseconds, that GraphSON's milliseconds (a
- * double) keep exactly: 2^52 ns, about 52 days.  Longer ones are refused. */
-#define GJ__GT_METRICS_NANOS_MAX (INT64_C(1) << 52)
+ * double) keep exactly: n / 1e6 and back to nanoseconds is off by at most
+ * n * 2^-52, below half a nanosecond up to 2^50 ns (about 13 days).  Longer
+ * ones are refused. */
+#define GJ__GT_METRICS_NANOS_MAX (INT64_C(1) << 50)
 
 /* Room for any text form below (a zone id is not part of them). */
 #define GJ__GT_TEXT_MAX 80u

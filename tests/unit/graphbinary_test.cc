@@ -571,6 +571,54 @@ TEST(GraphBinaryEncode, NodeBuiltByHand)
                        H("fe 01")})));
 }
 
+// graphbinary_fuzz: a Timestamp or Date near INT64_MIN milliseconds decoded
+// (floor seconds, positive nanoseconds) but did not encode again, because
+// seconds * 1000 alone overflowed where the sum does not.
+TEST(GraphBinaryEncode, TimestampNearTheSmallestMillisecondRoundTrips)
+{
+    for (const char *hex : {"05 00 80 00 00 00 00 00 00 6e", "04 00 80 00 00 00 00 00 00 01",
+                            "04 00 80 00 00 00 00 00 00 00", "05 00 7f ff ff ff ff ff ff ff"}) {
+        E err(gj_error_new());
+        int rc = -1;
+        V v = Decode(H(hex), &rc, err.get());
+        ASSERT_EQ(rc, 0) << hex << ": " << gj_error_message(err.get());
+        EXPECT_EQ(Hex(Encode(v.get())), Hex(H(hex)));
+    }
+}
+
+// graphbinary_fuzz: a Metrics duration of 4.3e15 ns (under the old 2^52
+// limit) came back one nanosecond off through GraphSON's milliseconds.  Up
+// to 2^50 ns every duration comes back exactly; longer ones are refused.
+TEST(GraphBinaryEncode, MetricsDurationsRoundTripToTheNanosecond)
+{
+    auto tm = [](int64_t ns) {
+        Bytes b = H("2d 00");
+        for (int i = 7; i >= 0; i--)
+            b.push_back((uint8_t)((uint64_t)ns >> (8 * i)));
+        Bytes empty = H("00 00 00 00");
+        b.insert(b.end(), empty.begin(), empty.end());
+        return b;
+    };
+    const int64_t max = INT64_C(1) << 50;
+    std::vector<int64_t> cases = {-max, -max + 1, -1, 0, 1, 999999, 1000001};
+    for (int64_t ns = max - 20000; ns <= max; ns++)
+        cases.push_back(ns);
+    for (int64_t ns : cases) {
+        int rc = -1;
+        V v = Decode(tm(ns), &rc);
+        ASSERT_EQ(rc, 0) << ns;
+        ASSERT_EQ(Hex(Encode(v.get())), Hex(tm(ns))) << ns;
+    }
+    E err(gj_error_new());
+    int rc = 0;
+    V v = Decode(tm(max + 1), &rc, err.get());
+    EXPECT_EQ(rc, GJ_EPROTOCOL);
+    v = Decode(tm(INT64_C(0x000f6e6b5c6d651d)), &rc, err.get());
+    EXPECT_EQ(rc, GJ_EPROTOCOL);
+    EXPECT_NE(std::strstr(gj_error_message(err.get()), "longer than"), nullptr)
+        << gj_error_message(err.get());
+}
+
 // ---- hostile input ---------------------------------------------------------------------------
 
 void ExpectProtocol(const Bytes &b, const char *needle, unsigned depth = 0)
