@@ -427,4 +427,29 @@ TEST(GqlRegression, MultipartDataFirstSeenInALaterPartWithAPath)
     EXPECT_EQ("2", f.meta("incremental_parts"));
 }
 
+
+// graphql_reply_fuzz: json-c's default mode takes comments as white space,
+// so a body ending in "//..." was no response, and the same body with a
+// line break after it was one.  Every JSON text from a server is now read
+// as RFC 8259 (strict): comments and trailing commas are not JSON.
+TEST(GqlRegression, CommentsAndTrailingCommasAreNotJson)
+{
+    for (std::string body : {"{\"data\":{\"f\":1.5E27}}////", "{\"data\":{\"f\":1}}// x\r\n",
+                             "{\"data\":{\"f\":1}}/* x */", "{\"data\":{\"f\":[1,]}}",
+                             "/* x */{\"data\":{}}"}) {
+        Fixture f;
+        EXPECT_EQ(GJ_EPROTOCOL, gj__gql_reply(&f.c, 200, "application/json", body.data(),
+                                              body.size(), &f.sink, f.err)) << body;
+        EXPECT_TRUE(f.c.broken) << body;
+    }
+    for (std::string text : {"{\"a\":1} \r\n", "[1, 2.5e3, -0]", "12", " {\"a\":\"\\u00e9\"}"}) {
+        json_object *j = gj__gql_json_parse(text.data(), text.size());
+        EXPECT_NE(nullptr, j) << text;
+        json_object_put(j);
+    }
+    EXPECT_EQ(nullptr, gj__gql_json_parse("{\"a\":1} x", 10));
+    EXPECT_EQ(nullptr, gj__gql_json_parse("{\"a\":1", 6));
+    EXPECT_EQ(nullptr, gj__gql_json_parse("", 0));
+}
+
 }  // namespace

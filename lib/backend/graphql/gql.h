@@ -200,6 +200,11 @@ typedef struct gj__gql_response {
     json_object *extensions;
 } gj__gql_response;
 
+/* One JSON text from a server (RFC 8259: json-c's strict mode, so no
+ * comments or trailing commas), followed by nothing but white space; NULL
+ * when it is not one (or len is 0 or above INT32_MAX).  Every JSON body,
+ * part, event and message the backend reads goes through this. */
+json_object *gj__gql_json_parse(const char *text, size_t len);
 /* Parse body as one GraphQL response object; false when it is not one. */
 bool gj__gql_parse(const char *body, size_t len, gj__gql_response *out);
 void gj__gql_response_clear(gj__gql_response *r);

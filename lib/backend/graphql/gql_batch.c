@@ -148,11 +148,8 @@ static void send_batch(sender *s, batch_request *br)
             gj__http_take_interrupt(s->http);
     }
     json_object *arr = NULL;
-    if (!rc && resp.status >= 200 && resp.status < 300 && resp.len > 0 && resp.len < INT32_MAX) {
-        json_tokener *tok = json_tokener_new_ex(GJ__JSON_MAX_DEPTH);
-        arr = tok ? json_tokener_parse_ex(tok, resp.body, (int)resp.len) : NULL;
-        if (tok)
-            json_tokener_free(tok);
+    if (!rc && resp.status >= 200 && resp.status < 300) {
+        arr = gj__gql_json_parse(resp.body, resp.len);
         if (arr && (!json_object_is_type(arr, json_type_array) ||
                     json_object_array_length(arr) != br->n)) {
             /* One response for the whole batch (a request error) is given

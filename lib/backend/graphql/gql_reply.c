@@ -65,26 +65,44 @@ bool gj__gql_take(json_object *root, gj__gql_response *out)
     return true;
 }
 
+json_object *gj__gql_json_parse(const char *text, size_t len)
+{
+    if (len == 0 || len > INT32_MAX)
+        return NULL;
+    json_tokener *tok = json_tokener_new_ex(GJ__JSON_MAX_DEPTH);
+    if (!tok)
+        return NULL;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *j = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error je = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    if (je == json_tokener_continue) {
+        /* A number at the very end may go on: a NUL byte ends it. */
+        j = json_tokener_parse_ex(tok, "", 1);
+        je = json_tokener_get_error(tok);
+        end = len;
+    }
+    json_tokener_free(tok);
+    bool whole = j && je == json_tokener_success;
+    /* Nothing but white space may follow. */
+    for (size_t i = end; whole && i < len; i++)
+        if (text[i] != ' ' && text[i] != '\n' && text[i] != '\r' && text[i] != '\t')
+            whole = false;
+    if (!whole && j) {
+        json_object_put(j);
+        j = NULL;
+    }
+    return j;
+}
+
 bool gj__gql_parse(const char *body, size_t len, gj__gql_response *out)
 {
     memset(out, 0, sizeof *out);
-    if (len == 0 || len > INT32_MAX)
+    json_object *root = gj__gql_json_parse(body, len);
+    if (!root)
         return false;
-    json_tokener *tok = json_tokener_new_ex(GJ__JSON_MAX_DEPTH);
-    if (!tok)
-        return false;
-    json_object *root = json_tokener_parse_ex(tok, body, (int)len);
-    bool whole = root && json_tokener_get_error(tok) == json_tokener_success;
-    if (whole) {
-        /* Nothing but white space may follow. */
-        for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-            if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' && body[i] != '\t')
-                whole = false;
-    }
-    json_tokener_free(tok);
-    if (!whole || !gj__gql_take(root, out)) {
-        if (root)
-            json_object_put(root);
+    if (!gj__gql_take(root, out)) {
+        json_object_put(root);
         memset(out, 0, sizeof *out);
         return false;
     }
@@ -442,10 +460,7 @@ static int take_part(gj__gql_multipart *m, const char *part, size_t len, gj_erro
         body++;
     if (body == end)
         return 0;   /* an empty part (a heartbeat) */
-    json_tokener *tok = json_tokener_new_ex(GJ__JSON_MAX_DEPTH);
-    json_object *j = tok ? json_tokener_parse_ex(tok, body, (int)(end - body)) : NULL;
-    if (tok)
-        json_tokener_free(tok);
+    json_object *j = gj__gql_json_parse(body, (size_t)(end - body));
     if (!j || !json_object_is_type(j, json_type_object)) {
         if (j)
             json_object_put(j);

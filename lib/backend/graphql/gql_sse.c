@@ -26,10 +26,7 @@ static int dispatch(gj__gql_sse *st)
         return 0;   /* an event this protocol does not have: ignored */
     if (!st->data.len)
         return 0;
-    json_tokener *tok = json_tokener_new_ex(GJ__JSON_MAX_DEPTH);
-    json_object *j = tok ? json_tokener_parse_ex(tok, st->data.p, (int)st->data.len) : NULL;
-    if (tok)
-        json_tokener_free(tok);
+    json_object *j = gj__gql_json_parse(st->data.p, st->data.len);
     if (!j || !json_object_is_type(j, json_type_object)) {
         if (j)
             json_object_put(j);

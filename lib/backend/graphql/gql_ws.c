@@ -324,10 +324,7 @@ static int next_message(ws_run *r, int64_t deadline, ws_msg **out, bool *closed)
 json_object *gj__gql_ws_parse(const char *data, size_t len, const char **type,
                               json_object **payload)
 {
-    json_tokener *tok = json_tokener_new_ex(GJ__JSON_MAX_DEPTH);
-    json_object *j = tok && len < INT32_MAX ? json_tokener_parse_ex(tok, data, (int)len) : NULL;
-    if (tok)
-        json_tokener_free(tok);
+    json_object *j = gj__gql_json_parse(data, len);
     json_object *t = NULL;
     if (!j || !json_object_is_type(j, json_type_object) ||
         !json_object_object_get_ex(j, "type", &t) || !json_object_is_type(t, json_type_string)) {
