@@ -137,26 +137,6 @@ static int map_of(const gj_value *v, const char *what, gj_error *err)
     return 0;
 }
 
-static bool is_list(const gj_value *v)
-{
-    return gj_value_type(v) == GJ_TLIST || gj_value_type(v) == GJ_TSET;
-}
-
-static bool is_tagged(const gj_value *v, const char *name)
-{
-    const char *tag;
-    const gj_value *inner;
-    return gj_value_tagged_get(v, &tag, &inner) == 0 && strcmp(tag, name) == 0;
-}
-
-static const gj_value *tagged_inner(const gj_value *v)
-{
-    const char *tag;
-    const gj_value *inner = NULL;
-    gj_value_tagged_get(v, &tag, &inner);
-    return inner;
-}
-
 /* ---- collections ------------------------------------------------------------------------ */
 
 /* {length}{item...} of a list or set. */
@@ -191,8 +171,8 @@ static int put_property(gj_ps_buf *b, const gj_value *key, const gj_value *value
                         unsigned depth, gj_error *err)
 {
     const gj_value *parent = NULL;
-    if (is_tagged(value, "g:Property")) {
-        const gj_value *inner = tagged_inner(value);
+    if (gj__gt_is_tagged(value, "g:Property")) {
+        const gj_value *inner = gj__gt_tagged_inner(value);
         int rc = map_of(inner, "a g:Property", err);
         if (rc)
             return rc;
@@ -279,11 +259,11 @@ static int put_vertex_property(gj_ps_buf *b, const gj_value *inner, const gj_val
  * shape), or any other value, which becomes one VertexProperty. */
 static bool is_vertex_property_list(const gj_value *v)
 {
-    if (!is_list(v))
+    if (!gj__gt_is_list(v))
         return false;
     size_t n = gj_value_size(v);
     for (size_t i = 0; i < n; i++)
-        if (!is_tagged(gj_value_list_at(v, i), "g:VertexProperty"))
+        if (!gj__gt_is_tagged(gj_value_list_at(v, i), "g:VertexProperty"))
             return false;
     return true;
 }
@@ -312,7 +292,7 @@ static int put_vertex_properties(gj_ps_buf *b, const gj_value *props, unsigned d
         }
         size_t m = gj_value_size(v);
         for (size_t j = 0; rc == 0 && j < m; j++)
-            rc = put_vertex_property(b, tagged_inner(gj_value_list_at(v, j)), key, NULL, depth,
+            rc = put_vertex_property(b, gj__gt_tagged_inner(gj_value_list_at(v, j)), key, NULL, depth,
                                      graph_format, err);
     }
     return rc;
@@ -419,7 +399,7 @@ static int put_path(gj_ps_buf *b, const gj_value *v, unsigned depth, gj_error *e
         rc = enc_fail(err, "the value nests deeper than %u levels", GJ_GREMLIN_MAX_MAX_DEPTH);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const gj_value *set = labels ? gj_value_list_at(labels, i) : NULL;
-        if (set && !is_list(set))
+        if (set && !gj__gt_is_list(set))
             return enc_fail(err, "path labels item %zu is a %s, not a set", i,
                             gj_type_name(gj_value_type(set)));
         rc = head(b, GJ_GB_SET);
@@ -598,7 +578,7 @@ static int put_text_kind(gj_ps_buf *b, const gj_gt_type *t, const gj_value *inne
 /* {name}{values_length}{value...} of a Bytecode instruction [name, args...]. */
 static int put_instructions(gj_ps_buf *b, const gj_value *list, unsigned depth, gj_error *err)
 {
-    if (list && !is_list(list))
+    if (list && !gj__gt_is_list(list))
         return enc_fail(err, "Bytecode steps are a %s, not a list",
                         gj_type_name(gj_value_type(list)));
     size_t n = gj_value_size(list);
@@ -607,7 +587,7 @@ static int put_instructions(gj_ps_buf *b, const gj_value *list, unsigned depth, 
         const gj_value *inst = gj_value_list_at(list, i);
         const char *name;
         size_t len;
-        if (!is_list(inst) || !gj_value_size(inst))
+        if (!gj__gt_is_list(inst) || !gj_value_size(inst))
             return enc_fail(err, "a Bytecode instruction is not a list [name, args...]");
         if ((rc = string_of(gj_value_list_at(inst, 0), "a Bytecode instruction name", &name, &len,
                             err)) != 0)
@@ -627,7 +607,7 @@ static int put_tree(gj_ps_buf *b, const gj_value *list, unsigned depth, gj_error
 {
     if (depth > GJ_GREMLIN_MAX_MAX_DEPTH)
         return enc_fail(err, "the value nests deeper than %u levels", GJ_GREMLIN_MAX_MAX_DEPTH);
-    if (list && !is_list(list))
+    if (list && !gj__gt_is_list(list))
         return enc_fail(err, "a g:Tree is a %s, not a list", gj_type_name(gj_value_type(list)));
     size_t n = gj_value_size(list);
     int rc = put_length(b, n);
@@ -637,10 +617,10 @@ static int put_tree(gj_ps_buf *b, const gj_value *list, unsigned depth, gj_error
             return rc;
         rc = put_value(b, gj_value_map_get(item, "key"), depth + 1, err);
         sub = gj_value_map_get(item, "value");
-        if (sub && gj_value_type(sub) != GJ_TNULL && !is_tagged(sub, "g:Tree"))
+        if (sub && gj_value_type(sub) != GJ_TNULL && !gj__gt_is_tagged(sub, "g:Tree"))
             return enc_fail(err, "a g:Tree entry's value is not a g:Tree");
         if (rc == 0)
-            rc = put_tree(b, sub ? tagged_inner(sub) : NULL, depth + 1, err);
+            rc = put_tree(b, sub ? gj__gt_tagged_inner(sub) : NULL, depth + 1, err);
     }
     return rc;
 }
@@ -675,7 +655,7 @@ static int put_metrics(gj_ps_buf *b, const gj_value *m, unsigned depth, gj_error
     if (rc == 0 && gj_value_map_get(m, "dur"))
         rc = nanos_of_ms(gj_value_map_get(m, "dur"), &nanos, err);
     const gj_value *nested = gj_value_map_get(m, "metrics");
-    if (rc == 0 && nested && !is_list(nested))
+    if (rc == 0 && nested && !gj__gt_is_list(nested))
         rc = enc_fail(err, "nested Metrics are not a list");
     if (rc == 0)
         rc = gj__gb_put_string(b, id, id_len);
@@ -695,7 +675,7 @@ static int put_graph(gj_ps_buf *b, const gj_value *m, unsigned depth, gj_error *
 {
     int rc = map_of(m, "tinker:graph", err);
     const gj_value *vertices = gj_value_map_get(m, "vertices"), *edges = gj_value_map_get(m, "edges");
-    if (rc == 0 && ((vertices && !is_list(vertices)) || (edges && !is_list(edges))))
+    if (rc == 0 && ((vertices && !gj__gt_is_list(vertices)) || (edges && !gj__gt_is_list(edges))))
         rc = enc_fail(err, "tinker:graph vertices and edges must be lists");
     if (rc)
         return rc;
@@ -787,7 +767,7 @@ static int put_p(gj_ps_buf *b, const gj_gt_type *t, const gj_value *m, unsigned 
     if (rc)
         return rc;
     const gj_value *value = gj_value_map_get(m, "value");
-    if (is_list(value))
+    if (gj__gt_is_list(value))
         return put_items(b, value, depth, err);
     rc = gj__gb_put_int(b, 1);
     return rc ? rc : put_value(b, value, depth + 1, err);
@@ -898,7 +878,7 @@ static int put_tagged(gj_ps_buf *b, const gj_value *v, unsigned depth, gj_error 
         return rc ? rc : put_value(b, gj_value_map_get(inner, "value"), depth + 1, err);
     case GJ_GT_BULK_SET: {
         size_t n = gj_value_size(inner);
-        if (!is_list(inner) || n % 2)
+        if (!gj__gt_is_list(inner) || n % 2)
             return enc_fail(err, "a g:BulkSet is not a list of value, bulk pairs");
         rc = head(b, t->gb_code);
         if (rc == 0)
@@ -925,7 +905,7 @@ static int put_tagged(gj_ps_buf *b, const gj_value *v, unsigned depth, gj_error 
         if ((f1 = gj_value_map_get(inner, "dur")) != NULL && (rc = nanos_of_ms(f1, &i64, err)) != 0)
             return rc;
         f2 = gj_value_map_get(inner, "metrics");
-        if (f2 && !is_list(f2))
+        if (f2 && !gj__gt_is_list(f2))
             return enc_fail(err, "g:TraversalMetrics metrics are not a list");
         rc = head(b, t->gb_code);
         if (rc == 0)

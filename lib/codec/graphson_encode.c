@@ -212,26 +212,6 @@ static int ckey(gs_w *w, const char *k, bool *first)
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static bool is_list(const gj_value *v)
-{
-    return gj_value_type(v) == GJ_TLIST || gj_value_type(v) == GJ_TSET;
-}
-
-static bool is_tagged(const gj_value *v, const char *name)
-{
-    const char *tag;
-    const gj_value *inner;
-    return gj_value_tagged_get(v, &tag, &inner) == 0 && strcmp(tag, name) == 0;
-}
-
-static const gj_value *tagged_inner(const gj_value *v)
-{
-    const char *tag;
-    const gj_value *inner = NULL;
-    gj_value_tagged_get(v, &tag, &inner);
-    return inner;
-}
-
 static int need_string(gs_w *w, const gj_value *v, const char *what, const char **s, size_t *len)
 {
     if (gj_value_string_get(v, s, len) != 0)
@@ -327,7 +307,7 @@ static int map_value(gs_w *w, const gj_value *map, unsigned depth)
 /* A property value as GraphSON carries it: the value of a tagged g:Property. */
 static const gj_value *property_value(const gj_value *v)
 {
-    return is_tagged(v, "g:Property") ? gj_value_map_get(tagged_inner(v), "value") : v;
+    return gj__gt_is_tagged(v, "g:Property") ? gj_value_map_get(gj__gt_tagged_inner(v), "value") : v;
 }
 
 /* {"k": typed(value), ...} of element properties (GraphSON has no parents). */
@@ -379,11 +359,11 @@ static int vertex_property_fields(gs_w *w, const gj_value *m, unsigned depth)
  * value, which is written as one g:VertexProperty with a null id. */
 static bool is_vertex_property_list(const gj_value *v)
 {
-    if (!is_list(v))
+    if (!gj__gt_is_list(v))
         return false;
     size_t n = gj_value_size(v);
     for (size_t i = 0; i < n; i++)
-        if (!is_tagged(gj_value_list_at(v, i), "g:VertexProperty"))
+        if (!gj__gt_is_tagged(gj_value_list_at(v, i), "g:VertexProperty"))
             return false;
     return true;
 }
@@ -540,7 +520,7 @@ static int path(gs_w *w, const gj_value *v, unsigned depth)
         rc = raw(w, "[");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const gj_value *set = labels ? gj_value_list_at(labels, i) : NULL;
-        if (set && !is_list(set))
+        if (set && !gj__gt_is_list(set))
             return enc_fail(w, "path labels item %zu is a %s, not a set", i,
                             gj_type_name(gj_value_type(set)));
         if (i)
@@ -636,7 +616,7 @@ static int plain(gs_w *w, const gj_value *v, unsigned depth)
         if (isfinite(d))
             return put_double(w, d, false);
     }
-    if (is_list(v)) {
+    if (gj__gt_is_list(v)) {
         size_t n = gj_value_size(v);
         int rc = raw(w, "[");
         for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -682,12 +662,12 @@ static int bytecode(gs_w *w, const gj_value *m, unsigned depth)
         if ((rc = string_key(w, m, i, &k, &len)) != 0)
             return rc;
         rc = key(w, k, len, &first);
-        if (rc == 0 && is_list(v) && (!strcmp(k, "step") || !strcmp(k, "source"))) {
+        if (rc == 0 && gj__gt_is_list(v) && (!strcmp(k, "step") || !strcmp(k, "source"))) {
             size_t ni = gj_value_size(v);
             rc = raw(w, "[");
             for (size_t j = 0; rc == 0 && j < ni; j++) {
                 const gj_value *inst = gj_value_list_at(v, j);
-                if (!is_list(inst))
+                if (!gj__gt_is_list(inst))
                     return enc_fail(w, "a Bytecode instruction is not a list [name, args...]");
                 if (j)
                     rc = raw(w, ",");
@@ -728,7 +708,7 @@ static int lambda_or_p(gs_w *w, const gj_value *m, bool lambda, unsigned depth)
             int64_t a = 0;
             gj_value_int_get(v, &a);
             rc = gj__graphson_put_int(w->b, a);
-        } else if (connective && !strcmp(k, "value") && is_list(v)) {
+        } else if (connective && !strcmp(k, "value") && gj__gt_is_list(v)) {
             rc = items(w, v, depth + 1);
         } else {
             rc = typed(w, v, depth + 1);
@@ -820,7 +800,7 @@ static int tagged(gs_w *w, const gj_value *v, unsigned depth)
         break;
     }
     bool list_kind = t->kind == GJ_GT_BULK_SET || t->kind == GJ_GT_TREE;
-    if (list_kind ? !is_list(inner) : gj_value_type(inner) != GJ_TMAP)
+    if (list_kind ? !gj__gt_is_list(inner) : gj_value_type(inner) != GJ_TMAP)
         return enc_fail(w, "%s holds a %s, not a %s", tag, gj_type_name(gj_value_type(inner)),
                         list_kind ? "list" : "map");
     if (t->kind == GJ_GT_BULK_SET && w->version == GJ_GRAPHSON_V2)
@@ -872,7 +852,7 @@ static int tagged(gs_w *w, const gj_value *v, unsigned depth)
                 return rc;
             rc = key(w, s, len, &first);
             if (rc == 0)
-                rc = is_list(item) ? items(w, item, depth + 1) : typed(w, item, depth + 1);
+                rc = gj__gt_is_list(item) ? items(w, item, depth + 1) : typed(w, item, depth + 1);
         }
         if (rc == 0)
             rc = raw(w, "}");

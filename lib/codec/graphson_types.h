@@ -20,6 +20,8 @@
 
 #include "core/internal.h"
 
+#include <string.h>
+
 /* Default and largest nesting depth of Gremlin values (both codecs). */
 #define GJ_GREMLIN_DEFAULT_MAX_DEPTH 128u
 #define GJ_GREMLIN_MAX_MAX_DEPTH 1024u
@@ -141,6 +143,31 @@ int gj__gt_bigdec_to_text(int32_t scale, const uint8_t *unscaled, size_t n, char
                           size_t *len);
 int gj__gt_bigdec_from_text(const char *s, size_t len, int32_t *scale, uint8_t **unscaled,
                             size_t *n);
+
+/* ---- Values as both encoders look at them --------------------------------- */
+
+/* A list or a set. */
+static inline bool gj__gt_is_list(const gj_value *v)
+{
+    return gj_value_type(v) == GJ_TLIST || gj_value_type(v) == GJ_TSET;
+}
+
+/* A tagged value whose tag is name. */
+static inline bool gj__gt_is_tagged(const gj_value *v, const char *name)
+{
+    const char *tag;
+    const gj_value *inner;
+    return gj_value_tagged_get(v, &tag, &inner) == 0 && strcmp(tag, name) == 0;
+}
+
+/* The value inside a tagged value (NULL for any other). */
+static inline const gj_value *gj__gt_tagged_inner(const gj_value *v)
+{
+    const char *tag;
+    const gj_value *inner = NULL;
+    gj_value_tagged_get(v, &tag, &inner);
+    return inner;
+}
 
 /* True when s[0..len) is a JSON number (RFC 8259 grammar). */
 bool gj__gt_json_number(const char *s, size_t len);
