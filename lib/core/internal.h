@@ -92,6 +92,11 @@ int64_t gj__deadline_ms(int64_t timeout_ms);
 struct timespec;
 void gj__deadline_to_timespec(int64_t deadline_ms, struct timespec *ts);
 
+/* ---- option values (lib/core/value_access.c) ------------------------------- */
+/* A yes/no option: true for true, a non-zero integer, or the text "true",
+ * "1", "yes" or "on"; false for anything else, and for NULL. */
+bool gj__value_truthy(const gj_value *v);
+
 /* ---- memory ---------------------------------------------------------------- */
 char *gj__strdup(const char *s);                 /* NULL -> NULL */
 char *gj__strndup(const char *s, size_t n);

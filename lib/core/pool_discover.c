@@ -21,24 +21,6 @@
 #define POOL_DISCOVER_INTERVAL_MS INT64_C(60000)
 #define POOL_DISCOVER_INTERVAL_MAX_MS INT64_C(86400000)
 
-/* Option discover: true, 1, "true", "1", "yes" or "on". */
-static bool option_true(const gj_value *v)
-{
-    bool b = false;
-    int64_t i = 0;
-    const char *s = NULL;
-    if (!v)
-        return false;
-    if (gj_value_bool_get(v, &b) == 0)
-        return b;
-    if (gj_value_int_get(v, &i) == 0)
-        return i != 0;
-    if (gj_value_string_get(v, &s, NULL) == 0)
-        return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 ||
-               strcmp(s, "on") == 0;
-    return false;
-}
-
 /* Under the lock: should a connection now be used to ask for the cluster's
  * members?  If so the turn is taken (discovering). */
 bool gj__pool_discovery_turn(gj_pool *p, int64_t now, int64_t deadline)
@@ -157,7 +139,7 @@ void gj__pool_discovery_init(gj_pool *p)
 {
     if (!p->backend->discover || !p->ts.options)
         return;
-    p->discover = option_true(gj_value_map_get(p->ts.options, "discover"));
+    p->discover = gj__value_truthy(gj_value_map_get(p->ts.options, "discover"));
     int64_t iv = 0;
     const gj_value *v = gj_value_map_get(p->ts.options, "discover_interval");
     p->discover_interval_ms = v && gj_value_int_get(v, &iv) == 0 && iv > 0

@@ -1,6 +1,7 @@
 /*
  * Accessors of values (include/graphjob/value.h).  Layout: value_struct.h.
  */
+#include "core/internal.h"
 #include "core/value_struct.h"
 
 #include <string.h>
@@ -319,3 +320,19 @@ int gj_value_tagged_get(const gj_value *v, const char **tag, const gj_value **in
     return 0;
 }
 
+bool gj__value_truthy(const gj_value *v)
+{
+    bool b = false;
+    int64_t i = 0;
+    const char *s = NULL;
+    if (!v)
+        return false;
+    if (gj_value_bool_get(v, &b) == 0)
+        return b;
+    if (gj_value_int_get(v, &i) == 0)
+        return i != 0;
+    if (gj_value_string_get(v, &s, NULL) == 0)
+        return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 ||
+               strcmp(s, "on") == 0;
+    return false;
+}

@@ -269,19 +269,7 @@ static int handshake(gj_conn *c, int64_t deadline_ms, gj_error *err)
 /* Target option telemetry_disabled: true (a bool, 1, or "true"/"1"/"yes"/"on"). */
 static bool telemetry_disabled(const gj_target_settings *ts)
 {
-    const gj_value *v = ts->options ? gj_value_map_get(ts->options, "telemetry_disabled") : NULL;
-    bool b = false;
-    int64_t i = 0;
-    const char *s = NULL;
-    if (!v)
-        return false;
-    if (gj_value_bool_get(v, &b) == 0)
-        return b;
-    if (gj_value_int_get(v, &i) == 0)
-        return i != 0;
-    if (gj_value_string_get(v, &s, NULL) == 0)
-        return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0;
-    return false;
+    return ts->options && gj__value_truthy(gj_value_map_get(ts->options, "telemetry_disabled"));
 }
 
 /* ---- notification filters (5.2+) ---------------------------------------------- */

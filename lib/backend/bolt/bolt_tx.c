@@ -40,22 +40,6 @@
 
 /* ---- the target's shared state: the bookmark manager ------------------------- */
 
-static bool truthy(const gj_value *v)
-{
-    bool b = false;
-    int64_t i = 0;
-    const char *s = NULL;
-    if (!v)
-        return false;
-    if (gj_value_bool_get(v, &b) == 0)
-        return b;
-    if (gj_value_int_get(v, &i) == 0)
-        return i != 0;
-    if (gj_value_string_get(v, &s, NULL) == 0)
-        return strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0;
-    return false;
-}
-
 int gj__bolt_target_open(void **ctx, const gj_target_settings *ts, const gj_logger *log, gj_error *err)
 {
     (void)log;
@@ -73,7 +57,7 @@ int gj__bolt_target_open(void **ctx, const gj_target_settings *ts, const gj_logg
     snprintf(t->tzdir, sizeof t->tzdir, "%s", tzdir && *tzdir ? tzdir : "/usr/share/zoneinfo");
     /* The setting, or the same key among the target's Bolt options. */
     t->manager = ts->bookmark_manager ||
-                 (ts->options && truthy(gj_value_map_get(ts->options, "bookmark_manager")));
+                 (ts->options && gj__value_truthy(gj_value_map_get(ts->options, "bookmark_manager")));
     *ctx = t;
     return 0;
 }
