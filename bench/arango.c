@@ -65,7 +65,7 @@
  */
 #include <graphjob.h>
 
-#include "../tests/common/server_spawn.h"
+#include "bench_util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -157,65 +157,14 @@ static unsigned long allocs_now(void)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* User + system CPU time of this process (all its threads), in seconds. */
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static gj_spawned server;
-static volatile sig_atomic_t server_pid = -1;
-
-/* Stop the server by its PID: SIGTERM, up to 5 s, then SIGKILL. */
-static void stop_server(void)
-{
-    if (server_pid <= 0)
-        return;
-    server_pid = -1;
-    int st = gj_spawn_stop(&server, SIGTERM, 5000);
-    if (st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
-        fprintf(stderr, "arango: the server ignored SIGTERM for 5 s; killed it\n");
-}
-
-static void on_signal(int sig)
-{
-    pid_t pid = server_pid;
-    if (pid > 0)
-        kill(pid, SIGTERM);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static _Noreturn void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("arango: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    stop_server();
-    exit(1);
-}
 
 static int start_server(const char *path)
 {
     const char *args[] = { "--port", "0", "--user", USER, "--password", PASSWORD, NULL };
     if (gj_spawn_server(&server, path, args, GJ_SPAWN_STDERR_INHERIT, 1, SERVER_START_MS) != 0)
-        die("%s", server.error);
-    server_pid = server.pid;
+        bench_die("%s", server.error);
+    bench_child(&server);
     return server.ports[0];
 }
 
@@ -268,13 +217,13 @@ static void raw_open_setup(raw_conn *c, int port, bool lean)
     if (lean)
         h = h ? curl_slist_append(h, "Authorization: Basic cm9vdDpwdw==") : NULL;
     if (!c->easy || !h)
-        die("out of memory setting up libcurl");
+        bench_die("out of memory setting up libcurl");
     c->headers = h;
     CURL *e = c->easy;
     if (lean) {
         c->url = curl_url();
         if (!c->url || curl_url_set(c->url, CURLUPART_URL, url, 0) != CURLUE_OK)
-            die("cannot parse %s", url);
+            bench_die("cannot parse %s", url);
         curl_easy_setopt(e, CURLOPT_CURLU, c->url);
     } else {
         curl_easy_setopt(e, CURLOPT_URL, url);
@@ -317,7 +266,7 @@ static void raw_request(raw_conn *c)
     long status = 0;
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK || status != 201 || !c->buf || !strstr(c->buf, "\"result\":[1]"))
-        die("raw libcurl request failed: %s, HTTP %ld, body %.200s", curl_easy_strerror(cc),
+        bench_die("raw libcurl request failed: %s, HTTP %ld, body %.200s", curl_easy_strerror(cc),
             status, c->buf ? c->buf : "");
 }
 
@@ -331,7 +280,7 @@ static void raw_json_request(raw_conn *c)
     if (!j || !json_object_object_get_ex(j, "result", &r) ||
         json_object_array_length(r) != 1 ||
         json_object_get_int(json_object_array_get_idx(r, 0)) != 1)
-        die("raw libcurl + json-c: unexpected reply %.200s", c->buf);
+        bench_die("raw libcurl + json-c: unexpected reply %.200s", c->buf);
     json_object_put(j);
 }
 
@@ -347,13 +296,13 @@ static gj_client *gj_open(int port, unsigned conns, bool caller_runs)
     gj_config *cfg = NULL;
     gj_client *client = NULL;
     if (!err)
-        die("out of memory");
+        bench_die("out of memory");
     if (gj_config_from_url(&cfg, url, err) != 0)
-        die("config %s: %s", url, gj_error_message(err));
+        bench_die("config %s: %s", url, gj_error_message(err));
     if (gj_config_set_int(cfg, NULL, "workers", conns, err) != 0 ||
         gj_config_set_bool(cfg, NULL, "caller_runs", caller_runs, err) != 0 ||
         gj_client_new(&client, cfg, err) != 0)
-        die("client: %s", gj_error_message(err));
+        bench_die("client: %s", gj_error_message(err));
     gj_config_free(cfg);
     gj_error_free(err);
     return client;
@@ -363,9 +312,9 @@ static void gj_check(int rc, gj_result *res, const gj_error *err)
 {
     int64_t v = 0;
     if (rc != 0)
-        die("job failed: %s", gj_error_message(err));
+        bench_die("job failed: %s", gj_error_message(err));
     if (gj_result_row_count(res) != 1 || gj_value_int_get(gj_result_row(res, 0), &v) != 0 || v != 1)
-        die("job returned %zu rows, not [1]", gj_result_row_count(res));
+        bench_die("job returned %zu rows, not [1]", gj_result_row_count(res));
 }
 
 static void gj_one(gj_client *client, gj_request *req, gj_error *err)
@@ -383,7 +332,7 @@ static void gj_submit_wait(gj_client *client, gj_request *req, int64_t wait_ms, 
     gj_job *job = NULL;
     gj_result *res = NULL;
     if (gj_client_submit(client, req, NULL, &job, err) != 0)
-        die("submit: %s", gj_error_message(err));
+        bench_die("submit: %s", gj_error_message(err));
     int rc = gj_job_wait(job, wait_ms, err);
     if (rc == 0)
         rc = gj_job_result(job, &res, err);
@@ -409,18 +358,18 @@ typedef struct run {
 static run raw_seq(raw_conn *c, long n, double max_s)
 {
     run r = { 0, 0, 0, false };
-    double t0 = now_s(), deadline = t0 + max_s;
+    double t0 = bench_now_s(), deadline = t0 + max_s;
     unsigned long a0 = allocs_now();
     long i;
     for (i = 0; i < n; i++) {
-        if ((i & 63) == 0 && now_s() > deadline) {
+        if ((i & 63) == 0 && bench_now_s() > deadline) {
             r.capped = true;
             break;
         }
         raw_request(c);
     }
     r.allocs = (double)(allocs_now() - a0) / (double)(i ? i : 1);
-    r.rate = (double)i / (now_s() - t0);
+    r.rate = (double)i / (bench_now_s() - t0);
     return r;
 }
 
@@ -429,19 +378,19 @@ static run gj_seq(gj_client *client, gj_request *req, long n, double max_s)
     run r = { 0, 0, 0, false };
     gj_error *err = gj_error_new();
     if (!err)
-        die("out of memory");
-    double t0 = now_s(), deadline = t0 + max_s;
+        bench_die("out of memory");
+    double t0 = bench_now_s(), deadline = t0 + max_s;
     unsigned long a0 = allocs_now();
     long i;
     for (i = 0; i < n; i++) {
-        if ((i & 63) == 0 && now_s() > deadline) {
+        if ((i & 63) == 0 && bench_now_s() > deadline) {
             r.capped = true;
             break;
         }
         gj_one(client, req, err);
     }
     r.allocs = (double)(allocs_now() - a0) / (double)(i ? i : 1);
-    r.rate = (double)i / (now_s() - t0);
+    r.rate = (double)i / (bench_now_s() - t0);
     gj_error_free(err);
     return r;
 }
@@ -462,12 +411,12 @@ static void seq_interleaved(raw_conn *raw, raw_conn *lean, gj_client *client, gj
     bool capped = false;
     gj_error *err = gj_error_new();
     if (!err)
-        die("out of memory");
+        bench_die("out of memory");
     while (done < n && !capped) {
         long k = n - done < SEQ_SLICE ? n - done : SEQ_SLICE;
         for (int w = 0; w < SEQ_KINDS; w++) {
             unsigned long a0 = allocs_now();
-            double t0 = now_s();
+            double t0 = bench_now_s();
             for (long i = 0; i < k; i++) {
                 if (w == SEQ_RAW)
                     raw_request(raw);
@@ -478,7 +427,7 @@ static void seq_interleaved(raw_conn *raw, raw_conn *lean, gj_client *client, gj
                 else
                     raw_json_request(lean);
             }
-            spent[w] += now_s() - t0;
+            spent[w] += bench_now_s() - t0;
             allocs[w] += allocs_now() - a0;
             capped |= spent[w] > max_s;
         }
@@ -516,10 +465,10 @@ static void *bench_thread_main(void *p)
     bench_thread *t = p;
     gj_error *err = t->kind == T_RAW ? NULL : gj_error_new();
     if (t->kind != T_RAW && !err)
-        die("out of memory");
+        bench_die("out of memory");
     pthread_barrier_wait(t->start);
     for (t->done = 0; t->done < t->n; t->done++) {
-        if ((t->done & 63) == 0 && now_s() > t->deadline)
+        if ((t->done & 63) == 0 && bench_now_s() > t->deadline)
             break;
         switch (t->kind) {
         case T_RAW: t->one(t->conn); break;
@@ -543,24 +492,24 @@ static run threads_run(thread_kind kind, unsigned nthreads, raw_conn *conns, voi
     pthread_t tid[THREADS_MAX];
     pthread_barrier_t start;
     if (nthreads > THREADS_MAX)
-        die("at most %d threads", THREADS_MAX);
+        bench_die("at most %d threads", THREADS_MAX);
     pthread_barrier_init(&start, NULL, nthreads + 1);
-    double deadline = now_s() + max_s + 1;
+    double deadline = bench_now_s() + max_s + 1;
     for (unsigned i = 0; i < nthreads; i++) {
         t[i] = (bench_thread){ kind, one, conns ? &conns[i] : NULL, client, req, n / nthreads,
                                deadline, &start, 0 };
         if (pthread_create(&tid[i], NULL, bench_thread_main, &t[i]) != 0)
-            die("pthread_create failed");
+            bench_die("pthread_create failed");
     }
     pthread_barrier_wait(&start);
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
     long done = 0;
     for (unsigned i = 0; i < nthreads; i++) {
         pthread_join(tid[i], NULL);
         done += t[i].done;
         r.capped |= t[i].done < t[i].n;
     }
-    double spent = now_s() - t0, cpu = cpu_s() - c0;
+    double spent = bench_now_s() - t0, cpu = bench_cpu_s() - c0;
     r.rate = (double)done / spent;
     r.cpu_us = done ? cpu * 1e6 / (double)done : 0;
     r.count = done;
@@ -593,7 +542,7 @@ static void par_interleaved(const par_kind *kinds, size_t nkinds, gj_request *re
     long done = 0;
     bool capped = false;
     if (nkinds > KINDS_MAX)
-        die("at most %d kinds", KINDS_MAX);
+        bench_die("at most %d kinds", KINDS_MAX);
     memset(sum, 0, sizeof sum);
     while (done < n && !capped) {
         long k = n - done < PAR_SLICE * (long)nconns ? n - done : PAR_SLICE * (long)nconns;
@@ -639,16 +588,16 @@ static run gj_window(gj_client *client, gj_request *req, unsigned nconns, long n
     long submitted = 0, done = 0;
     gj_error *err = gj_error_new();
     if (!err)
-        die("out of memory");
-    double t0 = now_s(), deadline = t0 + max_s, c0 = cpu_s();
+        bench_die("out of memory");
+    double t0 = bench_now_s(), deadline = t0 + max_s, c0 = bench_cpu_s();
     while (done < submitted || (submitted < n && !r.capped)) {
         if (submitted < n && !r.capped && inflight < window) {
-            if ((submitted & 63) == 0 && now_s() > deadline) {
+            if ((submitted & 63) == 0 && bench_now_s() > deadline) {
                 r.capped = true;
                 continue;
             }
             if (gj_client_submit(client, req, NULL, &ring[(head + inflight) % window], err) != 0)
-                die("submit: %s", gj_error_message(err));
+                bench_die("submit: %s", gj_error_message(err));
             inflight++;
             submitted++;
             continue;
@@ -665,8 +614,8 @@ static run gj_window(gj_client *client, gj_request *req, unsigned nconns, long n
         inflight--;
         done++;
     }
-    r.rate = (double)done / (now_s() - t0);
-    r.cpu_us = done ? (cpu_s() - c0) * 1e6 / (double)done : 0;
+    r.rate = (double)done / (bench_now_s() - t0);
+    r.cpu_us = done ? (bench_cpu_s() - c0) * 1e6 / (double)done : 0;
     gj_error_free(err);
     return r;
 }
@@ -704,7 +653,7 @@ static int run_js(int port, long n, unsigned conns, double max_s, double *one, d
         count++;
     const char **envp = calloc(count + 2, sizeof *envp);
     if (!envp)
-        die("out of memory");
+        bench_die("out of memory");
     size_t k = 0;
     envp[k++] = "NODE_PATH=" GJ_SRCDIR "/tests/peers/node_modules";
     for (size_t i = 0; i < count; i++)
@@ -805,7 +754,7 @@ static int callgrind_child(const char *which, bool caller_runs, int port, long n
         gj_request *req;
         gj_error *err = gj_error_new();
         if (!err || gj_request_new_query(&req, "RETURN 1") != 0)
-            die("out of memory");
+            bench_die("out of memory");
         for (int i = 0; i < 20; i++)
             gj_one(client, req, err);
         CALLGRIND_START_INSTRUMENTATION;
@@ -828,7 +777,7 @@ static int callgrind_child(const char *which, bool caller_runs, int port, long n
         gj_client *client = gj_open(port, PERF_CONNS, caller_runs);
         gj_request *req;
         if (gj_request_new_query(&req, "RETURN 1") != 0)
-            die("out of memory");
+            bench_die("out of memory");
         run r = which[2] == 'p' ? gj_window(client, req, PERF_CONNS, n, 3600)
                                 : gj_threads(T_EXECUTE, client, req, PERF_CONNS, n, 3600);
         printf("%s%s %.0f req/s, %.1f us CPU per request\n", which,
@@ -836,7 +785,7 @@ static int callgrind_child(const char *which, bool caller_runs, int port, long n
         gj_request_unref(req);
         gj_client_free(client);
     } else {
-        die("--callgrind takes gj, raw, rawjson, rawlean, rawleanjson, gjexec, gjpar, rawpar or "
+        bench_die("--callgrind takes gj, raw, rawjson, rawlean, rawleanjson, gjexec, gjpar, rawpar or "
             "rawleanjsonpar, not '%s'", which);
     }
     printf("CG done %ld\n", n);
@@ -846,23 +795,6 @@ static int callgrind_child(const char *which, bool caller_runs, int port, long n
 
 /* ---- main ------------------------------------------------------------------------ */
 
-static long arg_long(const char *opt, const char *s, long lo, long hi)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) {
-        fprintf(stderr, "arango: %s takes a number from %ld to %ld, not '%s'\n", opt, lo, hi, s);
-        exit(1);
-    }
-    return v;
-}
-
-static const char *verdict(bool ok)
-{
-    return ok ? "ok" : "MISSED";
-}
-
 static const char *capped(run a, run b)
 {
     return a.capped || b.capped ? "  [time cap hit]" : "";
@@ -870,6 +802,7 @@ static const char *capped(run a, run b)
 
 int main(int argc, char **argv)
 {
+    bench_name = "arango";
     long n = 10000, cg_n = 2000, js_n = 2000;
     long conns = 4, max_s = 10;
     int port = 0;
@@ -895,16 +828,16 @@ int main(int argc, char **argv)
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case O_REQ: n = arg_long("--requests", optarg, 1, 10000000); break;
-        case O_CONNS: conns = arg_long("--conns", optarg, 1, MAX_CONNS); break;
-        case O_MAXS: max_s = arg_long("--max-seconds", optarg, 1, 3600); break;
-        case O_JSREQ: js_n = arg_long("--js-requests", optarg, 1, 10000000); break;
-        case O_CGREQ: cg_n = arg_long("--cg-requests", optarg, 1, 1000000); break;
+        case O_REQ: n = bench_arg_long("--requests", optarg, 1, 10000000); break;
+        case O_CONNS: conns = bench_arg_long("--conns", optarg, 1, MAX_CONNS); break;
+        case O_MAXS: max_s = bench_arg_long("--max-seconds", optarg, 1, 3600); break;
+        case O_JSREQ: js_n = bench_arg_long("--js-requests", optarg, 1, 10000000); break;
+        case O_CGREQ: cg_n = bench_arg_long("--cg-requests", optarg, 1, 1000000); break;
         case O_SERVER: server_path = optarg; break;
         case O_NOJS: js = false; break;
         case O_NOCG: cg = false; break;
         case O_CG: cg_mode = optarg; break;
-        case O_PORT: port = (int)arg_long("--port", optarg, 1, 65535); break;
+        case O_PORT: port = (int)bench_arg_long("--port", optarg, 1, 65535); break;
         case O_NOCR: caller_runs = false; break;
         default:
             fputs("usage: arango [--requests N] [--conns C] [--max-seconds S] [--js-requests J]\n"
@@ -916,16 +849,14 @@ int main(int argc, char **argv)
         }
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        die("curl_global_init failed");
+        bench_die("curl_global_init failed");
     if (cg_mode) {
         if (!port)
-            die("--callgrind needs --port");
+            bench_die("--callgrind needs --port");
         return callgrind_child(cg_mode, caller_runs, port, n);
     }
 
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    bench_signals();
     port = start_server(server_path);
     unsigned nc = (unsigned)conns;
     printf("arango: RETURN 1 as POST /_api/cursor against the reference server on 127.0.0.1:%d,\n"
@@ -945,7 +876,7 @@ int main(int argc, char **argv)
     gj_client *gjc_off = gj_open(port, nc, false);
     gj_request *req;
     if (gj_request_new_query(&req, "RETURN 1") != 0)
-        die("out of memory");
+        bench_die("out of memory");
     raw_seq(&raw1, 50, 30);
     raw_seq(&lean1, 50, 30);
     for (unsigned i = 0; i < nc; i++) {
@@ -1000,14 +931,14 @@ int main(int argc, char **argv)
     double ra = gj_a.rate / raw_a.rate, rb = gj_b.rate / lean_b.rate;
     printf("(a) 1 connection, gj_client_execute   gj %8.0f req/s   raw libcurl %8.0f req/s   "
            "ratio %.2f  (goal >= 0.9) %s%s\n",
-           gj_a.rate, raw_a.rate, ra, verdict(ra >= 0.9), capped(gj_a, raw_a));
+           gj_a.rate, raw_a.rate, ra, bench_verdict(ra >= 0.9), capped(gj_a, raw_a));
     printf("    (no goal) raw libcurl + json-c parse %8.0f req/s (ratio %.2f), lean libcurl + "
            "json-c parse %8.0f req/s (ratio %.2f)\n",
            rawj_a.rate, gj_a.rate / rawj_a.rate, leanj_a.rate, gj_a.rate / leanj_a.rate);
     printf("(b) %u threads x gj_client_execute, %u connection%s\n", nc, nc, cs);
     printf("    gj                       %8.0f req/s %6.1f us CPU/req   lean libcurl + json-c, %u "
            "threads %8.0f req/s %6.1f us CPU/req   ratio %.2f  (goal >= 0.9) %s%s\n",
-           gj_b.rate, gj_b.cpu_us, nc, lean_b.rate, lean_b.cpu_us, rb, verdict(rb >= 0.9),
+           gj_b.rate, gj_b.cpu_us, nc, lean_b.rate, lean_b.cpu_us, rb, bench_verdict(rb >= 0.9),
            capped(gj_b, lean_b));
     printf("    gj, caller_runs off      %8.0f req/s %6.1f us CPU/req   ratio %.2f  (no goal)%s\n",
            gj_b_off.rate, gj_b_off.cpu_us, gj_b_off.rate / lean_b.rate, capped(gj_b_off, lean_b));
@@ -1030,10 +961,10 @@ int main(int argc, char **argv)
         if (run_js(port, js_n, nc, (double)max_s, &one, &many, version, sizeof version) == 0) {
             double ja = gj_a.rate / one, jb = gj_b.rate / many;
             printf("(c) 1 connection    gj %8.0f req/s   arangojs %s %8.0f req/s   ratio %.2f  (goal >= 2) %s\n",
-                   gj_a.rate, version, one, ja, verdict(ja >= 2));
+                   gj_a.rate, version, one, ja, bench_verdict(ja >= 2));
             printf("    %u connection%s  gj %8.0f req/s   arangojs %s %8.0f req/s   ratio %.2f  (goal >= 2) %s\n"
                    "    [gj: (b); arangojs: %ld requests per run, best of 3]\n",
-                   nc, cs, gj_b.rate, version, many, jb, verdict(jb >= 2), js_n);
+                   nc, cs, gj_b.rate, version, many, jb, bench_verdict(jb >= 2), js_n);
             missed |= ja < 2 || jb < 2;
         } else {
             printf("(c) arangojs: not measured (node or tests/peers/node_modules missing, or the "
@@ -1047,7 +978,7 @@ int main(int argc, char **argv)
         double rd = leanj_a.allocs > 0 ? gj_a.allocs / leanj_a.allocs : 0;
         printf("(d) allocations     gj %6.1f per request   floor (lean libcurl + json-c parse) %6.1f   "
                "ratio %.2f  (goal <= 1.5) %s   [raw libcurl without json-c %.1f]\n",
-               gj_a.allocs, leanj_a.allocs, rd, verdict(rd <= 1.5), raw_a.allocs);
+               gj_a.allocs, leanj_a.allocs, rd, bench_verdict(rd <= 1.5), raw_a.allocs);
         missed |= rd > 1.5;
     } else {
         printf("(d) allocations: not counted in a sanitizer build\n");
@@ -1066,7 +997,7 @@ int main(int argc, char **argv)
             double above = ig - ifl;
             printf("(e) instructions    gj %7.1f k per request   floor (lean libcurl + json-c parse) "
                    "%7.1f k   above the floor %6.1f k  (goal <= 15 k) %s  [callgrind, %ld requests]\n",
-                   ig / 1e3, ifl / 1e3, above / 1e3, verdict(above <= 15e3), cg_n);
+                   ig / 1e3, ifl / 1e3, above / 1e3, bench_verdict(above <= 15e3), cg_n);
             printf("    (no goal) gj with caller_runs off %.1f k; raw libcurl %.1f k, + json-c %.1f k; "
                    "lean libcurl %.1f k\n", ioff / 1e3, ir / 1e3, ij / 1e3, il / 1e3);
             missed |= above > 15e3;
@@ -1080,7 +1011,7 @@ int main(int argc, char **argv)
 #endif
     }
 
-    stop_server();
+    bench_stop_children();
     curl_global_cleanup();
     return missed ? 2 : 0;
 }

@@ -52,7 +52,7 @@
 #include "codec/chunk.h"
 #include "codec/packstream.h"
 
-#include "../tests/common/server_spawn.h"
+#include "bench_util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -141,48 +141,9 @@ static bool counting_works(void)
 
 /* ---- clocks, errors ------------------------------------------------------------ */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* User + system CPU time of this process (all its threads), in seconds. */
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* Children to stop at exit (also on failure and on SIGINT / SIGTERM); the
- * pids are copies for the signal handler. */
+/* Children to stop at exit (also on failure and on SIGINT / SIGTERM):
+ * bench_util.h keeps them. */
 static gj_spawned g_server, g_node;
-static volatile pid_t g_server_pid = -1;
-static volatile pid_t g_node_pid = -1;
-
-static void stop_children(void)
-{
-    if (g_node_pid > 0) {
-        g_node_pid = -1;
-        gj_spawn_stop(&g_node, SIGTERM, 3000);
-    }
-    if (g_server_pid > 0) {
-        g_server_pid = -1;
-        gj_spawn_stop(&g_server, SIGTERM, 3000);
-    }
-}
-
-static void on_signal(int sig)
-{
-    if (g_node_pid > 0)
-        kill(g_node_pid, SIGKILL);
-    if (g_server_pid > 0)
-        kill(g_server_pid, SIGKILL);
-    _exit(128 + sig);
-}
 
 static void die(const char *what, const gj_error *err)
 {
@@ -201,7 +162,7 @@ static int start_server(void)
         fprintf(stderr, "bench/bolt: %s\n", g_server.error);
         exit(1);
     }
-    g_server_pid = g_server.pid;
+    bench_child(&g_server);
     return g_server.ports[0];
 }
 
@@ -265,8 +226,8 @@ static run gj_unpipelined(const bench *b, gj_client *c)
     gj_error *err = gj_error_new();
     long n = 0;
     long a0 = allocs_now();
-    double t0 = now_s(), c0 = cpu_s();
-    while (n < b->queries && now_s() - t0 < b->limit_s) {
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
+    while (n < b->queries && bench_now_s() - t0 < b->limit_s) {
         gj_result *res;
         if (gj_client_execute(c, req, WAIT_MS, &res, err) != 0)
             die("unpipelined query", err);
@@ -274,7 +235,7 @@ static run gj_unpipelined(const bench *b, gj_client *c)
         gj_result_free(res);
         n++;
     }
-    run r = { (double)n, now_s() - t0, allocs_now() - a0, cpu_s() - c0 };
+    run r = { (double)n, bench_now_s() - t0, allocs_now() - a0, bench_cpu_s() - c0 };
     gj_error_free(err);
     gj_request_unref(req);
     return r;
@@ -300,7 +261,7 @@ static void *exec_thread_main(void *p)
         die("out of memory", NULL);
     pthread_barrier_wait(t->start);
     for (t->done = 0; t->done < t->n; t->done++) {
-        if ((t->done & 63) == 0 && now_s() > t->deadline)
+        if ((t->done & 63) == 0 && bench_now_s() > t->deadline)
             break;
         gj_result *res;
         if (gj_client_execute(t->c, req, WAIT_MS, &res, err) != 0)
@@ -319,7 +280,7 @@ static run gj_threads(const bench *b, gj_client *c)
     pthread_t tid[THREADS];
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, THREADS + 1);
-    double deadline = now_s() + b->limit_s;
+    double deadline = bench_now_s() + b->limit_s;
     for (int i = 0; i < THREADS; i++) {
         t[i] = (exec_thread){ b, c, b->queries / THREADS, deadline, &start, 0 };
         if (pthread_create(&tid[i], NULL, exec_thread_main, &t[i]) != 0)
@@ -327,13 +288,13 @@ static run gj_threads(const bench *b, gj_client *c)
     }
     long a0 = allocs_now();
     pthread_barrier_wait(&start);
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
     long n = 0;
     for (int i = 0; i < THREADS; i++) {
         pthread_join(tid[i], NULL);
         n += t[i].done;
     }
-    run r = { (double)n, now_s() - t0, allocs_now() - a0, cpu_s() - c0 };
+    run r = { (double)n, bench_now_s() - t0, allocs_now() - a0, bench_cpu_s() - c0 };
     pthread_barrier_destroy(&start);
     return r;
 }
@@ -347,12 +308,12 @@ static run gj_queued(const bench *b, gj_client *c, gj_request *req, long n, cons
     if (!jobs || !err)
         die("out of memory", NULL);
     long a0 = allocs_now();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long i = 0; i < n; i++)
         if (gj_client_submit(c, req, NULL, &jobs[i], err) != 0)
             die(what, err);
     for (long i = 0; i < n; i++) {
-        int64_t left_ms = (int64_t)((t0 + b->limit_s * 4 - now_s()) * 1000);
+        int64_t left_ms = (int64_t)((t0 + b->limit_s * 4 - bench_now_s()) * 1000);
         gj_result *res;
         if (gj_job_wait(jobs[i], left_ms > 0 ? left_ms : 0, err) != 0 || gj_job_result(jobs[i], &res, err) != 0) {
             for (long j = i; j < n; j++)
@@ -363,7 +324,7 @@ static run gj_queued(const bench *b, gj_client *c, gj_request *req, long n, cons
         gj_result_free(res);
         gj_job_unref(jobs[i]);
     }
-    run r = { (double)n, now_s() - t0, allocs_now() - a0, 0 };
+    run r = { (double)n, bench_now_s() - t0, allocs_now() - a0, 0 };
     free(jobs);
     gj_error_free(err);
     return r;
@@ -426,10 +387,10 @@ static run gj_records_cb(const bench *b, gj_client *c)
     gj_error *err = gj_error_new();
     gj_result *res;
     long a0 = allocs_now();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (gj_client_execute(c, req, (int64_t)(b->limit_s * 4000), &res, err) != 0)
         die("UNWIND through a row callback", err);
-    run r = { (double)s.rows, now_s() - t0, allocs_now() - a0, 0 };
+    run r = { (double)s.rows, bench_now_s() - t0, allocs_now() - a0, 0 };
     gj_result_free(res);
     if (s.bad || s.rows != b->rows || s.sum != (long long)b->rows * (b->rows + 1) / 2)
         die("UNWIND through a row callback: wrong rows", NULL);
@@ -444,10 +405,10 @@ static run gj_records_collected(const bench *b, gj_client *c)
     gj_error *err = gj_error_new();
     gj_result *res;
     long a0 = allocs_now();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (gj_client_execute(c, req, (int64_t)(b->limit_s * 4000), &res, err) != 0)
         die("UNWIND collected", err);
-    run r = { (double)gj_result_row_count(res), now_s() - t0, allocs_now() - a0, 0 };
+    run r = { (double)gj_result_row_count(res), bench_now_s() - t0, allocs_now() - a0, 0 };
     int64_t last = 0;
     if (gj_result_row_count(res) != (size_t)b->rows ||
         gj_value_int_get(gj_value_list_at(gj_result_row(res, (size_t)b->rows - 1), 0), &last) != 0 ||
@@ -494,7 +455,7 @@ static run codec_decode(const bench *b, gj_client *c)
     long rows = 0;
     long long sum = 0;
     long a0 = allocs_now();
-    double t0 = now_s();
+    double t0 = bench_now_s();
     while (pos < total) {
         size_t piece = total - pos < 65536 ? total - pos : 65536;
         size_t off = 0;
@@ -523,7 +484,7 @@ static run codec_decode(const bench *b, gj_client *c)
         }
         pos += piece;
     }
-    run r = { (double)rows, now_s() - t0, allocs_now() - a0, 0 };
+    run r = { (double)rows, bench_now_s() - t0, allocs_now() - a0, 0 };
     gj__dechunk_free(&d);
     if (rows != b->rows || sum != (long long)b->rows * (b->rows + 1) / 2)
         die("codec: wrong rows", NULL);
@@ -561,14 +522,14 @@ static void run_js(const bench *b, js_figures *js)
         snprintf(js->why, sizeof js->why, "%.150s", g_node.error);
         return;
     }
-    g_node_pid = g_node.pid;
+    bench_child(&g_node);
     /* Every line of its output, each after a newline (see js_value). */
     char out[4096];
     size_t len = 0;
-    double deadline = now_s() + b->limit_s * 5 + 30;
+    double deadline = bench_now_s() + b->limit_s * 5 + 30;
     char line[256];
     while (!g_node.eof) {
-        double left = deadline - now_s();
+        double left = deadline - bench_now_s();
         if (left <= 0)
             break;
         if (gj_spawn_read_line(&g_node, "", (int)(left * 1000), line, sizeof line) == 0 &&
@@ -577,7 +538,7 @@ static void run_js(const bench *b, js_figures *js)
     }
     out[len] = '\0';
     bool finished = g_node.eof;
-    g_node_pid = -1;
+    bench_child_done(&g_node);
     int status = gj_spawn_wait(&g_node, finished ? 5000 : 0);
     if (!finished) {
         snprintf(js->why, sizeof js->why, "bolt.js did not finish in time");
@@ -754,10 +715,9 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    atexit(stop_children);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    bench_name = "bench/bolt";
+    atexit(bench_stop_children);
+    bench_signals();
     b.port = start_server();
     codec_stream_build(&g_codec_stream, b.rows);
 
@@ -858,6 +818,6 @@ int main(int argc, char **argv)
     gj_client_free(c);
     gj_client_free(c_off);
     gj__ps_buf_free(&g_codec_stream);
-    stop_children();
+    bench_stop_children();
     return failed ? 2 : 0;
 }

@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../tests/common/server_spawn.h"
+#include "bench_util.h"
 
 #ifndef GJ_SRCDIR
 #define GJ_SRCDIR "."
@@ -56,66 +56,13 @@
 #define BODY "{\"query\":\"{ add(a: 1, b: 2) }\"}"
 
 static gj_spawned http_server, ws_server;
-static volatile sig_atomic_t http_pid = -1, ws_pid = -1;
 
-/* CPU time of this process (every thread; the servers are other processes). */
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void stop_servers(void)
-{
-    if (http_pid > 0) {
-        http_pid = -1;
-        gj_spawn_stop(&http_server, SIGTERM, 5000);
-    }
-    if (ws_pid > 0) {
-        ws_pid = -1;
-        gj_spawn_stop(&ws_server, SIGTERM, 5000);
-    }
-}
-
-static void on_signal(int sig)
-{
-    if (http_pid > 0)
-        kill(http_pid, SIGTERM);
-    if (ws_pid > 0)
-        kill(ws_pid, SIGTERM);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static _Noreturn void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("graphql: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    stop_servers();
-    exit(1);
-}
-
-static int start_node(gj_spawned *s, volatile sig_atomic_t *pid, const char *script)
+static int start_node(gj_spawned *s, const char *script)
 {
     const char *args[] = { script, NULL };
     if (gj_spawn_server(s, "node", args, GJ_SPAWN_STDERR_INHERIT, 1, 30000) != 0)
-        die("%s: %s", script, s->error);
-    *pid = s->pid;
+        bench_die("%s: %s", script, s->error);
+    bench_child(s);
     return s->ports[0];
 }
 
@@ -158,7 +105,7 @@ static void raw_open(raw_conn *c, int port)
     c->headers = curl_slist_append(c->headers, "Accept: application/graphql-response+json, "
                                                "application/json;q=0.9");
     if (!c->easy || !c->headers)
-        die("out of memory");
+        bench_die("out of memory");
     curl_easy_setopt(c->easy, CURLOPT_URL, url);
     curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -177,12 +124,12 @@ static void raw_one(raw_conn *c)
     long status = 0;
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK || status != 200)
-        die("raw libcurl: %s, HTTP %ld", curl_easy_strerror(cc), status);
+        bench_die("raw libcurl: %s, HTTP %ld", curl_easy_strerror(cc), status);
     json_object *j = json_tokener_parse(c->buf);
     json_object *data = NULL, *add = NULL;
     if (!j || !json_object_object_get_ex(j, "data", &data) ||
         !json_object_object_get_ex(data, "add", &add) || json_object_get_int(add) != 3)
-        die("raw libcurl: unexpected reply %s", c->buf);
+        bench_die("raw libcurl: unexpected reply %s", c->buf);
     json_object_put(j);
 }
 
@@ -204,13 +151,13 @@ static gj_client *gj_open(const char *url)
     gj_client *client = NULL;
     gj_value *opts = NULL;
     if (target_options && gj_value_from_json(&opts, target_options, strlen(target_options), err) != 0)
-        die("--options: %s", gj_error_message(err));
+        bench_die("--options: %s", gj_error_message(err));
     if (gj_config_from_url(&cfg, url, err) != 0 ||
         (opts && gj_config_set_value(cfg, "default", "options", opts, err) != 0) ||
         gj_config_set_int(cfg, "default", "max_conns", 1, err) != 0 ||
         gj_config_set_int(cfg, NULL, "workers", 1, err) != 0 ||
         gj_client_new(&client, cfg, err) != 0)
-        die("%s: %s", url, gj_error_message(err));
+        bench_die("%s: %s", url, gj_error_message(err));
     gj_value_unref(opts);
     gj_config_free(cfg);
     gj_error_free(err);
@@ -222,11 +169,11 @@ static void gj_one(gj_client *client, gj_request *req, gj_error *err)
     gj_result *res = NULL;
     int rc = gj_client_execute(client, req, 30000, &res, err);
     if (rc != 0)
-        die("gj: %s", gj_error_message(err));
+        bench_die("gj: %s", gj_error_message(err));
     int64_t v = 0;
     const gj_value *add = gj_value_map_get(gj_result_row(res, 0), "add");
     if (!add || gj_value_int_get(add, &v) != 0 || v != 3)
-        die("gj: unexpected result");
+        bench_die("gj: unexpected result");
     gj_result_free(res);
 }
 
@@ -255,7 +202,7 @@ static double run_node(const char *mode, const char *url, long n, const char *pr
         count++;
     const char **envp = calloc(count + 2, sizeof *envp);
     if (!envp)
-        die("out of memory");
+        bench_die("out of memory");
     size_t k = 0;
     envp[k++] = "NODE_PATH=" GJ_SRCDIR "/tests/peers/node_modules";
     for (size_t i = 0; i < count; i++)
@@ -276,41 +223,26 @@ static double run_node(const char *mode, const char *url, long n, const char *pr
     return rate;
 }
 
-static long arg_long(const char *opt, const char *s, long lo, long hi)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!end || *end || v < lo || v > hi)
-        die("%s: expected a number from %ld to %ld", opt, lo, hi);
-    return v;
-}
-
-static const char *verdict(bool ok)
-{
-    return ok ? "ok" : "MISSED";
-}
-
 int main(int argc, char **argv)
 {
+    bench_name = "graphql";
     long ops = 20000, events = 100000, node_ops = 5000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--ops") == 0 && i + 1 < argc)
-            ops = arg_long("--ops", argv[++i], SLICE, 100000000);
+            ops = bench_arg_long("--ops", argv[++i], SLICE, 100000000);
         else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
-            events = arg_long("--events", argv[++i], 10, 100000000);
+            events = bench_arg_long("--events", argv[++i], 10, 100000000);
         else if (strcmp(argv[i], "--node-ops") == 0 && i + 1 < argc)
-            node_ops = arg_long("--node-ops", argv[++i], 10, 100000000);
+            node_ops = bench_arg_long("--node-ops", argv[++i], 10, 100000000);
         else if (strcmp(argv[i], "--options") == 0 && i + 1 < argc)
             target_options = argv[++i];
         else
-            die("usage: graphql [--ops N] [--events E] [--node-ops J] [--options JSON]");
+            bench_die("usage: graphql [--ops N] [--events E] [--node-ops J] [--options JSON]");
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    bench_signals();
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int hport = start_node(&http_server, &http_pid, GJ_SRCDIR "/tests/peers/graphql_http_server.js");
-    int wport = start_node(&ws_server, &ws_pid, GJ_SRCDIR "/tests/peers/graphql_ws_server.js");
+    int hport = start_node(&http_server, GJ_SRCDIR "/tests/peers/graphql_http_server.js");
+    int wport = start_node(&ws_server, GJ_SRCDIR "/tests/peers/graphql_ws_server.js");
     printf("graphql: graphql-http on 127.0.0.1:%d, graphql-ws on 127.0.0.1:%d\n", hport, wport);
 
     /* (a) job API vs raw libcurl + json-c, interleaved slices. */
@@ -320,7 +252,7 @@ int main(int argc, char **argv)
     gj_request *req = NULL;
     gj_error *err = gj_error_new();
     if (gj_request_new_query(&req, QUERY) != 0 || !err)
-        die("out of memory");
+        bench_die("out of memory");
     raw_conn raw;
     raw_open(&raw, hport);
     for (int i = 0; i < 200; i++) {   /* warm up both, and node's JIT */
@@ -329,13 +261,13 @@ int main(int argc, char **argv)
     }
     double t_gj = 0, t_raw = 0, c_gj = 0, c_raw = 0;
     for (long done = 0; done < ops; done += SLICE) {
-        double t0 = now_s(), c0 = cpu_s();
+        double t0 = bench_now_s(), c0 = bench_cpu_s();
         for (int i = 0; i < SLICE; i++)
             gj_one(client, req, err);
-        double t1 = now_s(), c1 = cpu_s();
+        double t1 = bench_now_s(), c1 = bench_cpu_s();
         for (int i = 0; i < SLICE; i++)
             raw_one(&raw);
-        double t2 = now_s(), c2 = cpu_s();
+        double t2 = bench_now_s(), c2 = bench_cpu_s();
         t_gj += t1 - t0;
         t_raw += t2 - t1;
         c_gj += c1 - c0;
@@ -345,7 +277,7 @@ int main(int argc, char **argv)
     double gj_rate = (double)n / t_gj, raw_rate = (double)n / t_raw;
     double ra = gj_rate / raw_rate;
     printf("(a) ops/s, one connection, sequential: gj %.0f, raw libcurl + json-c %.0f: "
-           "ratio %.2f (goal >= 0.9: %s)\n", gj_rate, raw_rate, ra, verdict(ra >= 0.9));
+           "ratio %.2f (goal >= 0.9: %s)\n", gj_rate, raw_rate, ra, bench_verdict(ra >= 0.9));
     printf("    client CPU per operation (getrusage): gj %.1f us, raw %.1f us\n", c_gj / (double)n * 1e6,
            c_raw / (double)n * 1e6);
     raw_close(&raw);
@@ -357,7 +289,7 @@ int main(int argc, char **argv)
     double rb = node_rate > 0 ? gj_rate / node_rate : 0;
     if (node_rate > 0)
         printf("(b) ops/s: gj %.0f, node fetch %.0f: ratio %.2f (goal >= 2: %s)\n", gj_rate,
-               node_rate, rb, verdict(rb >= 2));
+               node_rate, rb, bench_verdict(rb >= 2));
     else
         printf("(b) node client failed: no figure\n");
 
@@ -370,7 +302,7 @@ int main(int argc, char **argv)
     gj_request *sub = NULL;
     if (gj_request_new_query(&sub, text) != 0 ||
         gj_request_set_row_callback(sub, count_event, NULL) != 0)
-        die("out of memory");
+        bench_die("out of memory");
     char nurl[96];
     snprintf(nurl, sizeof nurl, "ws://127.0.0.1:%d/graphql", wport);
     /* Three rounds, alternating, the best of each side: the machine is
@@ -379,15 +311,15 @@ int main(int argc, char **argv)
     for (int round = 0; round < 3; round++) {
         gj_result *res = NULL;
         atomic_store(&events_seen, 0);
-        double t0 = now_s(), c0 = cpu_s();
+        double t0 = bench_now_s(), c0 = bench_cpu_s();
         if (gj_client_execute(wc, sub, 600000, &res, err) != 0)
-            die("gj subscription: %s", gj_error_message(err));
-        double tsub = now_s() - t0, csub = cpu_s() - c0;
+            bench_die("gj subscription: %s", gj_error_message(err));
+        double tsub = bench_now_s() - t0, csub = bench_cpu_s() - c0;
         if (gj_cpu == 0 || csub / (double)events < gj_cpu)
             gj_cpu = csub / (double)events;
         gj_result_free(res);
         if (atomic_load(&events_seen) != events)
-            die("gj subscription: %ld events of %ld", atomic_load(&events_seen), events);
+            bench_die("gj subscription: %ld events of %ld", atomic_load(&events_seen), events);
         if ((double)events / tsub > gj_ev)
             gj_ev = (double)events / tsub;
         double nr = run_node("ws", nurl, events, "EVENTS ");
@@ -397,7 +329,7 @@ int main(int argc, char **argv)
     double rc = node_ev > 0 ? gj_ev / node_ev : 0;
     if (node_ev > 0)
         printf("(c) subscription events/s over WebSocket: gj %.0f, node ws %.0f: ratio %.2f "
-               "(goal >= 1: %s)\n", gj_ev, node_ev, rc, verdict(rc >= 1));
+               "(goal >= 1: %s)\n", gj_ev, node_ev, rc, bench_verdict(rc >= 1));
     else
         printf("(c) node ws client failed: no figure\n");
     printf("    client CPU per event (getrusage, best round): gj %.1f us\n", gj_cpu * 1e6);
@@ -407,7 +339,7 @@ int main(int argc, char **argv)
     gj_client_free(wc);
     gj_client_free(client);
     gj_error_free(err);
-    stop_servers();
+    bench_stop_children();
     curl_global_cleanup();
     bool ok = ra >= 0.9 && (node_rate <= 0 || rb >= 2) && (node_ev <= 0 || rc >= 1);
     return ok ? 0 : 2;

@@ -36,7 +36,7 @@
 #include "core/internal.h"
 #include "transport/ws.h"
 
-#include "../tests/common/server_spawn.h"
+#include "bench_util.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -60,54 +60,7 @@
 #define SERVER_START_MS 20000
 #define SCRIPT "g.V().count()"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static gj_spawned server;
-static volatile sig_atomic_t server_pid = -1;
-
-static void stop_server(void)
-{
-    if (server_pid <= 0)
-        return;
-    server_pid = -1;
-    gj_spawn_stop(&server, SIGTERM, 5000);
-}
-
-static void on_signal(int sig)
-{
-    pid_t pid = server_pid;
-    if (pid > 0)
-        kill(pid, SIGTERM);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static _Noreturn void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gremlin: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    stop_server();
-    exit(1);
-}
 
 /* ---- (a) the library ---------------------------------------------------------- */
 
@@ -146,7 +99,7 @@ static void lib_on_done(gj_job *job, void *payload)
     gj_result_free(res);
     gj_error_free(err);
     long d = atomic_fetch_add(&r->done, 1) + 1;
-    if (!rc && now_s() < r->deadline)
+    if (!rc && bench_now_s() < r->deadline)
         lib_submit(r);
     if (d == atomic_load(&r->submitted)) {
         pthread_mutex_lock(&r->mu);
@@ -193,8 +146,8 @@ static int lib_once(gj_client *client, long total, int inflight, double max_s, d
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
     if (gj_request_new_query(&r.req, SCRIPT) != 0)
-        die("out of memory");
-    double c0 = cpu_s(), t0 = now_s();
+        bench_die("out of memory");
+    double c0 = bench_cpu_s(), t0 = bench_now_s();
     r.deadline = t0 + max_s;
     for (int i = 0; i < inflight; i++)
         lib_submit(&r);
@@ -202,7 +155,7 @@ static int lib_once(gj_client *client, long total, int inflight, double max_s, d
     while (!r.finished)
         pthread_cond_wait(&r.cv, &r.mu);
     pthread_mutex_unlock(&r.mu);
-    double secs = now_s() - t0, cpu = cpu_s() - c0;
+    double secs = bench_now_s() - t0, cpu = bench_cpu_s() - c0;
     gj_request_unref(r.req);
     long done = atomic_load(&r.done);
     if (r.error[0] || atomic_load(&r.failed)) {
@@ -232,7 +185,7 @@ static gj_client *lib_client(int port, int inflight)
         gj_config_set_int(cfg, "default", "max_inflight", inflight, err) != 0 ||
         gj_config_set_int(cfg, "default", "max_times_acquired", inflight, err) != 0 ||
         gj_client_new(&c, cfg, err) != 0)
-        die("client: %s", gj_error_message(err));
+        bench_die("client: %s", gj_error_message(err));
     gj_config_free(cfg);
     gj_error_free(err);
     return c;
@@ -288,7 +241,7 @@ static void raw_on_message(void *arg, const uint8_t *data, size_t len, bool bina
         return;
     }
     r->done++;
-    if (r->sent < r->total && now_s() < r->deadline) {
+    if (r->sent < r->total && bench_now_s() < r->deadline) {
         r->sent++;
         if (gj__ws_send(r->ws, r->frames[slot].data, r->frames[slot].len, true, 0, NULL) != 0) {
             raw_finish(r, "send failed");
@@ -316,7 +269,7 @@ static int raw_once(int port, long total, int inflight, double max_s, double *ra
     gj_error *err = gj_error_new();
     gj_ws_service *svc = NULL;
     if (gj__ws_service_new(&svc, "bench", NULL, err) != 0)
-        die("ws service: %s", gj_error_message(err));
+        bench_die("ws service: %s", gj_error_message(err));
     raw_run r;
     memset(&r, 0, sizeof r);
     r.f = GJ_GREMLIN_GRAPHBINARY_V1;
@@ -327,12 +280,12 @@ static int raw_once(int port, long total, int inflight, double max_s, double *ra
     r.frames = calloc((size_t)inflight, sizeof *r.frames);
     r.ids = calloc((size_t)inflight, sizeof *r.ids);
     if (!r.frames || !r.ids)
-        die("out of memory");
+        bench_die("out of memory");
     gj_gremlin_args a = GJ_GREMLIN_ARGS_INIT;
     a.gremlin = SCRIPT;
     gj_value *args = NULL;
     if (gj__gremlin_args_new(&args, &a, err) != 0)
-        die("args: %s", gj_error_message(err));
+        bench_die("args: %s", gj_error_message(err));
     for (int i = 0; i < inflight; i++) {
         gj_gremlin_request q;
         memset(&q, 0, sizeof q);
@@ -346,17 +299,17 @@ static int raw_once(int port, long total, int inflight, double max_s, double *ra
         q.args = args;
         gj__ps_buf_init(&r.frames[i], 0);
         if (gj__gremlin_request_encode(&r.frames[i], r.f, &q, err) != 0)
-            die("encode: %s", gj_error_message(err));
+            bench_die("encode: %s", gj_error_message(err));
     }
     gj_value_unref(args);
     gj_ws_config wc = { .name = "bench", .host = "127.0.0.1", .port = port, .path = "/gremlin" };
     gj_ws_handlers h = { raw_on_message, raw_on_close, &r };
     gj_ws *ws = NULL;
     if (gj__ws_connect(&ws, svc, &wc, &h, NULL, gj__now_ms() + 10000, err) != 0)
-        die("connect: %s", gj_error_message(err));
+        bench_die("connect: %s", gj_error_message(err));
     /* The handler reads r.ws: set before the first send. */
     r.ws = ws;
-    double c0 = cpu_s(), t0 = now_s();
+    double c0 = bench_cpu_s(), t0 = bench_now_s();
     r.deadline = t0 + max_s;
     pthread_mutex_lock(&r.mu);
     int first = (long)inflight < total ? inflight : (int)total;
@@ -364,12 +317,12 @@ static int raw_once(int port, long total, int inflight, double max_s, double *ra
     pthread_mutex_unlock(&r.mu);
     for (int i = 0; i < first; i++)
         if (gj__ws_send(ws, r.frames[i].data, r.frames[i].len, true, gj__now_ms() + 10000, err) != 0)
-            die("send: %s", gj_error_message(err));
+            bench_die("send: %s", gj_error_message(err));
     pthread_mutex_lock(&r.mu);
     while (!r.finished)
         pthread_cond_wait(&r.cv, &r.mu);
     pthread_mutex_unlock(&r.mu);
-    double secs = now_s() - t0, cpu = cpu_s() - c0;
+    double secs = bench_now_s() - t0, cpu = bench_cpu_s() - c0;
     gj__ws_close(ws, 1000, "");
     gj__ws_service_free(svc);
     for (int i = 0; i < inflight; i++)
@@ -429,12 +382,12 @@ static gj_value *vertex_property(int64_t id, const char *key, gj_value *value)
 {
     gj_value *inner = NULL, *vp = NULL;
     if (gj_value_new_map(&inner, 3) != 0)
-        die("out of memory");
+        bench_die("out of memory");
     gj_value_map_put_str(inner, "id", gj_value_int(id));
     gj_value_map_put_str(inner, "value", value);
     gj_value_map_put_str(inner, "label", gj_value_string(key));
     if (gj_value_new_tagged(&vp, "g:VertexProperty", inner) != 0)
-        die("out of memory");
+        bench_die("out of memory");
     gj_value *l = NULL;
     gj_value_new_list(&l, 1);
     gj_value_list_append(l, vp);
@@ -445,7 +398,7 @@ static gj_value *vertices(long n)
 {
     gj_value *list = NULL;
     if (gj_value_new_list(&list, (size_t)n) != 0)
-        die("out of memory");
+        bench_die("out of memory");
     for (long i = 0; i < n; i++) {
         char name[32];
         snprintf(name, sizeof name, "person-%ld", i);
@@ -458,7 +411,7 @@ static gj_value *vertices(long n)
         gj_value_list_append(labels, gj_value_string("person"));
         gj_value_new_int_bits(&id, i + 1, 64);
         if (gj_value_new_node(&v, id, labels, props) != 0 || gj_value_list_append(list, v) != 0)
-            die("out of memory");
+            bench_die("out of memory");
     }
     return list;
 }
@@ -476,17 +429,17 @@ static double decode_rate(gj_gremlin_format f, const gj_value *data, long n, siz
     gj__ps_buf_init(&b, 0);
     gj_error *err = gj_error_new();
     if (gj__gremlin_response_encode(&b, f, &resp, err) != 0)
-        die("encode %s: %s", gj__gremlin_mime(f), gj_error_message(err));
+        bench_die("encode %s: %s", gj__gremlin_mime(f), gj_error_message(err));
     *bytes = b.len;
     double best = 0;
     for (int run = 0; run < 3; run++) {
         gj_gremlin_response out;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (gj__gremlin_response_decode(&out, f, b.data, b.len, 0, err) != 0)
-            die("decode %s: %s", gj__gremlin_mime(f), gj_error_message(err));
-        double secs = now_s() - t0;
+            bench_die("decode %s: %s", gj__gremlin_mime(f), gj_error_message(err));
+        double secs = bench_now_s() - t0;
         if (gj_value_size(out.result_data) != (size_t)n)
-            die("decode %s: %zu vertices, not %ld", gj__gremlin_mime(f), gj_value_size(out.result_data), n);
+            bench_die("decode %s: %zu vertices, not %ld", gj__gremlin_mime(f), gj_value_size(out.result_data), n);
         gj__gremlin_response_clear(&out);
         if ((double)n / secs > best)
             best = (double)n / secs;
@@ -500,6 +453,7 @@ static double decode_rate(gj_gremlin_format f, const gj_value *data, long n, siz
 
 int main(int argc, char **argv)
 {
+    bench_name = "gremlin";
     long requests = 200000, nvertices = 100000;
     int inflight = 64;
     double max_s = 10;
@@ -528,14 +482,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "gremlin: bad arguments (inflight 1..64, workers 1..256)\n");
         return 1;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    bench_signals();
     const char *path = GJ_BUILDDIR "/tests/servers/gremlin/gremlin-refserver";
     const char *sargs[] = { "--port", "0", NULL };
     if (gj_spawn_server(&server, path, sargs, GJ_SPAWN_STDERR_NULL, 1, SERVER_START_MS) != 0)
-        die("%s", server.error);
-    server_pid = server.pid;
+        bench_die("%s", server.error);
+    bench_child(&server);
     int port = server.ports[0];
     bool missed = false;
 
@@ -546,7 +498,7 @@ int main(int argc, char **argv)
     double lib_rate = 0, lib_cpu = 1e9, rate, cpu;
     for (int i = 0; i < 3; i++) {
         if (lib_once(client, requests, inflight, max_s, &rate, &cpu) != 0)
-            die("(a) failed");
+            bench_die("(a) failed");
         if (rate > lib_rate)
             lib_rate = rate;
         if (cpu < lib_cpu)
@@ -556,7 +508,7 @@ int main(int argc, char **argv)
     double raw_rate = 0, raw_cpu = 1e9;
     for (int i = 0; i < 3; i++) {
         if (raw_once(port, requests, inflight, max_s, &rate, &cpu) != 0)
-            die("(a) baseline failed");
+            bench_die("(a) baseline failed");
         if (rate > raw_rate)
             raw_rate = rate;
         if (cpu < raw_cpu)
@@ -582,7 +534,7 @@ int main(int argc, char **argv)
                    "script failed)\n");
         }
     }
-    stop_server();
+    bench_stop_children();
     /* (c) */
     gj_value *data = vertices(nvertices);
     size_t gb_bytes = 0, v3_bytes = 0, v2_bytes = 0;

@@ -2,7 +2,7 @@
 # Public API only, plus libcurl and json-c for the raw baselines.  -no-install: a real
 # binary, not a libtool wrapper, so that it can re-run itself under callgrind.
 EXTRA_PROGRAMS += bench/arango
-bench_arango_SOURCES = bench/arango.c tests/common/server_spawn.c tests/common/server_spawn.h
+bench_arango_SOURCES = bench/arango.c bench/bench_util.h tests/common/server_spawn.c tests/common/server_spawn.h
 bench_arango_CPPFLAGS = $(AM_CPPFLAGS) -DGJ_SRCDIR='"$(abs_top_srcdir)"' \
 	-DGJ_BUILDDIR='"$(abs_top_builddir)"' $(JSONC_CFLAGS)
 bench_arango_LDADD = libgraphjob.la $(CURL_LIBS) $(JSONC_LIBS)

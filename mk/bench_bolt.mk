@@ -6,7 +6,7 @@
 # API.  It starts tests/servers/bolt/bolt-refserver and runs bench/bolt.js
 # with node (neo4j-driver from tests/peers/node_modules).
 EXTRA_PROGRAMS += bench/bolt
-bench_bolt_SOURCES = bench/bolt.c tests/common/server_spawn.c tests/common/server_spawn.h
+bench_bolt_SOURCES = bench/bolt.c bench/bench_util.h tests/common/server_spawn.c tests/common/server_spawn.h
 bench_bolt_CPPFLAGS = $(AM_CPPFLAGS) -DGJ_BENCH_SRCDIR='"$(abs_top_srcdir)"' \
 	-DGJ_BUILDDIR='"$(abs_top_builddir)"'
 bench_bolt_LDADD = libgraphjob_internal.la $(DEPS_LIBS)

@@ -3,7 +3,7 @@
 # against graphql-http and graphql-ws (tests/peers, started by the program).
 # -no-install: a real binary, not a libtool wrapper.
 EXTRA_PROGRAMS += bench/graphql
-bench_graphql_SOURCES = bench/graphql.c tests/common/server_spawn.c tests/common/server_spawn.h
+bench_graphql_SOURCES = bench/graphql.c bench/bench_util.h tests/common/server_spawn.c tests/common/server_spawn.h
 bench_graphql_CPPFLAGS = $(AM_CPPFLAGS) -DGJ_SRCDIR='"$(abs_top_srcdir)"' \
 	-DGJ_BUILDDIR='"$(abs_top_builddir)"' $(JSONC_CFLAGS)
 bench_graphql_LDADD = libgraphjob.la $(CURL_LIBS) $(JSONC_LIBS)

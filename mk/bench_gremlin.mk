@@ -7,7 +7,7 @@
 # tests/servers/gremlin/gremlin-refserver and runs bench/gremlin.js with node
 # (the gremlin driver from tests/peers/node_modules).
 EXTRA_PROGRAMS += bench/gremlin
-bench_gremlin_SOURCES = bench/gremlin.c tests/common/server_spawn.c tests/common/server_spawn.h
+bench_gremlin_SOURCES = bench/gremlin.c bench/bench_util.h tests/common/server_spawn.c tests/common/server_spawn.h
 bench_gremlin_CPPFLAGS = $(AM_CPPFLAGS) -DGJ_BENCH_SRCDIR='"$(abs_top_srcdir)"' \
 	-DGJ_BUILDDIR='"$(abs_top_builddir)"'
 bench_gremlin_LDADD = libgraphjob_internal.la $(DEPS_LIBS)

@@ -103,7 +103,10 @@ for stage in "${stages[@]}"; do
   unit)
     run "build (-Werror)" configure_build "$bd/build" --enable-werror
     run "the build uses -Werror" werror_in "$bd/build"
-    run "make check" check_in "$bd/build" ;;
+    run "make check" check_in "$bd/build"
+    # The bench/ programs are not part of make check (they measure, and take
+    # minutes); they must still build with -Werror.
+    run "bench programs build (-Werror)" bash -c "cd '$bd/build' && make -j$jobs bench >'$bd/build/bench.out' 2>&1 || { tail -n 40 '$bd/build/bench.out'; exit 1; }" ;;
   install)
     run "build" configure_build "$bd/build" --enable-werror
     run "install + pkg-config + exports" bash -c '
