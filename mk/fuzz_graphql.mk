@@ -31,12 +31,13 @@ if GJ_FUZZING
 noinst_PROGRAMS += tests/fuzz/graphql_reply_fuzz tests/fuzz/graphql_multipart_fuzz \
 	tests/fuzz/graphql_doc_fuzz tests/fuzz/graphql_sse_fuzz tests/fuzz/graphql_ws_fuzz
 
-tests_fuzz_graphql_reply_fuzz_SOURCES = tests/fuzz/graphql_reply_fuzz.c $(GJ_GQL_FUZZ_REPLY_FILES)
+tests_fuzz_graphql_reply_fuzz_SOURCES = tests/fuzz/graphql_reply_fuzz.c tests/fuzz/graphql_fuzz.h \
+	$(GJ_GQL_FUZZ_REPLY_FILES)
 tests_fuzz_graphql_reply_fuzz_CFLAGS = $(GJ_GQL_FUZZ_COMPILE_FLAGS)
 tests_fuzz_graphql_reply_fuzz_LDFLAGS = $(GJ_GQL_FUZZ_LINK_FLAGS)
 tests_fuzz_graphql_reply_fuzz_LDADD = libgraphjob_internal.la $(DEPS_LIBS) -lm
 
-tests_fuzz_graphql_multipart_fuzz_SOURCES = tests/fuzz/graphql_multipart_fuzz.c \
+tests_fuzz_graphql_multipart_fuzz_SOURCES = tests/fuzz/graphql_multipart_fuzz.c tests/fuzz/graphql_fuzz.h \
 	$(GJ_GQL_FUZZ_REPLY_FILES)
 tests_fuzz_graphql_multipart_fuzz_CFLAGS = $(GJ_GQL_FUZZ_COMPILE_FLAGS)
 tests_fuzz_graphql_multipart_fuzz_LDFLAGS = $(GJ_GQL_FUZZ_LINK_FLAGS)
@@ -47,7 +48,7 @@ tests_fuzz_graphql_doc_fuzz_CFLAGS = $(GJ_GQL_FUZZ_COMPILE_FLAGS)
 tests_fuzz_graphql_doc_fuzz_LDFLAGS = $(GJ_GQL_FUZZ_LINK_FLAGS)
 tests_fuzz_graphql_doc_fuzz_LDADD = libgraphjob_internal.la $(DEPS_LIBS) -lm
 
-tests_fuzz_graphql_sse_fuzz_SOURCES = tests/fuzz/graphql_sse_fuzz.c \
+tests_fuzz_graphql_sse_fuzz_SOURCES = tests/fuzz/graphql_sse_fuzz.c tests/fuzz/graphql_fuzz.h \
 	lib/backend/graphql/gql_sse.c $(GJ_GQL_FUZZ_REPLY_FILES)
 tests_fuzz_graphql_sse_fuzz_CFLAGS = $(GJ_GQL_FUZZ_COMPILE_FLAGS)
 tests_fuzz_graphql_sse_fuzz_LDFLAGS = $(GJ_GQL_FUZZ_LINK_FLAGS)

@@ -25,7 +25,7 @@
  * Build: configure --enable-fuzzing CC=clang CXX=clang++; make tests/fuzz/graphql_multipart_fuzz
  * Run:   tests/fuzz/graphql_multipart_fuzz -max_total_time=60 $(srcdir)/tests/fuzz/corpus/graphql_multipart
  */
-#include "backend/graphql/gql.h"
+#include "graphql_fuzz.h"
 #include "core/sink_internal.h"
 
 #include <graphjob.h>
@@ -38,36 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct outcome {
     int rc;
-    unsigned rows, stop_after;
-    gj__gql_buf text;            /* rows then meta, as JSON */
+    gqlf_text t;
 } outcome;
-
-static void put_json(gj__gql_buf *b, const gj_value *v)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (v == NULL) {
-        gj__gql_buf_puts(b, "(none)");
-    } else if (gj_value_to_json(v, 0, &text, &len) == 0) {
-        if (text == NULL || strlen(text) != len)
-            abort();
-        gj__gql_buf_put(b, text, len);
-        gj_free(text);
-    } else {
-        gj__gql_buf_puts(b, "(not JSON)");
-    }
-    gj__gql_buf_puts(b, "\n");
-}
-
-static int on_row(const gj_value *row, void *payload)
-{
-    outcome *o = payload;
-    if (row == NULL)
-        abort();
-    o->rows++;
-    put_json(&o->text, row);
-    return o->stop_after != 0 && o->rows >= o->stop_after;
-}
 
 static const char *const ctypes[8] = {
     "multipart/mixed; boundary=\"-\"",
@@ -109,8 +81,8 @@ static void run(const input *in, bool chunked, outcome *o)
     c.t = &t;
     snprintf(c.hostport, sizeof c.hostport, "fuzz.example:4000");
     gj_sink s;
-    o->stop_after = in->stop_after;
-    gj__sink_init(&s, in->callback ? on_row : NULL, o, NULL, 0, 0);
+    o->t.stop_after = in->stop_after;
+    gj__sink_init(&s, in->callback ? gqlf_on_row : NULL, &o->t, NULL, 0, 0);
     gj__sink_set_limits(&s, 0, in->max_result);
 
     gj__gql_multipart *m = NULL;
@@ -146,20 +118,20 @@ static void run(const input *in, bool chunked, outcome *o)
     o->rc = rc;
     if (rc != 0 && (gj_error_code(err) != rc || gj_error_message(err)[0] == '\0'))
         abort();
-    if (rc == GJ_EABORTED && (!in->callback || o->rows != in->stop_after))
+    if (rc == GJ_EABORTED && (!in->callback || o->t.rows != in->stop_after))
         abort();
     if (rc == 0 && !in->as_parts && !in->callback && (!s.rows || gj_value_size(s.rows) != 1))
         abort();
-    if (rc == 0 && !in->as_parts && in->callback && o->rows != 1)
+    if (rc == 0 && !in->as_parts && in->callback && o->t.rows != 1)
         abort();
     if (rc == 0 && (!s.meta || !gj_value_map_get(s.meta, "incremental_parts")))
         abort();
     if (s.rows) {
-        o->rows += (unsigned)gj_value_size(s.rows);
-        put_json(&o->text, s.rows);
+        o->t.rows += (unsigned)gj_value_size(s.rows);
+        gqlf_put_json(&o->t.text, s.rows);
     }
-    gj__gql_buf_puts(&o->text, "meta: ");
-    put_json(&o->text, s.meta);
+    gj__gql_buf_puts(&o->t.text, "meta: ");
+    gqlf_put_json(&o->t.text, s.meta);
     gj__sink_clear(&s);
     gj_error_free(err);
 }
@@ -192,13 +164,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run(&in, false, &whole);
     run(&in, true, &chunked);
     if (whole.rc != GJ_ETOOBIG && chunked.rc != GJ_ETOOBIG) {
-        if (whole.rc != chunked.rc || whole.rows != chunked.rows ||
-            whole.text.len != chunked.text.len ||
-            (whole.text.len && memcmp(whole.text.p, chunked.text.p, whole.text.len) != 0))
+        if (whole.rc != chunked.rc || !gqlf_same(&whole.t, &chunked.t))
             abort();
     }
-    gj__gql_buf_free(&whole.text);
-    gj__gql_buf_free(&chunked.text);
+    gj__gql_buf_free(&whole.t.text);
+    gj__gql_buf_free(&chunked.t.text);
     free(body);
     return 0;
 }

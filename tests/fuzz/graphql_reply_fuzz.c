@@ -27,7 +27,7 @@
  * Build: configure --enable-fuzzing CC=clang CXX=clang++; make tests/fuzz/graphql_reply_fuzz
  * Run:   tests/fuzz/graphql_reply_fuzz -max_total_time=60 $(srcdir)/tests/fuzz/corpus/graphql_reply
  */
-#include "backend/graphql/gql.h"
+#include "graphql_fuzz.h"
 #include "core/sink_internal.h"
 
 #include <graphjob.h>
@@ -41,48 +41,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* What one call produced, as text to compare. */
 typedef struct outcome {
     int rc;
-    unsigned rows;               /* rows collected or given to the callback */
-    gj__gql_buf text;            /* rows then meta, as JSON */
+    gqlf_text t;                 /* rows collected or given to the callback, meta */
     bool broken;
 } outcome;
-
-static void put_json(gj__gql_buf *b, const gj_value *v)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (v == NULL) {
-        gj__gql_buf_puts(b, "(none)");
-    } else if (gj_value_to_json(v, 0, &text, &len) == 0) {
-        if (text == NULL || strlen(text) != len)
-            abort();
-        gj__gql_buf_put(b, text, len);
-        gj_free(text);
-    } else {
-        gj__gql_buf_puts(b, "(not JSON)");
-    }
-    gj__gql_buf_puts(b, "\n");
-}
-
-static int on_row(const gj_value *row, void *payload)
-{
-    outcome *o = payload;
-    if (row == NULL)
-        abort();
-    o->rows++;
-    put_json(&o->text, row);
-    return 0;
-}
 
 static void finish(outcome *o, gj_sink *s, gj_error *err, const gj_conn *c)
 {
     if (o->rc != 0 && (gj_error_code(err) != o->rc || gj_error_message(err)[0] == '\0'))
         abort();
     if (s->rows) {
-        o->rows += (unsigned)gj_value_size(s->rows);
-        put_json(&o->text, s->rows);
+        o->t.rows += (unsigned)gj_value_size(s->rows);
+        gqlf_put_json(&o->t.text, s->rows);
     }
-    gj__gql_buf_puts(&o->text, "meta: ");
-    put_json(&o->text, s->meta);
+    gj__gql_buf_puts(&o->t.text, "meta: ");
+    gqlf_put_json(&o->t.text, s->meta);
     o->broken = c->broken;
     gj__sink_clear(s);
     gj_error_clear(err);
@@ -90,8 +62,7 @@ static void finish(outcome *o, gj_sink *s, gj_error *err, const gj_conn *c)
 
 static void same(const outcome *a, const outcome *b)
 {
-    if (a->rc != b->rc || a->rows != b->rows || a->text.len != b->text.len ||
-        (a->text.len && memcmp(a->text.p, b->text.p, a->text.len) != 0))
+    if (a->rc != b->rc || !gqlf_same(&a->t, &b->t))
         abort();
 }
 
@@ -157,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* 1: as a reply, with the limit. */
     gj_sink s;
     outcome first = { 0 };
-    gj__sink_init(&s, callback ? on_row : NULL, &first, NULL, 0, 0);
+    gj__sink_init(&s, callback ? gqlf_on_row : NULL, &first.t, NULL, 0, 0);
     gj__sink_set_limits(&s, 0, limit);
     first.rc = gj__gql_reply(&c, status, ctype, body, len, &s, err);
     finish(&first, &s, err, &c);
@@ -170,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (first.rc == 0) {
         abort();
     }
-    if (first.rc == 0 && first.rows != 1)
+    if (first.rc == 0 && first.t.rows != 1)
         abort();
     if (!ok2xx) {
         int want = status == 401 || status == 407 ? GJ_EAUTH : status == 413 ? GJ_ETOOBIG
@@ -187,27 +158,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * parsed response. */
     outcome plain = { 0 }, spaced = { 0 }, reparsed = { 0 };
     c.broken = false;
-    gj__sink_init(&s, callback ? on_row : NULL, &plain, NULL, 0, 0);
+    gj__sink_init(&s, callback ? gqlf_on_row : NULL, &plain.t, NULL, 0, 0);
     plain.rc = gj__gql_reply(&c, status, ctype, body, len, &s, err);
     finish(&plain, &s, err, &c);
     c.broken = false;
-    gj__sink_init(&s, callback ? on_row : NULL, &spaced, NULL, 0, 0);
+    gj__sink_init(&s, callback ? gqlf_on_row : NULL, &spaced.t, NULL, 0, 0);
     spaced.rc = gj__gql_reply(&c, status, ctype, body, len + 3, &s, err);
     finish(&spaced, &s, err, &c);
     if (len > 0)
         same(&plain, &spaced);
     if (is_response) {
         c.broken = false;
-        gj__sink_init(&s, callback ? on_row : NULL, &reparsed, NULL, 0, 0);
+        gj__sink_init(&s, callback ? gqlf_on_row : NULL, &reparsed.t, NULL, 0, 0);
         reparsed.rc = gj__gql_reply_parsed(&c, status, &parsed, &s, err);   /* takes parsed */
         finish(&reparsed, &s, err, &c);
         same(&plain, &reparsed);
     }
 
-    gj__gql_buf_free(&first.text);
-    gj__gql_buf_free(&plain.text);
-    gj__gql_buf_free(&spaced.text);
-    gj__gql_buf_free(&reparsed.text);
+    gj__gql_buf_free(&first.t.text);
+    gj__gql_buf_free(&plain.t.text);
+    gj__gql_buf_free(&spaced.t.text);
+    gj__gql_buf_free(&reparsed.t.text);
     free(body);
     gj_error_free(err);
     return 0;

@@ -24,7 +24,7 @@
  * Build: configure --enable-fuzzing CC=clang CXX=clang++; make tests/fuzz/graphql_sse_fuzz
  * Run:   tests/fuzz/graphql_sse_fuzz -max_total_time=60 $(srcdir)/tests/fuzz/corpus/graphql_sse
  */
-#include "backend/graphql/gql.h"
+#include "graphql_fuzz.h"
 #include "core/sink_internal.h"
 
 #include <graphjob.h>
@@ -37,38 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct outcome {
     int rc;
-    unsigned rows, stop_after;
     size_t events;
     bool complete;
-    gj__gql_buf text;            /* rows then meta, as JSON */
+    gqlf_text t;
 } outcome;
-
-static void put_json(gj__gql_buf *b, const gj_value *v)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (v == NULL) {
-        gj__gql_buf_puts(b, "(none)");
-    } else if (gj_value_to_json(v, 0, &text, &len) == 0) {
-        if (text == NULL || strlen(text) != len)
-            abort();
-        gj__gql_buf_put(b, text, len);
-        gj_free(text);
-    } else {
-        gj__gql_buf_puts(b, "(not JSON)");
-    }
-    gj__gql_buf_puts(b, "\n");
-}
-
-static int on_row(const gj_value *row, void *payload)
-{
-    outcome *o = payload;
-    if (row == NULL)
-        abort();
-    o->rows++;
-    put_json(&o->text, row);
-    return o->stop_after != 0 && o->rows >= o->stop_after;
-}
 
 typedef struct input {
     bool as_query, callback;
@@ -97,8 +69,8 @@ static void run(const input *in, bool chunked, outcome *o)
     c.t = &t;
     snprintf(c.hostport, sizeof c.hostport, "fuzz.example:4000");
     gj_sink s;
-    o->stop_after = in->stop_after;
-    gj__sink_init(&s, in->callback ? on_row : NULL, o, NULL, 0, 0);
+    o->t.stop_after = in->stop_after;
+    gj__sink_init(&s, in->callback ? gqlf_on_row : NULL, &o->t, NULL, 0, 0);
     gj__sink_set_limits(&s, 0, in->max_result);
 
     gj__gql_sse st;
@@ -134,17 +106,17 @@ static void run(const input *in, bool chunked, outcome *o)
     o->complete = st.complete;
     if (rc != 0 && (gj_error_code(err) != rc || gj_error_message(err)[0] == '\0'))
         abort();
-    if (rc == GJ_EABORTED && (!in->callback || o->rows != in->stop_after))
+    if (rc == GJ_EABORTED && (!in->callback || o->t.rows != in->stop_after))
         abort();
     if (!in->as_query && !in->callback && rc == 0 &&
         (s.rows ? gj_value_size(s.rows) : 0) != st.events)
         abort();
     if (s.rows) {
-        o->rows += (unsigned)gj_value_size(s.rows);
-        put_json(&o->text, s.rows);
+        o->t.rows += (unsigned)gj_value_size(s.rows);
+        gqlf_put_json(&o->t.text, s.rows);
     }
-    gj__gql_buf_puts(&o->text, "meta: ");
-    put_json(&o->text, s.meta);
+    gj__gql_buf_puts(&o->t.text, "meta: ");
+    gqlf_put_json(&o->t.text, s.meta);
     gj__gql_sse_clear(&st);
     gj__sink_clear(&s);
     gj_error_free(err);
@@ -176,12 +148,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     outcome whole = { 0 }, chunked = { 0 };
     run(&in, false, &whole);
     run(&in, true, &chunked);
-    if (whole.rc != chunked.rc || whole.rows != chunked.rows || whole.events != chunked.events ||
-        whole.complete != chunked.complete || whole.text.len != chunked.text.len ||
-        (whole.text.len && memcmp(whole.text.p, chunked.text.p, whole.text.len) != 0))
+    if (whole.rc != chunked.rc || whole.events != chunked.events ||
+        whole.complete != chunked.complete || !gqlf_same(&whole.t, &chunked.t))
         abort();
-    gj__gql_buf_free(&whole.text);
-    gj__gql_buf_free(&chunked.text);
+    gj__gql_buf_free(&whole.t.text);
+    gj__gql_buf_free(&chunked.t.text);
     free(body);
     return 0;
 }
