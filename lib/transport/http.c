@@ -642,12 +642,24 @@ static int curl_error(gj_http *h, CURLcode cc, gj_error *err)
     case CURLE_SSL_CRL_BADFILE:
         return gj__error_set(err, GJ_ETLS, "TLS with %s failed: %s", h->name, curl_detail(h, cc));
     case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
+    case CURLE_RECV_ERROR: {
+        /* A TLS alert from the server (TLS 1.3 sends a refused client
+         * certificate as one, after the client's side of the handshake) is
+         * a TLS failure, not a broken connection. */
+        const char *detail = curl_detail(h, cc);
+        if (!h->plain && strstr(detail, " alert ") && !strstr(detail, "close notify"))
+            return gj__error_set(err, GJ_ETLS, "TLS with %s failed: the server sent an alert: %s%s",
+                                 h->name, detail,
+                                 strstr(detail, "certificate required")
+                                     ? " (the server wants a client certificate: ssl_certfile "
+                                       "and ssl_keyfile)"
+                                     : "");
         if (h->plain)
             return gj__error_set(err, GJ_EIO, "%s: %s (if the server speaks TLS on that port, "
                                  "use https://)", h->name, curl_detail(h, cc));
         return gj__error_set(err, GJ_EIO, "%s: connection failed mid-request: %s", h->name,
-                             curl_detail(h, cc));
+                             detail);
+    }
     case CURLE_WRITE_ERROR:
         if (h->body_rc)
             return h->body_rc;   /* on_body stopped it (and filled err) */

@@ -255,10 +255,57 @@ void gj__ws_start_connect(gj_ws_service *s, gj_ws *c)
     gj__ws_fail_connect(c, GJ_ECONNECT, "cannot connect to %s port %d", ci.address, c->port);
 }
 
+/* ---- TLS alerts -------------------------------------------------------------------
+ * libwebsockets reports a handshake the server refused after the client's
+ * side of it (TLS 1.3 sends a missing or refused client certificate so) only
+ * as "read failed", and clears OpenSSL's error queue.  The client SSL_CTX's
+ * info callback keeps the last alert the server sent (other than
+ * close_notify) in the SSL's ex data, for connect_error to name. */
+
+static int alert_index = -1;
+static pthread_once_t alert_once = PTHREAD_ONCE_INIT;
+
+static void alert_index_make(void)
+{
+    alert_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static void alert_seen(const SSL *ssl, int where, int ret)
+{
+    if (!(where & SSL_CB_READ_ALERT) || (ret & 0xff) == SSL_AD_CLOSE_NOTIFY || alert_index < 0)
+        return;
+    SSL *writable = (SSL *)(uintptr_t)ssl;   /* the callback's SSL is the connection's own */
+    SSL_set_ex_data(writable, alert_index, (void *)(uintptr_t)(0x10000u | (unsigned)(ret & 0xffff)));
+}
+
+void gj__ws_tls_watch_alerts(SSL_CTX *ctx)
+{
+    pthread_once(&alert_once, alert_index_make);
+    SSL_CTX_set_info_callback(ctx, alert_seen);
+}
+
+/* The description of the alert the server sent on wsi's TLS connection, or
+ * NULL. */
+static const char *tls_alert(struct lws *wsi)
+{
+    SSL *ssl = alert_index >= 0 ? lws_get_ssl(wsi) : NULL;
+    uintptr_t a = ssl ? (uintptr_t)SSL_get_ex_data(ssl, alert_index) : 0;
+    if (!a)
+        return NULL;
+    switch (a & 0xff) {   /* TLS 1.3's, which OpenSSL 3.0 calls "unknown" */
+    case 109: return "missing extension";
+    case 115: return "unknown PSK identity";
+    case 116: return "certificate required";
+    case 120: return "no application protocol";
+    default: return SSL_alert_desc_string_long((int)(a & 0xffff));
+    }
+}
+
 /* LWS_CALLBACK_CLIENT_CONNECTION_ERROR: try the next address, or fail. */
 static void connect_error(gj_ws_service *s, gj_ws *c, struct lws *wsi, const char *in, size_t len)
 {
     char why[200];
+    const char *alert;
     snprintf(why, sizeof why, "%.*s", in ? (int)(len < sizeof why ? len : sizeof why - 1) : 0,
              in ? in : "");
     if (!why[0])
@@ -290,6 +337,12 @@ static void connect_error(gj_ws_service *s, gj_ws *c, struct lws *wsi, const cha
         pthread_mutex_lock(&s->mu);
         gj__ws_push_locked(c, GJ__WS_DO_CONNECT);
         pthread_mutex_unlock(&s->mu);
+    } else if (c->tls && (alert = tls_alert(wsi)) != NULL) {
+        gj__ws_fail_connect(c, GJ_ETLS, "TLS with the server failed: it sent the alert \"%s\"%s",
+                            alert, mentions(alert, "certificate required")
+                                       ? " (it wants a client certificate: ssl_certfile and "
+                                         "ssl_keyfile)"
+                                       : "");
     } else if (c->tls && (mentions(why, "ssl") || mentions(why, "tls"))) {
         gj__ws_fail_connect(c, GJ_ETLS, "TLS handshake failed: %s", why);
     } else if (mentions(why, "timed out") || mentions(why, "timeout")) {

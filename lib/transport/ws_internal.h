@@ -184,6 +184,11 @@ struct gj_ws {
 
 /* ---- shared by ws.c and ws_service.c ----------------------------------------- */
 
+/* Keep the TLS alerts the server sends on ctx's connections, so that a
+ * refused handshake is reported with the alert (ws_conn.c). */
+struct ssl_ctx_st;
+void gj__ws_tls_watch_alerts(struct ssl_ctx_st *ctx);
+
 /* Is the calling thread s's service thread? */
 bool gj__ws_on_service_thread(const gj_ws_service *s);
 

@@ -138,6 +138,7 @@ static SSL_CTX *client_ctx(gj_ws *c)
         SSL_CTX_free(ctx);
         return NULL;
     }
+    gj__ws_tls_watch_alerts(ctx);
     return ctx;
 }
 

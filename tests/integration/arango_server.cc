@@ -131,3 +131,26 @@ bool make_self_signed_cert(const std::string &cert_path, const std::string &key_
     EVP_PKEY_free(key);
     return ok;
 }
+
+bool make_client_cert(const std::string &dir, const std::string &password, std::string *cert,
+                      std::string *key)
+{
+    *cert = dir + "/client.pem";
+    *key = dir + "/client-key.pem";
+    std::string plain = dir + "/client-plain-key.pem";
+    if (!make_self_signed_cert(*cert, plain))
+        return false;
+    FILE *in = fopen(plain.c_str(), "r");
+    EVP_PKEY *pk = in ? PEM_read_PrivateKey(in, nullptr, nullptr, nullptr) : nullptr;
+    if (in)
+        fclose(in);
+    unlink(plain.c_str());
+    FILE *out = pk ? fopen(key->c_str(), "w") : nullptr;
+    bool ok = out && PEM_write_PrivateKey(out, pk, EVP_aes_128_cbc(),
+                                          reinterpret_cast<const unsigned char *>(password.data()),
+                                          static_cast<int>(password.size()), nullptr, nullptr);
+    if (out)
+        fclose(out);
+    EVP_PKEY_free(pk);
+    return ok;
+}

@@ -47,6 +47,12 @@ private:
  * valid for an hour) and its key as PEM files.  True on success. */
 bool make_self_signed_cert(const std::string &cert_path, const std::string &key_path);
 
+/* A second self-signed pair in dir, for a client: dir/client.pem and
+ * dir/client-key.pem, the key encrypted (AES-128-CBC) with password.  True
+ * on success; *cert and *key name the files. */
+bool make_client_cert(const std::string &dir, const std::string &password, std::string *cert,
+                      std::string *key);
+
 /* The server binary, or "" when it was not built. */
 std::string arango_server_path();
 

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "arango_server.h"   // make_self_signed_cert
+#include "arango_server.h"   // make_self_signed_cert, make_client_cert
 #include "server_process.h"
 
 namespace {
@@ -1220,6 +1220,36 @@ Node &wss_server()
     return n;
 }
 
+// Mutual TLS: the servers above that also ask for a client certificate
+// signed by ClientCert's (self-signed) one, whose key is encrypted.
+struct ClientCert {
+    std::string cert, key;
+    bool ok = false;
+    static constexpr const char *password = "k3y pw";
+    ClientCert() { ok = tls_files().ok && make_client_cert(tls_files().dir, password, &cert, &key); }
+    ~ClientCert()
+    {
+        unlink(cert.c_str());
+        unlink(key.c_str());
+    }
+};
+
+ClientCert &client_cert()
+{
+    static ClientCert c;
+    return c;
+}
+
+Node &mtls_server(const char *script)
+{
+    static Node http, ws;
+    Node &n = strcmp(script, "graphql_ws_server.js") == 0 ? ws : http;
+    if (!n.proc)
+        n.proc = start_node(script, { "--tls-cert=" + tls_files().cert, "--tls-key=" + tls_files().key,
+                                      "--tls-ca=" + client_cert().cert });
+    return n;
+}
+
 #define NEED_TLS_PEERS()                               \
     do {                                               \
         NEED_PEERS();                                  \
@@ -1287,6 +1317,61 @@ TEST(GraphqlTls, WssSubscriptionVerifiesAndStreams)
     Outcome sub = run(h.get(), request("subscription { count(to: 2) }"));
     ASSERT_EQ(sub.rc, 0) << sub.message();
     EXPECT_EQ(gj_result_row_count(sub.res.get()), 2u);
+}
+
+TEST(GraphqlTls, HttpsPresentsAClientCertificateWithAKeyPassword)
+{
+    NEED_TLS_PEERS();
+    ASSERT_TRUE(client_cert().ok);
+    std::string url = "graphql+https://127.0.0.1:" +
+                      std::to_string(mtls_server("graphql_http_server.js").port()) + "/graphql";
+    // Without a client certificate the server refuses the handshake.
+    Client none = make_client(url, "", { { "ssl_cafile", tls_files().cert } });
+    Outcome refused = run(none.get(), request("{ hello }"));
+    EXPECT_EQ(refused.rc, GJ_ETLS) << refused.message();
+    EXPECT_NE(refused.message().find("client certificate"), std::string::npos) << refused.message();
+    printf("[ measure ] https without a client certificate: %s: %s\n", gj_code_name(refused.rc),
+           refused.message().c_str());
+    // A wrong key password is a TLS error that says so, and names no password.
+    Client wrong = make_client(url, "", { { "ssl_cafile", tls_files().cert },
+                                          { "ssl_certfile", client_cert().cert },
+                                          { "ssl_keyfile", client_cert().key },
+                                          { "ssl_password", "wrong" } });
+    Outcome bad = run(wrong.get(), request("{ hello }"));
+    EXPECT_EQ(bad.rc, GJ_ETLS) << bad.message();
+    EXPECT_EQ(bad.message().find("wrong"), std::string::npos) << bad.message();
+    printf("[ measure ] https with a wrong key password: %s\n", bad.message().c_str());
+    // With the right one, the query runs.
+    Client c = make_client(url, "", { { "ssl_cafile", tls_files().cert },
+                                      { "ssl_certfile", client_cert().cert },
+                                      { "ssl_keyfile", client_cert().key },
+                                      { "ssl_password", ClientCert::password } });
+    Outcome o = run(c.get(), request("{ hello }"));
+    ASSERT_EQ(o.rc, 0) << o.message();
+    EXPECT_EQ(str(gj_value_map_get(o.row(), "hello")), "Hello, world!");
+}
+
+TEST(GraphqlTls, WssSubscriptionPresentsAClientCertificate)
+{
+    NEED_TLS_PEERS();
+    ASSERT_TRUE(client_cert().ok);
+    std::string url = "graphql+wss://127.0.0.1:" +
+                      std::to_string(mtls_server("graphql_ws_server.js").port()) + "/graphql";
+    Client none = make_client(url, "", { { "ssl_cafile", tls_files().cert } });
+    Outcome refused = run(none.get(), request("subscription { count(to: 2) }"));
+    EXPECT_EQ(refused.rc, GJ_ETLS) << refused.message();
+    EXPECT_NE(refused.message().find("certificate required"), std::string::npos)
+        << refused.message();
+    printf("[ measure ] wss without a client certificate: %s: %s\n", gj_code_name(refused.rc),
+           refused.message().c_str());
+    Client c = make_client(url, "", { { "ssl_cafile", tls_files().cert },
+                                      { "ssl_certfile", client_cert().cert },
+                                      { "ssl_keyfile", client_cert().key },
+                                      { "ssl_password", ClientCert::password } });
+    Outcome o = run(c.get(), request("subscription { count(to: 3) }"));
+    ASSERT_EQ(o.rc, 0) << o.message();
+    ASSERT_EQ(gj_result_row_count(o.res.get()), 3u);
+    EXPECT_EQ(to_json(o.row(2)), R"({"data":{"count":3}})");
 }
 
 }  // namespace

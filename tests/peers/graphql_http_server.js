@@ -3,7 +3,8 @@
 // tests/peers/graphql_schema.js on 127.0.0.1, a port chosen by the system
 // ("PORT n" on stdout), and with --socket=PATH on a unix socket as well
 // ("SOCKET path").  With --tls-cert=PEM --tls-key=PEM the TCP port speaks
-// HTTPS instead.  Stops when its parent goes away.
+// HTTPS instead; --tls-ca=PEM as well asks for a client certificate signed
+// by that CA (mutual TLS).  Stops when its parent goes away.
 //
 // Paths:
 //   /graphql          graphql-http, strict (400, 405, 406, 415 as it decides)
@@ -26,7 +27,7 @@ const zlib = require('zlib');
 const fs = require('fs');
 const { createHandler } = require('graphql-http/lib/use/http');
 const { execute, parse, validate } = require('graphql');
-const { schema, parseCookies, watchParent, args } = require('./graphql_schema');
+const { schema, parseCookies, watchParent, args, tlsOptions } = require('./graphql_schema');
 
 const opts = args();
 const theSchema = schema();
@@ -143,20 +144,19 @@ async function route(req, res) {
   return send(res, 404, 'text/plain', 'not found');
 }
 
-function serve(tls) {
+function serve(tls) {   // tls: https options, or null
   const handler = (req, res) => {
     route(req, res).catch((e) => {
       if (!res.headersSent) send(res, 500, 'text/plain', String(e && e.stack));
     });
   };
   if (tls)
-    return https.createServer({ cert: fs.readFileSync(opts['tls-cert']), key: fs.readFileSync(opts['tls-key']) },
-      handler);
+    return https.createServer(tls, handler);
   return http.createServer(handler);
 }
 
 watchParent();
-const tcp = serve(Boolean(opts['tls-cert'] && opts['tls-key']));
+const tcp = serve(tlsOptions(opts));
 tcp.keepAliveTimeout = 60000;
 tcp.listen(0, '127.0.0.1', () => {
   process.stdout.write(`PORT ${tcp.address().port}\n`);

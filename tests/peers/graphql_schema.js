@@ -7,6 +7,7 @@
 // The context of every resolver is { headers, cookies, setCookie(name, value) }
 // (each server fills it from its own request object).
 
+const fs = require('fs');
 const { makeExecutableSchema } = require('@graphql-tools/schema');
 const { GraphQLError, GraphQLScalarType } = require('graphql');
 
@@ -196,4 +197,19 @@ function args() {
   return out;
 }
 
-module.exports = { schema, typeDefs, resolvers, parseCookies, watchParent, args, sleep };
+// The https.createServer options of --tls-cert=PEM --tls-key=PEM, or null
+// without them.  With --tls-ca=PEM as well the server asks for a client
+// certificate and refuses a handshake without one that this CA signed
+// (mutual TLS).
+function tlsOptions(opts) {
+  if (!opts['tls-cert'] || !opts['tls-key']) return null;
+  const o = { cert: fs.readFileSync(opts['tls-cert']), key: fs.readFileSync(opts['tls-key']) };
+  if (opts['tls-ca']) {
+    o.ca = fs.readFileSync(opts['tls-ca']);
+    o.requestCert = true;
+    o.rejectUnauthorized = true;
+  }
+  return o;
+}
+
+module.exports = { schema, typeDefs, resolvers, parseCookies, watchParent, args, sleep, tlsOptions };

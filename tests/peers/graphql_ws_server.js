@@ -13,15 +13,15 @@
 //   /legacy    the legacy subscriptions-transport-ws protocol (subprotocol
 //              graphql-ws: connection_init / connection_ack / start / data /
 //              error / complete / stop / ka), written here over graphql-js
-// With --tls-cert=PEM --tls-key=PEM it speaks wss (TLS) instead.
+// With --tls-cert=PEM --tls-key=PEM it speaks wss (TLS) instead; --tls-ca=PEM
+// as well asks for a client certificate signed by that CA (mutual TLS).
 // Stops when its parent goes away.
-const fs = require('fs');
 const http = require('http');
 const https = require('https');
 const { WebSocketServer } = require('ws');
 const { useServer } = require('graphql-ws/use/ws');
 const { parse, validate, subscribe, execute, getOperationAST } = require('graphql');
-const { schema, watchParent, parseCookies, args } = require('./graphql_schema');
+const { schema, watchParent, parseCookies, args, tlsOptions } = require('./graphql_schema');
 
 const opts = args();
 
@@ -150,10 +150,8 @@ const notFound = (req, res) => {
   res.writeHead(404);
   res.end();
 };
-const server = opts['tls-cert'] && opts['tls-key']
-  ? https.createServer({ cert: fs.readFileSync(opts['tls-cert']), key: fs.readFileSync(opts['tls-key']) },
-    notFound)
-  : http.createServer(notFound);
+const tls = tlsOptions(opts);
+const server = tls ? https.createServer(tls, notFound) : http.createServer(notFound);
 const main = new WebSocketServer({ noServer: true });
 const auth = new WebSocketServer({ noServer: true });
 const legacy = new WebSocketServer({
