@@ -1250,6 +1250,16 @@ Node &mtls_server(const char *script)
     return n;
 }
 
+// A client of url trusting the test CA and presenting ClientCert's
+// certificate, its key opened with key_password.
+Client mtls_client(const std::string &url, const std::string &key_password)
+{
+    return make_client(url, "", { { "ssl_cafile", tls_files().cert },
+                                  { "ssl_certfile", client_cert().cert },
+                                  { "ssl_keyfile", client_cert().key },
+                                  { "ssl_password", key_password } });
+}
+
 #define NEED_TLS_PEERS()                               \
     do {                                               \
         NEED_PEERS();                                  \
@@ -1333,19 +1343,13 @@ TEST(GraphqlTls, HttpsPresentsAClientCertificateWithAKeyPassword)
     printf("[ measure ] https without a client certificate: %s: %s\n", gj_code_name(refused.rc),
            refused.message().c_str());
     // A wrong key password is a TLS error that says so, and names no password.
-    Client wrong = make_client(url, "", { { "ssl_cafile", tls_files().cert },
-                                          { "ssl_certfile", client_cert().cert },
-                                          { "ssl_keyfile", client_cert().key },
-                                          { "ssl_password", "wrong" } });
+    Client wrong = mtls_client(url, "wrong");
     Outcome bad = run(wrong.get(), request("{ hello }"));
     EXPECT_EQ(bad.rc, GJ_ETLS) << bad.message();
     EXPECT_EQ(bad.message().find("wrong"), std::string::npos) << bad.message();
     printf("[ measure ] https with a wrong key password: %s\n", bad.message().c_str());
     // With the right one, the query runs.
-    Client c = make_client(url, "", { { "ssl_cafile", tls_files().cert },
-                                      { "ssl_certfile", client_cert().cert },
-                                      { "ssl_keyfile", client_cert().key },
-                                      { "ssl_password", ClientCert::password } });
+    Client c = mtls_client(url, ClientCert::password);
     Outcome o = run(c.get(), request("{ hello }"));
     ASSERT_EQ(o.rc, 0) << o.message();
     EXPECT_EQ(str(gj_value_map_get(o.row(), "hello")), "Hello, world!");
@@ -1364,10 +1368,7 @@ TEST(GraphqlTls, WssSubscriptionPresentsAClientCertificate)
         << refused.message();
     printf("[ measure ] wss without a client certificate: %s: %s\n", gj_code_name(refused.rc),
            refused.message().c_str());
-    Client c = make_client(url, "", { { "ssl_cafile", tls_files().cert },
-                                      { "ssl_certfile", client_cert().cert },
-                                      { "ssl_keyfile", client_cert().key },
-                                      { "ssl_password", ClientCert::password } });
+    Client c = mtls_client(url, ClientCert::password);
     Outcome o = run(c.get(), request("subscription { count(to: 3) }"));
     ASSERT_EQ(o.rc, 0) << o.message();
     ASSERT_EQ(gj_result_row_count(o.res.get()), 3u);
