@@ -165,18 +165,28 @@ int gj__gb_put_map(gj_ps_buf *b, const gj_value *map, unsigned depth, gj_error *
 
 /* ---- graph elements ------------------------------------------------------------------------ */
 
-/* A Property {key}{value}{parent}: a tagged g:Property as it is, else key ->
- * value with a null parent.  with_head: the type code and flag first. */
+/* True when v is a tagged g:Property whose key is the text key: the
+ * property itself (as the decoder keeps one with a parent), not a property
+ * whose value is a Property. */
+static bool is_property_of(const gj_value *v, const gj_value *key)
+{
+    const char *a, *b;
+    size_t alen, blen;
+    if (!gj__gt_is_tagged(v, "g:Property"))
+        return false;
+    const gj_value *k = gj_value_map_get(gj__gt_tagged_inner(v), "key");
+    return gj_value_string_get(k, &a, &alen) == 0 && gj_value_string_get(key, &b, &blen) == 0 &&
+           alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* A Property {key}{value}{parent}: a tagged g:Property under its own key as
+ * it is, else key -> value with a null parent. */
 static int put_property(gj_ps_buf *b, const gj_value *key, const gj_value *value,
                         unsigned depth, gj_error *err)
 {
     const gj_value *parent = NULL;
-    if (gj__gt_is_tagged(value, "g:Property")) {
+    if (is_property_of(value, key)) {
         const gj_value *inner = gj__gt_tagged_inner(value);
-        int rc = map_of(inner, "a g:Property", err);
-        if (rc)
-            return rc;
-        key = gj_value_map_get(inner, "key");
         parent = gj_value_map_get(inner, "parent");
         value = gj_value_map_get(inner, "value");
     }

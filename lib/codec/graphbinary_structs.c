@@ -36,7 +36,9 @@ static int read_property_fields(gj_gb_reader *r, unsigned depth, gj_value **key,
 static const char *const property_keys[] = {"key", "value", "parent"};
 
 /* A Property read into map[key]: the value alone, or the whole property as a
- * tagged value when its parent is not null. */
+ * tagged value {key, value[, parent]} when its parent is not null or its
+ * value is itself a g:Property (the encoders take a g:Property under its
+ * own key as the property itself, and anything else as its value). */
 static int read_property_into(gj_gb_reader *r, size_t at, unsigned depth, gj_value *map,
                               gj_error *err)
 {
@@ -44,7 +46,7 @@ static int read_property_into(gj_gb_reader *r, size_t at, unsigned depth, gj_val
     int rc = read_property_fields(r, depth, &key, &value, &parent, err);
     if (rc)
         return rc;
-    if (parent) {
+    if (parent || gj__gt_is_tagged(value, "g:Property")) {
         gj_value *vals[] = {gj_value_ref(key), value, parent};
         if ((rc = gj__gbd_tagged_fields("g:Property", at, 3, property_keys, vals, &value, err)) != 0) {
             gj_value_unref(key);

@@ -619,6 +619,29 @@ TEST(GraphBinaryEncode, MetricsDurationsRoundTripToTheNanosecond)
         << gj_error_message(err.get());
 }
 
+// graphbinary_fuzz: a VertexProperty's meta-property whose value is itself
+// a Property (key "inner") was written back as that inner property, so two
+// properties named "inner" came out and one was lost on the next decode.
+// A g:Property is now unwrapped only under its own key.
+TEST(GraphBinaryEncode, APropertyWhoseValueIsAPropertyKeepsItsKey)
+{
+    Bytes vp = Cat({H("12 00 02 00 00 00 00 00 00 00 00 01 00 00 00 01"), Str("p"),
+                    H("03 00 00 00 00 01"), Str("v"),
+                    H("fe 01 09 00 00 00 00 02"),
+                    H("0f 00 00 00 00 05"), Str("inner"), H("01 00 00 00 00 07 fe 01"),
+                    H("0f 00 00 00 00 05"), Str("outer"),
+                    H("0f 00 00 00 00 05"), Str("inner"), H("01 00 00 00 00 08 fe 01"),
+                    H("fe 01")});
+    int rc = -1;
+    E err(gj_error_new());
+    V v = Decode(vp, &rc, err.get());
+    ASSERT_EQ(rc, 0) << gj_error_message(err.get());
+    EXPECT_EQ(Hex(Encode(v.get())), Hex(vp));
+    V again = Decode(Encode(v.get()), &rc, err.get());
+    ASSERT_EQ(rc, 0) << gj_error_message(err.get());
+    EXPECT_EQ(Hex(Encode(again.get())), Hex(vp));
+}
+
 // ---- hostile input ---------------------------------------------------------------------------
 
 void ExpectProtocol(const Bytes &b, const char *needle, unsigned depth = 0)
