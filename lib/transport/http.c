@@ -656,7 +656,7 @@ static int curl_error(gj_http *h, CURLcode cc, gj_error *err)
                                      : "");
         if (h->plain)
             return gj__error_set(err, GJ_EIO, "%s: %s (if the server speaks TLS on that port, "
-                                 "use https://)", h->name, curl_detail(h, cc));
+                                 "use https://)", h->name, detail);
         return gj__error_set(err, GJ_EIO, "%s: connection failed mid-request: %s", h->name,
                              detail);
     }
